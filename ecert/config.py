@@ -1,0 +1,195 @@
+"""Settings, read once from ``ECERT_*`` environment variables.
+
+Development fills what is missing with generated or local values and says so in the log;
+production refuses to start and names every missing secret at once, so a deploy fails at
+boot rather than at the first request.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from ecert.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+# The issuing authority of the national judicial-record system; a provincial Department of
+# Justice (Sở Tư pháp) deployment sets its own through ECERT_ISSUER_ID / ECERT_AUTHORITY_NAME.
+DEFAULT_ISSUER_ID = "VN-NJRC"
+DEFAULT_AUTHORITY_NAME = "Trung tâm Lý lịch tư pháp quốc gia"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be one of on/off/true/false, not {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    instance_dir: Path = Path("instance")
+    database_url: str = ""
+    secret_key: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+    issuer_id: str = DEFAULT_ISSUER_ID
+    authority_name: str = DEFAULT_AUTHORITY_NAME
+    idp_jwks: str = ""
+    idp_issuer: str = ""
+    idp_audience: str = ""
+    idp_leeway_seconds: int = 60
+    idp_min_loa: int = 2
+    redis_url: str = ""
+    auto_issue: bool = True
+    rate_limits: str = ""
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    max_body_bytes: int = 64 * 1024
+    max_pdf_upload_bytes: int = 10 * 1024 * 1024
+    extra_holidays: frozenset = field(default_factory=frozenset)
+    pki_dir: Path = Path("instance/pki")
+    root_cert_path: Path | None = None
+    signing_key_passphrase: str = ""
+    staff_idle_minutes: int = 30
+    staff_absolute_hours: int = 8
+    staff_lockout_attempts: int = 5
+    staff_lockout_minutes: int = 15
+    log_json: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def dev_idp_dir(self) -> Path:
+        return self.instance_dir / "idp"
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits.strip().lower() != "off"
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Settings":
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(self, **overrides)
+
+
+DEV_IDP_ISSUER = "https://idp.dev.ecert.local"
+DEV_IDP_AUDIENCE = "ecert"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(f"ECERT_{name}", default).strip()
+
+    mode = get("ENV", "development").lower()
+    if mode not in {"development", "production"}:
+        raise ConfigurationError(f"ECERT_ENV must be development or production, not {mode!r}")
+    production = mode == "production"
+
+    instance_dir = Path(get("INSTANCE_DIR") or "instance").resolve()
+    values: dict[str, Any] = {
+        "env": mode,
+        "instance_dir": instance_dir,
+        "database_url": get("DATABASE_URL"),
+        "secret_key": get("SECRET_KEY"),
+        "public_base_url": get("PUBLIC_BASE_URL").rstrip("/"),
+        "issuer_id": get("ISSUER_ID") or DEFAULT_ISSUER_ID,
+        "authority_name": get("AUTHORITY_NAME") or DEFAULT_AUTHORITY_NAME,
+        "idp_jwks": get("IDP_JWKS"),
+        "idp_issuer": get("IDP_ISSUER"),
+        "idp_audience": get("IDP_AUDIENCE"),
+        "redis_url": get("REDIS_URL"),
+        "rate_limits": get("RATE_LIMITS"),
+        "bind": get("BIND") or "127.0.0.1:8000",
+        "pki_dir": Path(get("PKI_DIR") or instance_dir / "pki").resolve(),
+        "signing_key_passphrase": get("SIGNING_KEY_PASSPHRASE"),
+    }
+    if get("AUTO_ISSUE"):
+        values["auto_issue"] = _bool("ECERT_AUTO_ISSUE", get("AUTO_ISSUE"))
+    else:
+        # The automatic path is a policy decision: on by default only where nothing is real.
+        values["auto_issue"] = not production
+    if get("WORKERS"):
+        values["workers"] = _int("ECERT_WORKERS", get("WORKERS"), 1)
+    if get("MAX_BODY_BYTES"):
+        values["max_body_bytes"] = _int("ECERT_MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 1024)
+    if get("STAFF_LOCKOUT_MINUTES"):
+        values["staff_lockout_minutes"] = _int("ECERT_STAFF_LOCKOUT_MINUTES", get("STAFF_LOCKOUT_MINUTES"), 1)
+    if get("STAFF_LOCKOUT_ATTEMPTS"):
+        values["staff_lockout_attempts"] = _int("ECERT_STAFF_LOCKOUT_ATTEMPTS", get("STAFF_LOCKOUT_ATTEMPTS"), 1)
+    if get("LOG_JSON"):
+        values["log_json"] = _bool("ECERT_LOG_JSON", get("LOG_JSON"))
+    if get("HOLIDAYS"):
+        values["extra_holidays"] = _parse_holidays(get("HOLIDAYS"))
+
+    if production:
+        missing = [
+            f"ECERT_{name}"
+            for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "IDP_JWKS", "IDP_ISSUER", "IDP_AUDIENCE")
+            if not get(name)
+        ]
+        if missing:
+            raise ConfigurationError("production refuses to start; missing settings: " + ", ".join(missing))
+        if len(values["secret_key"]) < 32:
+            raise ConfigurationError("ECERT_SECRET_KEY must be at least 32 characters in production")
+    else:
+        filled = []
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{instance_dir / 'ecert.sqlite3'}"
+            filled.append("ECERT_DATABASE_URL")
+        if not values["secret_key"]:
+            values["secret_key"] = secrets.token_urlsafe(32)
+            filled.append("ECERT_SECRET_KEY")
+        if not values["public_base_url"]:
+            values["public_base_url"] = f"http://{values['bind']}"
+            filled.append("ECERT_PUBLIC_BASE_URL")
+        if not values["idp_jwks"]:
+            values["idp_jwks"] = str(instance_dir / "idp" / "jwks.json")
+            values["idp_issuer"] = values["idp_issuer"] or DEV_IDP_ISSUER
+            values["idp_audience"] = values["idp_audience"] or DEV_IDP_AUDIENCE
+            filled.append("ECERT_IDP_JWKS (development identity provider)")
+        values["idp_issuer"] = values["idp_issuer"] or DEV_IDP_ISSUER
+        values["idp_audience"] = values["idp_audience"] or DEV_IDP_AUDIENCE
+        if filled:
+            log.info("development defaults in use for: %s", ", ".join(filled))
+    return Settings(**values)
+
+
+def _parse_holidays(raw: str) -> frozenset:
+    from datetime import date
+
+    days = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            days.add(date.fromisoformat(part))
+        except ValueError:
+            raise ConfigurationError(f"ECERT_HOLIDAYS: {part!r} is not a YYYY-MM-DD date") from None
+    return frozenset(days)

@@ -1,0 +1,280 @@
+"""SQLAlchemy 2.x models: the judicial-record store, requests, certificates, keys, staff, audit."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecert.db import Base, UTCDateTime, utcnow
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# --- the judicial-record store -------------------------------------------------------------
+
+
+class Person(Base):
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    full_name_ascii: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(6))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    convictions: Mapped[list["Conviction"]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="Conviction.judgment_date"
+    )
+    bans: Mapped[list["Ban"]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="Ban.from_date"
+    )
+
+
+class Conviction(Base):
+    __tablename__ = "convictions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    court: Mapped[str] = mapped_column(String(300))
+    judgment_number: Mapped[str] = mapped_column(String(100))
+    judgment_date: Mapped[date] = mapped_column(Date)
+    offences: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    principal_penalty: Mapped[str] = mapped_column(String(500))
+    additional_penalties: Mapped[list[str]] = mapped_column(JSON, default=list)
+    serving_status: Mapped[str] = mapped_column(String(100))
+    expunged: Mapped[bool] = mapped_column(Boolean, default=False)
+    expunged_at: Mapped[Optional[date]] = mapped_column(Date)
+    basis: Mapped[Optional[str]] = mapped_column(String(300))
+
+    person: Mapped[Person] = relationship(back_populates="convictions")
+
+
+class Ban(Base):
+    __tablename__ = "bans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(300))
+    court: Mapped[str] = mapped_column(String(300))
+    positions: Mapped[str] = mapped_column(String(500))
+    from_date: Mapped[date] = mapped_column(Date)
+    to_date: Mapped[Optional[date]] = mapped_column(Date)
+
+    person: Mapped[Person] = relationship(back_populates="bans")
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+class CertificateRequest(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    citizen_pid: Mapped[str] = mapped_column(String(12), index=True)
+    # Equal to citizen_pid while the request is open, NULL after: a unique column that makes
+    # "one open request per citizen" hold even for two submissions racing on two workers.
+    open_slot: Mapped[Optional[str]] = mapped_column(String(12), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    form_type: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(500))
+    copies: Mapped[int] = mapped_column(Integer)
+    include_ban_section: Mapped[bool] = mapped_column(Boolean)
+    reduced_fee: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    holder: Mapped[dict[str, Any]] = mapped_column(JSON)
+    father_name: Mapped[Optional[str]] = mapped_column(String(100))
+    mother_name: Mapped[Optional[str]] = mapped_column(String(100))
+    spouse_name: Mapped[Optional[str]] = mapped_column(String(100))
+    residence_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    deadline_extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    fee_vnd: Mapped[int] = mapped_column(Integer)
+    fee_status: Mapped[str] = mapped_column(String(10), default="owed")
+    review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    decided_by: Mapped[Optional[str]] = mapped_column(String(64))
+    refusal_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    refusal_note: Mapped[Optional[str]] = mapped_column(Text)
+    cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    certificate: Mapped[Optional["Certificate"]] = relationship(back_populates="request", uselist=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a POST carrying an Idempotency-Key, replayed for retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(200))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- certificates and keys -------------------------------------------------------------------
+
+
+class SigningKey(Base):
+    """A document-signer certificate (DSC). The private key stays in a file (later an HSM)."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # hex of the 8-byte kid
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    key_path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active|retired|revoked
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class CertificateCounter(Base):
+    """Per-year serial for readable certificate numbers; the row is locked while one is taken."""
+
+    __tablename__ = "certificate_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), unique=True)
+    holder_pid: Mapped[str] = mapped_column(String(12), index=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    form_type: Mapped[int] = mapped_column(Integer)
+    cti: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    verification_code: Mapped[str] = mapped_column(String(12))
+    kid: Mapped[str] = mapped_column(ForeignKey("signing_keys.kid"), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the canonical JSON bytes, exactly
+    content_digest: Mapped[bytes] = mapped_column(LargeBinary(16))
+    token: Mapped[str] = mapped_column(Text)
+    qr_text: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="valid")  # valid|revoked
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revocation_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    revocation_note: Mapped[Optional[str]] = mapped_column(Text)
+    revoked_by: Mapped[Optional[str]] = mapped_column(String(64))
+    superseded_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("certificates.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    request: Mapped[CertificateRequest] = relationship(back_populates="certificate")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class VerificationEvent(Base):
+    """One verification: which certificate, when, through which channel, with what outcome.
+
+    No verifier IP or user agent is kept (DESIGN §7).
+    """
+
+    __tablename__ = "verification_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    certificate_id: Mapped[Optional[str]] = mapped_column(ForeignKey("certificates.id"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(10))  # qr|page|code|pdf
+    outcome: Mapped[str] = mapped_column(String(20))
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(12))  # officer|supervisor|auditor
+    password_hash: Mapped[str] = mapped_column(String(300))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The highest TOTP time-step ever accepted: any code at or below it is refused, which makes a
+    # code single-use across every worker without a separate table.
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """An append-only, hash-chained record of every change that matters."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(String(12))  # citizen|staff|system|cli
+    actor_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target_type: Mapped[Optional[str]] = mapped_column(String(30))
+    target_id: Mapped[Optional[str]] = mapped_column(String(64))
+    http_request_id: Mapped[Optional[str]] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """A single row holding the chain's tip; locking it serialises appends across workers."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
