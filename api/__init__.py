@@ -1,0 +1,121 @@
+"""HTTP: blueprints, schemas, authentication, problem+json, logs and headers."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from flask_smorest import Api
+
+from api import errors
+from api.deps import close_session, settings
+
+log = logging.getLogger("ecert.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class EcertApi(Api):
+    """flask-smorest, with its JSON errors replaced by our problem documents."""
+
+    def handle_http_exception(self, error):  # type: ignore[override]
+        return errors.http_error(error)
+
+
+def register(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="ecert — Phiếu lý lịch tư pháp điện tử",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = EcertApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Judicial-record certificates for citizens, verifiable by anyone. "
+                "Errors are application/problem+json (RFC 9457).",
+            },
+        },
+    )
+    api.spec.components.security_scheme(
+        "citizen", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "Identity app ID token"}
+    )
+    api.spec.components.security_scheme(
+        "staff", {"type": "http", "scheme": "bearer", "description": "Staff session token"}
+    )
+    app.extensions["ecert.api"] = api
+
+    from api import docs, health, me, requests
+
+    for module in (health, me, requests):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(docs.bp)
+
+    _register_optional(app, api)
+
+    errors.register(app)
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.teardown_request(close_session)
+
+
+def _register_optional(app: Flask, api: Api) -> None:
+    """Blueprints of the later journeys (certificates, verification, staff) when present."""
+    import importlib
+
+    for name in ("api.certificates", "api.verifications", "api.public", "api.staff"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app, api)
+
+
+def _start() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _finish(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    for key, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    response.headers.setdefault("Content-Security-Policy", _API_CSP)
+    if settings().public_base_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+        # Personal data: no shared cache may keep it; the app revalidates with ETags.
+        response.headers["Cache-Control"] = "no-store" if request.method != "GET" else "private, no-cache"
+    started = g.get("started")
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    log.info(
+        "request",
+        extra={
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            # The route, not the path: paths carry tokens and ids that do not belong in logs.
+            "route": rule or "<unmatched>",
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "bytes": response.calculate_content_length(),
+        },
+    )
+    return response

@@ -1,0 +1,42 @@
+"""Citizen authentication: the identity app's ID token in ``Authorization: Bearer``."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import current_app, g, request
+
+from ecert.errors import Unauthorized
+from ecert.identity import CitizenIdentity
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MAX_TOKEN_LENGTH = 8192
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("token_missing")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("token_malformed")
+    return token
+
+
+def current_citizen() -> CitizenIdentity:
+    return g.citizen
+
+
+def citizen_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = bearer_token()
+        if token.count(".") != 2:
+            # Staff session tokens are opaque: a staff token here is simply not an identity token.
+            raise Unauthorized("token_malformed")
+        g.citizen = current_app.extensions["ecert.identity"].verify(token)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,180 @@
+"""RFC 9457 problem documents: the only place where errors become HTTP.
+
+Domain exceptions carry codes; here they get a status, a localised title and detail, and
+per-field reasons. Nothing from an exception's text or a traceback reaches the client.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from flask import Flask, Response, g, json, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ecert.errors import DomainError, InvalidInput
+from api.messages import has_message, localise
+from ecert.i18n import negotiate_language
+
+log = logging.getLogger("ecert.api")
+
+PROBLEM_BASE = "https://ecert.gov.vn/problems/"
+
+# marshmallow/webargs speak English sentences; map them to our codes so the citizen's app can
+# show Vietnamese or English alike.
+_MARSHMALLOW_CODES = {
+    "Missing data for required field.": "required",
+    "Unknown field.": "unknown_field",
+    "Field may not be null.": "null_not_allowed",
+    "Not a valid integer.": "invalid_type",
+    "Not a valid string.": "invalid_type",
+    "Not a valid boolean.": "invalid_type",
+    "Not a valid number.": "invalid_type",
+    "Not a valid list.": "invalid_type",
+    "Not a valid mapping type.": "invalid_type",
+    "Invalid input type.": "invalid_type",
+    "Invalid type.": "invalid_type",
+    "Not a valid email address.": "invalid_email",
+    "Not a valid date.": "invalid_date",
+    "Not a valid datetime.": "invalid_date",
+    "Invalid JSON body.": "invalid_json",
+    "Invalid value.": "invalid_value",
+    "Must be one of: 1, 2.": "invalid_choice",
+}
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def _lang() -> str:
+    try:
+        return negotiate_language(request.headers.get("Accept-Language"), request.args.get("lang"))
+    except RuntimeError:
+        return "vi"
+
+
+def _field_code(text: Any) -> str:
+    if not isinstance(text, str):
+        return "invalid_value"
+    if text in _MARSHMALLOW_CODES:
+        return _MARSHMALLOW_CODES[text]
+    if text.startswith("Must be one of"):
+        return "invalid_choice"
+    if " " not in text and text.replace("_", "").isalnum():
+        return text  # already one of our codes (validators in api/schemas.py use codes)
+    return "invalid_value"
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    """webargs nests errors by location and field; give back (dotted field, code) pairs."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("json", "query", "headers", "files", "form") and not prefix:
+                yield from flatten_errors(value, "")
+            elif key == "_schema":
+                yield from flatten_errors(value, prefix.rstrip("."))
+            else:
+                yield from flatten_errors(value, f"{prefix}{key}.")
+    elif isinstance(messages, list):
+        for item in messages:
+            if isinstance(item, (dict, list)):
+                yield from flatten_errors(item, prefix)
+            else:
+                yield (prefix.rstrip(".") or "body", _field_code(item))
+    else:
+        yield (prefix.rstrip(".") or "body", _field_code(messages))
+
+
+def problem(
+    status: int,
+    code: str,
+    *,
+    field_errors: Iterable[tuple[str, str]] = (),
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    lang = _lang()
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": localise(code, lang),
+        "status": status,
+        "detail": localise(f"{code}.detail", lang) if has_message(f"{code}.detail") else localise(code, lang),
+        "code": code,
+    }
+    errors = [{"field": f, "code": c, "detail": localise(c, lang)} for f, c in field_errors]
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    request_id = getattr(g, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    response.headers["Content-Language"] = lang
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _domain_error(error: DomainError) -> Response:
+    field_errors: list[tuple[str, str]] = []
+    if isinstance(error, InvalidInput):
+        field_errors = [(f, c) for f, codes in error.errors.items() for c in codes]
+    headers = {}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return problem(error.status, error.code, field_errors=field_errors, headers=headers, extra=_public_extra(error.extra))
+
+
+def _public_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    # Only simple identifiers and states travel to the client (e.g. the open request's id).
+    return {k: v for k, v in extra.items() if isinstance(v, (str, int, bool)) or v is None}
+
+
+def http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    field_errors = list(flatten_errors(data.get("messages", {}))) if data.get("messages") else []
+    code = _STATUS_CODES.get(status, "http_error")
+    if status == 400 and field_errors and any(c == "invalid_json" for _, c in field_errors):
+        code = "invalid_json"
+    if status == 422:
+        code = "validation_failed"
+    headers = dict(data.get("headers") or {})
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    if status >= 500:
+        log.error("http error %s", status)
+    return problem(status, code, field_errors=field_errors, headers=headers)
+
+
+def database_error(error: DBAPIError) -> Response:
+    log.error("database error", exc_info=error)
+    return problem(503, "database_unavailable", headers={"Retry-After": "5"})
+
+
+def unexpected(error: Exception) -> Response:
+    log.exception("unhandled error")
+    return problem(500, "internal_error")
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_error)
+    app.register_error_handler(Exception, unexpected)

@@ -1,0 +1,110 @@
+"""The citizen's requests: create, list, read, cancel."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from api.auth import citizen_required, current_citizen
+from api.deps import actor, db_session, settings
+from api.errors import _lang
+from api.idempotency import run_idempotent
+from api.schemas import (
+    IdempotencyHeaderSchema,
+    ListArgsSchema,
+    ProblemSchema,
+    RequestCreateSchema,
+    RequestListSchema,
+    RequestSchema,
+)
+from api.views_common import json_response, request_view
+from ecert.services import requests as request_service
+
+blp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description="A citizen's certificate requests")
+
+_ONE = RequestSchema()
+_LIST = RequestListSchema()
+
+
+def _issuer():
+    """The issuance function when signing is ready; None sends every request to staff review."""
+    keystore = current_app.extensions.get("ecert.keystore")
+    if keystore is None or not keystore.ready:
+        return None
+    from ecert.services.issuance import issue_for
+
+    return issue_for(keystore, settings())
+
+
+@blp.route("", methods=["POST"])
+@citizen_required
+@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
+@blp.arguments(RequestCreateSchema)
+@blp.response(201, RequestSchema)
+@blp.alt_response(409, schema=ProblemSchema, description="An open request exists, or the Idempotency-Key was reused")
+@blp.alt_response(422, schema=ProblemSchema, description="Per-field validation errors")
+@blp.doc(security=[{"citizen": []}])
+def create_request(payload, idempotency_key=None):
+    """Ask for a judicial-record certificate (Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp)."""
+    identity = current_citizen()
+    session = db_session()
+
+    def create():
+        req = request_service.submit(
+            session,
+            identity,
+            payload,
+            settings=settings(),
+            actor=actor("citizen", identity.personal_id),
+            issue=_issuer(),
+        )
+        return _ONE.dump(request_view(req, _lang())), 201
+
+    result = run_idempotent(f"citizen:{identity.personal_id}:requests", idempotency_key, create)
+    if isinstance(result, tuple):
+        body, status = result
+        response = json_response(body, status)
+        response.headers["Location"] = f"/api/v1/requests/{body['id']}"
+        return response
+    return result
+
+
+@blp.route("")
+@citizen_required
+@blp.arguments(ListArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, RequestListSchema)
+@blp.doc(security=[{"citizen": []}])
+def list_requests(limit, cursor):
+    """The citizen's requests, newest first, cursor-paginated."""
+    page = request_service.list_for_citizen(db_session(), current_citizen().personal_id, limit=limit, cursor=cursor)
+    lang = _lang()
+    return json_response(_LIST.dump({"items": [request_view(r, lang) for r in page.items], "next_cursor": page.next_cursor}))
+
+
+@blp.route("/<string:request_id>")
+@citizen_required
+@blp.response(200, RequestSchema)
+@blp.alt_response(304, description="Not modified (If-None-Match)")
+@blp.alt_response(404, schema=ProblemSchema, description="No such request for this citizen")
+@blp.doc(security=[{"citizen": []}])
+def get_request(request_id):
+    """One request and its status. Send If-None-Match with the last ETag to poll cheaply."""
+    req = request_service.get_for_citizen(db_session(), request_id, current_citizen().personal_id)
+    return json_response(_ONE.dump(request_view(req, _lang())), etag=True)
+
+
+@blp.route("/<string:request_id>/cancel", methods=["POST"])
+@citizen_required
+@blp.response(200, RequestSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such request for this citizen")
+@blp.alt_response(409, schema=ProblemSchema, description="Already decided or cancelled")
+@blp.doc(security=[{"citizen": []}])
+def cancel_request(request_id):
+    """Withdraw a request that no one has decided yet."""
+    identity = current_citizen()
+    session = db_session()
+    req = request_service.cancel(session, request_id, identity, actor("citizen", identity.personal_id))
+    body = _ONE.dump(request_view(req, _lang()))
+    session.commit()
+    return json_response(body)
+
+

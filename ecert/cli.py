@@ -1,0 +1,156 @@
+"""`flask --app wsgi ecert ...`: setup, demo data, record import, development tokens.
+
+Every command that prints data takes --json.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from ecert.config import Settings
+from ecert.services.audit import Actor
+
+ecert_cli = AppGroup("ecert", help="ecert administration.")
+CLI_ACTOR = Actor("cli", "cli")
+
+
+def _settings() -> Settings:
+    return current_app.extensions["ecert.settings"]
+
+
+def _session():
+    return current_app.extensions["ecert.sessionmaker"]()
+
+
+def _out(data: object, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
+
+
+@ecert_cli.command("init")
+@click.option("--json", "as_json", is_flag=True)
+def init_command(as_json: bool) -> None:
+    """Migrate the database; in development also create the PKI and identity-provider key."""
+    from ecert.devidp import ensure_dev_idp
+    from ecert.keystore import register_dsc
+    from ecert.migrate import upgrade_head
+    from signing.pki import create_dev_pki, find_document_signers, load_certificate
+
+    settings = _settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_head(settings.database_url)
+    result: dict[str, object] = {"database": "migrated"}
+    if settings.is_production:
+        _out(result, as_json, "database migrated (production: keys are provisioned with `ecert keys import`)")
+        return
+    ensure_dev_idp(settings.dev_idp_dir)
+    pki = create_dev_pki(settings.pki_dir, settings.issuer_id, settings.authority_name)
+    root = load_certificate(pki.root_cert_path)
+    with _session() as session:
+        from ecert.models import SigningKey
+
+        known = session.query(SigningKey).count()
+        for dsc in find_document_signers(settings.pki_dir, root):
+            if session.get(SigningKey, dsc.kid_hex) is None:
+                register_dsc(session, dsc, status="active" if dsc.kid == pki.kid and not known else "retired")
+        session.commit()
+    result.update({"pki_dir": str(settings.pki_dir), "active_kid": pki.kid.hex(), "idp": str(settings.dev_idp_dir)})
+    _out(result, as_json, f"database migrated; development PKI in {settings.pki_dir} (kid {pki.kid.hex()}); "
+         f"identity provider in {settings.dev_idp_dir}")
+
+
+@ecert_cli.command("seed-demo")
+@click.option("--json", "as_json", is_flag=True)
+def seed_demo_command(as_json: bool) -> None:
+    """Load the demo judicial records (idempotent)."""
+    from ecert.demo import DEMO_CITIZENS, DEMO_RECORDS
+    from ecert.services.records import import_lines
+
+    with _session() as session:
+        report = import_lines(session, [json.dumps(r, ensure_ascii=False) for r in DEMO_RECORDS], CLI_ACTOR)
+        session.commit()
+    citizens = [
+        {"personal_id": pid, "name": name, "birthdate": born, "gender": gender, "case": case}
+        for pid, name, born, gender, case in DEMO_CITIZENS
+    ]
+    _out({"imported": report.imported, "citizens": citizens}, as_json,
+         f"{report.imported} demo records loaded\n" + "\n".join(f"  {c['personal_id']}  {c['name']}: {c['case']}" for c in citizens))
+
+
+records_cli = AppGroup("records", help="The judicial-record store.")
+
+
+@records_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def records_import_command(file: Path, as_json: bool) -> None:
+    """Import persons and their records from JSON Lines; bad lines are reported and skipped."""
+    from ecert.services.records import import_file
+
+    with _session() as session, file.open("rb") as stream:
+        report = import_file(session, stream, CLI_ACTOR)
+        session.commit()
+    data = {"imported": report.imported, "errors": [{"line": n, "reason": r} for n, r in report.errors]}
+    text = f"imported {report.imported} persons; {len(report.errors)} lines rejected"
+    for number, reason in report.errors:
+        text += f"\n  line {number}: {reason}"
+    _out(data, as_json, text)
+    if report.errors:
+        sys.exit(1)
+
+
+ecert_cli.add_command(records_cli)
+
+
+@ecert_cli.command("dev-token")
+@click.option("--pid", required=True, help="12-digit personal ID number")
+@click.option("--name", default=None)
+@click.option("--birthdate", default=None, help="YYYY-MM-DD")
+@click.option("--gender", type=click.Choice(["male", "female"]), default=None)
+@click.option("--loa", type=int, default=2)
+@click.option("--ttl", type=int, default=3600, help="seconds")
+@click.option("--json", "as_json", is_flag=True)
+def dev_token_command(pid: str, name: str | None, birthdate: str | None, gender: str | None, loa: int, ttl: int,
+                      as_json: bool) -> None:
+    """Print an identity token from the development identity provider (development only)."""
+    from ecert.demo import DEMO_CITIZENS
+    from ecert.devidp import issue_dev_token
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("dev-token exists only in development")
+    known = {c[0]: c for c in DEMO_CITIZENS}
+    if pid in known:
+        _, demo_name, demo_born, demo_gender, _ = known[pid]
+        name, birthdate, gender = name or demo_name, birthdate or demo_born, gender or demo_gender
+    if not (name and birthdate and gender):
+        raise click.ClickException("--name, --birthdate and --gender are needed for a personal ID outside the demo set")
+    try:
+        born = date.fromisoformat(birthdate)
+    except ValueError:
+        raise click.ClickException("--birthdate must be YYYY-MM-DD") from None
+    token = issue_dev_token(
+        settings.dev_idp_dir, issuer=settings.idp_issuer, audience=settings.idp_audience, personal_id=pid,
+        name=name, birthdate=born, gender=gender, loa=loa, ttl_seconds=ttl,
+    )
+    _out({"token": token, "expires_in": ttl}, as_json, token)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(ecert_cli)
+    # Later journeys add their command groups (keys, staff, audit) here.
+    import importlib
+
+    for name in ("ecert.cli_keys", "ecert.cli_staff"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(ecert_cli)

@@ -1,0 +1,163 @@
+"""Which document-signer keys exist, which one signs, and the trust list built from them.
+
+The database is the registry (``signing_keys``: kid, certificate, key file, status) so every
+worker on every host agrees on the active key and sees a revocation at once; private keys stay
+in files (later an HSM) and are loaded once per process per kid.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ecert.config import Settings
+from ecert.db import utcnow
+from ecert.errors import ConfigurationError, ServiceUnavailable
+from ecert.models import SigningKey
+from signing.errors import SignerUnusable, SigningSetupError
+from signing.pki import (
+    ROOT_CERT_FILE,
+    DscFiles,
+    check_key_matches_certificate,
+    kid_for,
+    load_certificate,
+    load_private_key,
+)
+from signing.signer import FileSigner
+from signing.trustlist import build_trust_list, jwk_entry
+
+log = logging.getLogger(__name__)
+
+
+class Keystore:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root_cert_path = settings.root_cert_path or settings.pki_dir / ROOT_CERT_FILE
+        self.root_certificate: x509.Certificate | None = None
+        self._signers: dict[str, FileSigner] = {}
+        self._lock = threading.Lock()
+        self.ready = False
+
+    @property
+    def passphrase(self) -> bytes | None:
+        return self.settings.signing_key_passphrase.encode() if self.settings.signing_key_passphrase else None
+
+    def load_root(self) -> None:
+        self.root_certificate = load_certificate(self.root_cert_path)
+
+    def signer(self, row: SigningKey) -> FileSigner:
+        with self._lock:
+            signer = self._signers.get(row.kid)
+            if signer is None:
+                if self.root_certificate is None:
+                    raise SigningSetupError("root CA certificate not loaded", self.root_cert_path)
+                # The certificate comes from the registry; only the private key is read from disk.
+                cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
+                key = load_private_key(row.key_path, self.passphrase)
+                check_key_matches_certificate(key, cert, row.key_path)
+                signer = FileSigner(key, cert, self.root_certificate)
+                self._signers[row.kid] = signer
+            return signer
+
+    def active_row(self, session: Session) -> SigningKey | None:
+        return session.execute(
+            select(SigningKey).where(SigningKey.status == "active").order_by(SigningKey.created_at.desc()).limit(1)
+        ).scalar_one_or_none()
+
+    def signer_for_issuance(self, session: Session, now: datetime) -> FileSigner:
+        """The active DSC's signer, refused when expired or revoked: nothing is signed with it."""
+        row = self.active_row(session)
+        if row is None:
+            raise ServiceUnavailable("signing_unavailable", detail="no active document-signer key")
+        try:
+            signer = self.signer(row)
+            signer.ensure_usable(now, revoked=row.status == "revoked")
+        except (SignerUnusable, SigningSetupError) as exc:
+            log.error("active signing key %s unusable: %s", row.kid, exc)
+            raise ServiceUnavailable("signing_unavailable", detail="the active signing key cannot sign") from exc
+        return signer
+
+    def trust_list(self, session: Session) -> dict[str, Any]:
+        if self.root_certificate is None:
+            raise ServiceUnavailable("signing_unavailable")
+        rows = session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars().all()
+        entries = [
+            jwk_entry(
+                x509.load_pem_x509_certificate(row.certificate_pem.encode()),
+                self.root_certificate,
+                row.status,
+                revoked_at=row.revoked_at,
+            )
+            for row in rows
+        ]
+        return build_trust_list(self.settings.issuer_id, entries)
+
+    def root_pem(self) -> bytes:
+        if self.root_certificate is None:
+            raise ServiceUnavailable("signing_unavailable")
+        return self.root_certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def register_dsc(session: Session, dsc: DscFiles, status: str = "active", now: datetime | None = None) -> SigningKey:
+    row = session.get(SigningKey, dsc.kid_hex)
+    if row is not None:
+        return row
+    cert = dsc.certificate
+    row = SigningKey(
+        kid=dsc.kid_hex,
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key_path=str(Path(dsc.key_path).resolve()),
+        status=status,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        created_at=now or utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def load_keystore(settings: Settings, engine: Engine) -> Keystore:
+    """Load and check the signing material at start-up.
+
+    Production refuses to start without a root certificate and a usable active key (the error
+    names the file). Development starts anyway, not ready, until ``ecert init`` has run.
+    """
+    keystore = Keystore(settings)
+    try:
+        keystore.load_root()
+    except SigningSetupError as exc:
+        if settings.is_production:
+            raise ConfigurationError(f"signing: {exc}") from exc
+        log.warning("no development PKI yet (%s); run `flask --app wsgi ecert init`", exc)
+        return keystore
+    try:
+        with Session(engine) as session:
+            row = keystore.active_row(session)
+            if row is not None:
+                keystore.signer(row)  # load now: a broken key file fails the start, not an issuance
+    except SigningSetupError as exc:
+        raise ConfigurationError(f"signing: {exc}") from exc
+    except SQLAlchemyError as exc:
+        log.warning("signing keys not checked at start-up: database unavailable (%s)", type(exc).__name__)
+        keystore.ready = True
+        return keystore
+    if row is None:
+        if settings.is_production:
+            raise ConfigurationError("signing: no active document-signer key is registered (flask ecert keys import)")
+        log.warning("no active signing key registered; run `flask --app wsgi ecert init`")
+        return keystore
+    keystore.ready = True
+    return keystore
+
+
+def kid_hex_of(cert: x509.Certificate) -> str:
+    return kid_for(cert).hex()

@@ -1,0 +1,1 @@
+"""Domain services: plain functions taking a Session. They flush, never commit, never import flask."""

@@ -1,0 +1,183 @@
+"""Issuance: from a decided request to a signed certificate, in the caller's transaction.
+
+Everything is computed and signed before any row is written, so a signing failure leaves the
+request exactly as it was; the certificate, its content, token and PDF and the request's new
+status then commit together or not at all.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecert.config import Settings
+from ecert.content import build_content, ban_statement, record_statement
+from ecert.errors import Conflict
+from ecert.models import Certificate, CertificateCounter, CertificateRequest
+from ecert.services import records
+from ecert.services.audit import Actor, record
+from ecert.validation import ascii_fold
+from signing.canonical import canonical_json, content_digest
+from signing.cose import TokenClaims, mask_personal_id, qr_text, sign_token
+from signing.pdf import render_certificate_pdf, sign_pdf
+from signing.signer import Signer
+
+if TYPE_CHECKING:
+    from ecert.keystore import Keystore
+
+log = logging.getLogger(__name__)
+
+# Crockford's base32 alphabet: no I, L, O, U, so a code read off paper is typed back right.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 12 x 5 bits = 60 bits of randomness
+
+
+def new_verification_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """What a person typed -> the stored form (case, spaces, dashes, look-alike letters)."""
+    cleaned = code.upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"}))
+
+
+def next_number(session: Session, year: int) -> str:
+    """A readable per-year serial, e.g. LLTP-2026-00000123, taken under a row lock."""
+    updated = session.execute(
+        update(CertificateCounter)
+        .where(CertificateCounter.year == year)
+        .values(last_serial=CertificateCounter.last_serial + 1)
+        .returning(CertificateCounter.last_serial)
+    ).scalar_one_or_none()
+    if updated is None:
+        with session.begin_nested():
+            session.add(CertificateCounter(year=year, last_serial=1))
+        updated = 1
+    return f"LLTP-{year}-{updated:08d}"
+
+
+def _holder(request: CertificateRequest) -> dict:
+    holder = request.holder
+    form2 = request.form_type == 2
+    return {
+        "full_name": holder["name"],
+        "full_name_ascii": ascii_fold(holder["name"]),
+        "birth_date": holder["birthdate"],
+        "gender": holder["gender"],
+        "personal_id": holder["sub"],
+        "nationality": holder.get("nationality") or "Việt Nam",
+        "place_of_birth": holder.get("place_of_birth"),
+        "residence": holder.get("address") or (request.residence_history[-1]["address"] if request.residence_history else None),
+        "father_name": request.father_name if form2 else None,
+        "mother_name": request.mother_name if form2 else None,
+        "spouse_name": request.spouse_name if form2 else None,
+    }
+
+
+def issue_certificate(
+    session: Session,
+    request: CertificateRequest,
+    *,
+    signer: Signer,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+) -> Certificate:
+    if request.status not in ("processing", "needs_review"):
+        raise Conflict("request_already_decided", status=request.status)
+    number = next_number(session, now.year)
+    cti = secrets.token_bytes(16)
+    code = new_verification_code()
+    content = build_content(
+        number=number,
+        form_type=request.form_type,
+        issued_at=now,
+        issuer_id=settings.issuer_id,
+        authority=settings.authority_name,
+        holder=_holder(request),
+        purpose=request.purpose,
+        request_id=request.id,
+        include_ban_section=request.include_ban_section,
+        person_record=records.person_record(session, request.citizen_pid),
+    )
+    canonical = canonical_json(content)
+    digest = content_digest(canonical)
+    claims = TokenClaims(
+        issuer=settings.issuer_id,
+        issued_at=int(now.timestamp()),
+        cti=cti,
+        number=number,
+        form_type=request.form_type,
+        holder_name=content["holder"]["full_name"],
+        holder_birth_date=content["holder"]["birth_date"],
+        masked_personal_id=mask_personal_id(request.citizen_pid),
+        record_statement=record_statement(content),
+        ban_statement=ban_statement(content),
+        digest=digest,
+    )
+    token = sign_token(claims, signer)
+    text = qr_text(settings.public_base_url, token)
+    pdf = sign_pdf(render_certificate_pdf(content, qr_text=text, token=token, verification_code=code), signer)
+
+    certificate = Certificate(
+        request_id=request.id,
+        holder_pid=request.citizen_pid,
+        number=number,
+        form_type=request.form_type,
+        cti=cti,
+        verification_code=code,
+        kid=signer.kid.hex(),
+        content=canonical,
+        content_digest=digest,
+        token=token,
+        qr_text=text,
+        pdf=pdf,
+        issued_at=now,
+        status="valid",
+    )
+    session.add(certificate)
+    request.status = "issued"
+    request.open_slot = None
+    request.decided_at = now
+    request.decided_by = actor.id if actor.type == "staff" else "automatic"
+    request.certificate = certificate
+    session.flush()
+    record(
+        session,
+        actor,
+        "certificate.issued",
+        target_type="certificate",
+        target_id=certificate.id,
+        details={"request_id": request.id, "number": number, "kid": certificate.kid, "form_type": request.form_type,
+                 "pdf_bytes": len(pdf)},
+    )
+    return certificate
+
+
+def issue_for(keystore: "Keystore", settings: Settings) -> Callable[[Session, CertificateRequest, Actor, datetime], Certificate | None]:
+    """The automatic path's issuer: a signing failure sends the request to staff, logged."""
+
+    def issue(session: Session, request: CertificateRequest, actor: Actor, now: datetime) -> Certificate | None:
+        try:
+            signer = keystore.signer_for_issuance(session, now)
+            with session.begin_nested():
+                return issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
+        except Exception:
+            log.exception("automatic issuance failed for request %s; sent to review", request.id)
+            request.status = "needs_review"
+            request.review_reasons = [*request.review_reasons, "signing_failed"]
+            session.flush()
+            record(session, actor, "request.needs_review", target_type="request", target_id=request.id,
+                   details={"reasons": ["signing_failed"]})
+            return None
+
+    return issue
+
+
+def find_by_number(session: Session, number: str) -> Certificate | None:
+    return session.execute(select(Certificate).where(Certificate.number == number.strip().upper())).scalar_one_or_none()

@@ -1,0 +1,211 @@
+"""The citizen's request: submission, the automatic decision, listing, cancellation."""
+from __future__ import annotations
+
+import base64
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ecert import rules
+from ecert.config import Settings
+from ecert.content import needs_review_reasons
+from ecert.db import utcnow
+from ecert.errors import Conflict, InvalidInput, NotFound
+from ecert.identity import CitizenIdentity
+from ecert.models import CertificateRequest
+from ecert.services import records
+from ecert.services.audit import Actor, record
+from ecert.validation import normalize_name, validate_request
+
+# Called to issue a certificate for a request that the rules let through (see issuance.py);
+# it is a parameter so this module never needs to know how signing works.
+Issue = Callable[[Session, CertificateRequest, Actor, datetime], Any]
+
+FEE_REDUCTIONS = ("student", "merit")
+
+# Requests are decided the moment they are submitted, so "before processing" would leave a
+# citizen no way to withdraw. A request waiting in the staff queue is not decided yet, and a
+# citizen expects to be able to withdraw it (docs/decisions.md).
+CANCELLABLE_STATUSES = frozenset({"submitted", "needs_review"})
+
+
+def _clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def open_request_for(session: Session, personal_id: str) -> CertificateRequest | None:
+    return session.execute(
+        select(CertificateRequest).where(CertificateRequest.open_slot == personal_id)
+    ).scalar_one_or_none()
+
+
+def submit(
+    session: Session,
+    identity: CitizenIdentity,
+    payload: dict[str, Any],
+    *,
+    settings: Settings,
+    actor: Actor,
+    issue: Issue | None,
+    now: datetime | None = None,
+) -> CertificateRequest:
+    """Validate and store a request, then decide it at once where the rules allow."""
+    now = now or utcnow()
+    errors = validate_request(payload, identity.as_claims(), now.date())
+    if payload.get("fee_reduction") not in (None, *FEE_REDUCTIONS):
+        errors.setdefault("fee_reduction", []).append("invalid_choice")
+    if errors:
+        raise InvalidInput(errors)
+    existing = open_request_for(session, identity.personal_id)
+    if existing is not None:
+        raise Conflict("open_request_exists", open_request_id=existing.id)
+
+    form_type = payload["form_type"]
+    history = [
+        {
+            "from": period["from"],
+            "to": period.get("to"),
+            "address": _clean_text(period["address"]),
+            "province_code": period["province_code"],
+        }
+        for period in payload["residence_history"]
+    ]
+    extended = rules.deadline_extended(history)
+    reduced = payload.get("fee_reduction") is not None
+    names = {
+        key: normalize_name(payload[key]) if form_type == 2 and payload.get(key) else None
+        for key in ("father_name", "mother_name", "spouse_name")
+    }
+    request = CertificateRequest(
+        citizen_pid=identity.personal_id,
+        open_slot=identity.personal_id,
+        status="submitted",
+        form_type=form_type,
+        purpose=_clean_text(payload["purpose"]),
+        copies=payload.get("copies", 1),
+        # Form 2 always carries the ban section (DESIGN §4).
+        include_ban_section=True if form_type == 2 else bool(payload.get("include_ban_section", False)),
+        reduced_fee=reduced,
+        phone=payload["phone"],
+        email=payload.get("email"),
+        holder=identity.as_claims(),
+        residence_history=history,
+        deadline_extended=extended,
+        fee_vnd=rules.fee_vnd(payload.get("copies", 1), reduced),
+        submitted_at=now,
+        due_at=rules.due_at(now, extended, settings.extra_holidays),
+        **names,
+    )
+    session.add(request)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another submission for the same citizen won the race for the open slot.
+        raise Conflict("open_request_exists") from None
+    record(session, actor, "request.submitted", target_type="request", target_id=request.id,
+           details={"form_type": form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()})
+    decide(session, request, settings=settings, actor=actor, issue=issue, now=now)
+    return request
+
+
+def decide(
+    session: Session,
+    request: CertificateRequest,
+    *,
+    settings: Settings,
+    actor: Actor,
+    issue: Issue | None,
+    now: datetime,
+) -> None:
+    """submitted -> processing -> issued (automatic path) | needs_review (staff)."""
+    request.status = "processing"
+    person = records.person_record(session, request.citizen_pid)
+    reasons = needs_review_reasons(
+        request.form_type, request.include_ban_section, person, request.residence_history, now.date()
+    )
+    if not settings.auto_issue:
+        reasons = [*reasons, "automatic_issuance_off"]
+    if issue is None:
+        reasons = [*reasons, "signing_unavailable"]
+    request.review_reasons = list(reasons)
+    if reasons:
+        request.status = "needs_review"
+        session.flush()
+        record(session, actor, "request.needs_review", target_type="request", target_id=request.id,
+               details={"reasons": list(reasons)})
+        return
+    issue(session, request, actor, now)
+
+
+def get_for_citizen(session: Session, request_id: str, personal_id: str) -> CertificateRequest:
+    request = session.get(CertificateRequest, request_id) if _looks_like_id(request_id) else None
+    # Another citizen's request is "not found", never "forbidden": its existence is private.
+    if request is None or request.citizen_pid != personal_id:
+        raise NotFound("request_not_found")
+    return request
+
+
+def _looks_like_id(value: str) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 36
+
+
+def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: Actor,
+           now: datetime | None = None) -> CertificateRequest:
+    request = get_for_citizen(session, request_id, identity.personal_id)
+    if request.status not in CANCELLABLE_STATUSES:
+        raise Conflict("request_not_cancellable", status=request.status)
+    request.status = "cancelled"
+    request.cancelled_at = now or utcnow()
+    request.open_slot = None
+    session.flush()
+    record(session, actor, "request.cancelled", target_type="request", target_id=request.id)
+    return request
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[CertificateRequest]
+    next_cursor: str | None
+
+
+def encode_cursor(submitted_at: datetime, item_id: str) -> str:
+    raw = json.dumps([submitted_at.isoformat(), item_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, item_id = json.loads(raw)
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None or not isinstance(item_id, str):
+            raise ValueError
+        return when.astimezone(timezone.utc), item_id
+    except (ValueError, TypeError):
+        raise InvalidInput({"cursor": ["invalid_cursor"]}) from None
+
+
+def list_for_citizen(session: Session, personal_id: str, *, limit: int, cursor: str | None) -> Page:
+    query = select(CertificateRequest).where(CertificateRequest.citizen_pid == personal_id)
+    if cursor:
+        when, item_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                CertificateRequest.submitted_at < when,
+                and_(CertificateRequest.submitted_at == when, CertificateRequest.id < item_id),
+            )
+        )
+    rows = session.execute(
+        query.order_by(CertificateRequest.submitted_at.desc(), CertificateRequest.id.desc()).limit(limit + 1)
+    ).scalars().all()
+    next_cursor = encode_cursor(rows[limit - 1].submitted_at, rows[limit - 1].id) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor)

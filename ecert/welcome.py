@@ -1,0 +1,48 @@
+"""Printed by `make run` before gunicorn starts: a demo citizen's token and what to try."""
+from __future__ import annotations
+
+from datetime import date
+
+from ecert.config import load_settings
+from ecert.demo import DEMO_CITIZENS
+from ecert.devidp import issue_dev_token
+
+
+def main() -> None:
+    settings = load_settings()
+    pid, name, born, gender, case = DEMO_CITIZENS[0]
+    token = issue_dev_token(
+        settings.dev_idp_dir, issuer=settings.idp_issuer, audience=settings.idp_audience, personal_id=pid,
+        name=name, birthdate=date.fromisoformat(born), gender=gender, ttl_seconds=8 * 3600,
+    )
+    base = f"http://{settings.bind}"
+    body = (
+        '{"form_type": 1, "purpose": "Bổ sung hồ sơ xin việc", "copies": 1, "phone": "0912345678", '
+        '"email": "an@example.vn", "residence_history": [{"from": "2004-05", "to": null, '
+        '"address": "12 Hàng Bài, Hoàn Kiếm, Hà Nội", "province_code": "01"}]}'
+    )
+    print(f"""
+ecert is starting on {base}
+
+Demo citizen: {name} ({pid}) — {case}. Identity token (valid 8 hours):
+
+export TOKEN={token}
+
+Try:
+  curl -s {base}/api/v1/me -H "Authorization: Bearer $TOKEN"
+  curl -s {base}/api/v1/requests -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       -H "Idempotency-Key: $(date +%s)" -d '{body}'
+  curl -s {base}/api/v1/requests -H "Authorization: Bearer $TOKEN"
+  curl -s {base}/api/v1/certificates -H "Authorization: Bearer $TOKEN"
+
+Other demo citizens: .venv/bin/flask --app wsgi ecert dev-token --pid <one of>""")
+    for other_pid, other_name, _, _, other_case in DEMO_CITIZENS[1:]:
+        print(f"  {other_pid}  {other_name}: {other_case}")
+    print(f"""
+Open in a browser: {base}/api/v1/docs (API), {base}/.well-known/ecert/trust-list.json (trust list),
+and a certificate's qr_text (from GET /api/v1/certificates/<id>) for the verification page.
+""", flush=True)
+
+
+if __name__ == "__main__":
+    main()

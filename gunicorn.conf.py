@@ -1,0 +1,16 @@
+"""gunicorn settings from the environment (ECERT_BIND, ECERT_WORKERS)."""
+import os
+
+bind = os.environ.get("ECERT_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("ECERT_WORKERS", "2"))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 20
+# Let the app log one JSON line per request itself; gunicorn's access log would duplicate it.
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+# Bounds against slow or hostile clients before Flask sees the request.
+limit_request_line = 8190
+limit_request_field_size = 8190
+preload_app = False

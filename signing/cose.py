@@ -1,0 +1,181 @@
+"""The QR token: CWT claims in a COSE_Sign1, zlib-compressed, base64url (DESIGN §6).
+
+Layout, byte for byte (so a third party can write a verifier from this alone)::
+
+    payload   = CBOR map (canonical encoding)
+                {1: iss (text), 6: iat (int, seconds UTC), 7: cti (16 bytes),
+                 -70000: {1: number (text), 2: form (1|2), 3: holder name (NFC),
+                          4: birth date "YYYY-MM-DD", 5: masked personal ID,
+                          6: record statement (0|1), 7: ban statement (0|1|2),
+                          8: digest (16 bytes)}}
+    protected = bstr(CBOR {1: -7, 4: kid})          # alg ES256, kid 8 bytes
+    to_sign   = CBOR ["Signature1", protected, h'', payload]
+    signature = ES256 over to_sign, raw r||s (64 bytes)
+    cose      = CBOR tag 18 [protected, {}, payload, signature]
+    token     = base64url(zlib.compress(cose, 9)) without '=' padding
+    qr text   = f"{base_url}/v/{token}"
+
+Built from cbor2 and our Signer only (no COSE library): the format is small
+and fixed, and every byte here is one a verifier must agree with.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from .signer import Signer
+
+__all__ = [
+    "TokenClaims",
+    "encode_claims",
+    "decode_claims",
+    "sign_token",
+    "qr_text",
+    "mask_personal_id",
+    "COSE_SIGN1_TAG",
+    "CLAIMS_KEY",
+    "ALG_ES256",
+]
+
+COSE_SIGN1_TAG = 18
+ALG_ES256 = -7
+# Private-use CWT claim key (negative, < -65536) carrying our own map.
+CLAIMS_KEY = -70000
+_HDR_ALG = 1
+_HDR_KID = 4
+_CWT_ISS, _CWT_IAT, _CWT_CTI = 1, 6, 7
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PID_RE = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What the QR token says about one certificate.
+
+    Strings are NFC-normalised on construction so that two equal names always
+    encode to the same bytes. Values are checked: a malformed token must never
+    be signed, because once printed it cannot be recalled.
+    """
+
+    issuer: str
+    issued_at: int
+    cti: bytes
+    number: str
+    form_type: int
+    holder_name: str
+    holder_birth_date: str
+    masked_personal_id: str
+    record_statement: int
+    ban_statement: int
+    digest: bytes
+
+    def __post_init__(self) -> None:
+        for name in ("issuer", "number", "holder_name", "holder_birth_date", "masked_personal_id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string")
+            # frozen dataclass: normalising needs object.__setattr__.
+            object.__setattr__(self, name, unicodedata.normalize("NFC", value))
+        if isinstance(self.issued_at, bool) or not isinstance(self.issued_at, int) or self.issued_at < 0:
+            raise ValueError("issued_at must be a non-negative int (seconds since the epoch)")
+        if not isinstance(self.cti, bytes) or len(self.cti) != 16:
+            raise ValueError("cti must be 16 bytes")
+        if not isinstance(self.digest, bytes) or len(self.digest) != 16:
+            raise ValueError("digest must be 16 bytes")
+        if self.form_type not in (1, 2) or isinstance(self.form_type, bool):
+            raise ValueError("form_type must be 1 or 2")
+        if self.record_statement not in (0, 1) or isinstance(self.record_statement, bool):
+            raise ValueError("record_statement must be 0 or 1")
+        if self.ban_statement not in (0, 1, 2) or isinstance(self.ban_statement, bool):
+            raise ValueError("ban_statement must be 0, 1 or 2")
+        if not _DATE_RE.match(self.holder_birth_date):
+            raise ValueError("holder_birth_date must be YYYY-MM-DD")
+
+
+def encode_claims(claims: TokenClaims) -> bytes:
+    """The CWT payload bytes (canonical CBOR, so the same claims give the same bytes)."""
+    ours = {
+        1: claims.number,
+        2: claims.form_type,
+        3: claims.holder_name,
+        4: claims.holder_birth_date,
+        5: claims.masked_personal_id,
+        6: claims.record_statement,
+        7: claims.ban_statement,
+        8: claims.digest,
+    }
+    return cbor2.dumps(
+        {_CWT_ISS: claims.issuer, _CWT_IAT: claims.issued_at, _CWT_CTI: claims.cti, CLAIMS_KEY: ours},
+        canonical=True,
+    )
+
+
+def decode_claims(payload: bytes) -> TokenClaims:
+    """Inverse of :func:`encode_claims` (no signature check: that is verification/'s job).
+
+    Raises ValueError for anything that is not exactly our claim layout.
+    """
+    try:
+        obj: Any = cbor2.loads(payload, allow_duplicate_keys=False)
+    except Exception as exc:  # cbor2 raises several decoder error types
+        raise ValueError(f"payload is not CBOR: {exc}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get(CLAIMS_KEY), dict):
+        raise ValueError("payload is not an ecert claims map")
+    ours = obj[CLAIMS_KEY]
+    try:
+        return TokenClaims(
+            issuer=obj[_CWT_ISS],
+            issued_at=obj[_CWT_IAT],
+            cti=obj[_CWT_CTI],
+            number=ours[1],
+            form_type=ours[2],
+            holder_name=ours[3],
+            holder_birth_date=ours[4],
+            masked_personal_id=ours[5],
+            record_statement=ours[6],
+            ban_statement=ours[7],
+            digest=ours[8],
+        )
+    except KeyError as exc:
+        raise ValueError(f"claim {exc} missing") from None
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_token(claims: TokenClaims, signer: Signer) -> str:
+    """Sign ``claims`` as COSE_Sign1 with ``signer`` and return the QR token text."""
+    payload = encode_claims(claims)
+    protected = cbor2.dumps({_HDR_ALG: ALG_ES256, _HDR_KID: signer.kid}, canonical=True)
+    to_sign = cbor2.dumps(["Signature1", protected, b"", payload])
+    signature = signer.sign(to_sign)
+    if len(signature) != 64:
+        raise ValueError("ES256 signature must be raw r||s, 64 bytes")
+    cose = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return _b64url(zlib.compress(cose, 9))
+
+
+def qr_text(base_url: str, token: str) -> str:
+    """The text encoded in the QR: a link a phone camera opens, ending in the token."""
+    return f"{base_url.rstrip('/')}/v/{token}"
+
+
+def mask_personal_id(pid: str) -> str:
+    """Show the first 3 and last 3 digits of a 12-digit personal ID: ``001******345``.
+
+    Three leading digits are the province code and three trailing digits are
+    enough to match a card in hand; the middle (century/gender and birth
+    year) is hidden because it is personal data the QR need not reveal.
+    """
+    if not isinstance(pid, str) or not _PID_RE.match(pid):
+        raise ValueError("personal ID must be exactly 12 digits")
+    return pid[:3] + "*" * 6 + pid[-3:]

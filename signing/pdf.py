@@ -1,0 +1,622 @@
+"""The certificate PDF: rendering (reportlab) and PAdES signing (pyHanko).
+
+Where the QR token sits in the PDF
+----------------------------------
+Primary place: the document information dictionary (trailer ``/Info``),
+custom key ``/EcertToken``, value = the token exactly as in the QR (ASCII,
+base64url, no padding). Read it back with pyHanko::
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    reader = PdfFileReader(io.BytesIO(pdf_bytes))
+    token = str(reader.trailer["/Info"]["/EcertToken"])
+
+Secondary copy, for tools that only show the standard fields: ``/Keywords``
+is ``ecert-token:<token>``. Verifiers should read ``/EcertToken`` and may
+fall back to ``/Keywords``. The Info dictionary is written before signing, so
+it lies inside the signature's byte range: changing it breaks the PAdES
+signature. (pyHanko's signing step rewrites ``/Info`` in its incremental
+update to set ``/ModDate``; it keeps every other key, ours included.)
+
+Verification code on paper
+--------------------------
+The 12-character code is printed in three groups of four,
+``Mã xác thực: ABCD-EFGH-JKLM``, because people copy it by hand; whoever
+compares codes must drop hyphens/spaces and compare case-insensitively.
+A code that is not exactly 12 characters is printed as given.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import font_source_sans_pro
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields as pyhanko_fields
+from pyhanko.sign import signers as pyhanko_signers
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFDate, PDFDictionary, PDFInfo, PDFName, PDFString
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from .qr import qr_matrix
+from .signer import PyHankoSignerAdapter, Signer
+
+__all__ = [
+    "render_certificate_pdf",
+    "sign_pdf",
+    "TOKEN_INFO_KEY",
+    "KEYWORDS_TOKEN_PREFIX",
+    "SIGNATURE_FIELD",
+    "SERVING_STATUS_LABELS",
+    "format_verification_code",
+]
+
+TOKEN_INFO_KEY = "/EcertToken"
+KEYWORDS_TOKEN_PREFIX = "ecert-token:"
+SIGNATURE_FIELD = "EcertSignature"
+
+# Vietnam has used UTC+7 all year since 1975 (no DST): "ngày ... tháng ..." on
+# the paper is the Vietnamese calendar date, not the UTC one.
+_VN_TZ = timezone(timedelta(hours=7))
+
+_FONT = "SourceSansPro"
+_FONT_BOLD = "SourceSansPro-Bold"
+_FONT_SEMIBOLD = "SourceSansPro-Semibold"
+_fonts_lock = threading.Lock()
+_fonts_ready = False
+
+# Machine codes from the judicial-record store -> wording on the certificate.
+# Unknown codes are printed as they are rather than hidden.
+SERVING_STATUS_LABELS: dict[str, str] = {
+    "completed": "Đã chấp hành xong",
+    "serving": "Đang chấp hành",
+    "not_started": "Chưa chấp hành",
+    "probation": "Đang trong thời gian thử thách (án treo)",
+    "suspended": "Đang trong thời gian thử thách (án treo)",
+    "deferred": "Được hoãn chấp hành",
+    "postponed": "Được hoãn chấp hành",
+    "paused": "Được tạm đình chỉ chấp hành",
+    "exempted": "Được miễn chấp hành",
+    "amnestied": "Được đặc xá",
+}
+
+_GENDER_LABELS = {"male": "Nam", "female": "Nữ", "nam": "Nam", "nữ": "Nữ"}
+
+
+def _register_fonts() -> None:
+    """Register Source Sans Pro once per process.
+
+    Parsing three ~290 kB TTF files costs tens of milliseconds; issuance
+    renders a PDF per certificate, so it is done once and kept. The lock
+    makes the first concurrent callers wait instead of registering twice.
+    """
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    with _fonts_lock:
+        if _fonts_ready:
+            return
+        base = Path(font_source_sans_pro.font_directory)
+        pdfmetrics.registerFont(TTFont(_FONT, str(base / "SourceSansPro-Regular.ttf")))
+        pdfmetrics.registerFont(TTFont(_FONT_BOLD, str(base / "SourceSansPro-Bold.ttf")))
+        pdfmetrics.registerFont(TTFont(_FONT_SEMIBOLD, str(base / "SourceSansPro-Semibold.ttf")))
+        # <b> inside Paragraph markup resolves through the family.
+        pdfmetrics.registerFontFamily(
+            _FONT, normal=_FONT, bold=_FONT_BOLD, italic=_FONT, boldItalic=_FONT_BOLD
+        )
+        # reportlab wraps compressed streams in ASCII85 by default: 25 % more
+        # bytes and, without the optional C accelerator, ~8 ms of pure-Python
+        # encoding per certificate. Binary streams are standard PDF. This is
+        # a process-wide reportlab setting; signing/ is its only user.
+        rl_config.useA85 = 0
+        _fonts_ready = True
+
+
+# ------------------------------------------------------------------ styles
+
+_STYLES: dict[str, ParagraphStyle] = {}
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    if not _STYLES:
+        body = ParagraphStyle("body", fontName=_FONT, fontSize=11, leading=14.5, spaceAfter=2)
+        _STYLES.update(
+            body=body,
+            label=ParagraphStyle("label", parent=body, fontName=_FONT_SEMIBOLD),
+            header_left=ParagraphStyle(
+                "header_left", parent=body, fontName=_FONT_BOLD, fontSize=10.5, leading=13,
+                alignment=TA_CENTER,
+            ),
+            header_right=ParagraphStyle(
+                "header_right", parent=body, fontName=_FONT_BOLD, fontSize=10.5, leading=13,
+                alignment=TA_CENTER,
+            ),
+            motto=ParagraphStyle(
+                "motto", parent=body, fontName=_FONT_SEMIBOLD, fontSize=11, leading=13,
+                alignment=TA_CENTER,
+            ),
+            small_center=ParagraphStyle(
+                "small_center", parent=body, fontSize=10, leading=12.5, alignment=TA_CENTER,
+            ),
+            title=ParagraphStyle(
+                "title", parent=body, fontName=_FONT_BOLD, fontSize=16, leading=20,
+                alignment=TA_CENTER, spaceBefore=10, spaceAfter=2,
+            ),
+            subtitle=ParagraphStyle(
+                "subtitle", parent=body, fontSize=11, alignment=TA_CENTER, spaceAfter=10,
+            ),
+            section=ParagraphStyle(
+                "section", parent=body, fontName=_FONT_BOLD, spaceBefore=8, spaceAfter=3,
+            ),
+            item=ParagraphStyle("item", parent=body, leftIndent=6 * mm, spaceBefore=3),
+            detail=ParagraphStyle("detail", parent=body, leftIndent=12 * mm, spaceAfter=0),
+            verify=ParagraphStyle("verify", parent=body, fontSize=10, leading=13, alignment=TA_LEFT),
+            sign=ParagraphStyle(
+                "sign", parent=body, fontSize=11, leading=14, alignment=TA_CENTER,
+            ),
+            footer=ParagraphStyle(
+                "footer", parent=body, fontSize=8, leading=10, textColor=colors.HexColor("#444444"),
+            ),
+        )
+    return _STYLES
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _t(value: Any) -> str:
+    """Text for Paragraph markup: NFC, XML-escaped (names may contain '&' or '<')."""
+    if value is None:
+        return ""
+    return escape(unicodedata.normalize("NFC", str(value)))
+
+
+def _or_dash(value: Any) -> str:
+    return _t(value) if value not in (None, "") else "—"
+
+
+def _date(value: Any) -> str:
+    """'YYYY-MM-DD' -> 'dd/mm/yyyy' as Vietnamese documents write dates."""
+    if not value:
+        return "—"
+    text = str(value)
+    try:
+        d = datetime.strptime(text[:10], "%Y-%m-%d")
+    except ValueError:
+        # Odd input is printed as is: wrong-looking text is visible to the
+        # reviewer, a crash would just block issuance.
+        return _t(text)
+    return f"{d:%d/%m/%Y}"
+
+
+def _issue_date_line(place: str, issued_at: Any) -> str:
+    try:
+        dt = datetime.fromisoformat(str(issued_at)).astimezone(_VN_TZ)
+    except ValueError:
+        return f"{_t(place)}, {_t(issued_at)}"
+    return f"{_t(place)}, ngày {dt.day:02d} tháng {dt.month:02d} năm {dt.year}"
+
+
+def format_verification_code(code: str) -> str:
+    """Group a 12-character code as XXXX-XXXX-XXXX for reading aloud and typing."""
+    plain = code.replace("-", "").replace(" ", "")
+    if len(plain) == 12:
+        return f"{plain[0:4]}-{plain[4:8]}-{plain[8:12]}"
+    return code
+
+
+def _spouse(value: Any) -> str:
+    # The request form lets the citizen answer "none" for the spouse.
+    if value is None or str(value).strip().lower() in ("", "none", "không", "không có"):
+        return "Không có"
+    return _t(value)
+
+
+def _court(court: Any) -> str:
+    text = _t(court)
+    # Court names in the store usually already start with "Tòa án ...".
+    if unicodedata.normalize("NFC", str(court or "")).lower().startswith(("tòa án", "toà án")):
+        return text
+    return f"Tòa án {text}" if text else "Tòa án —"
+
+
+def _verification_base(qr_text: str) -> str:
+    return qr_text.rsplit("/v/", 1)[0] if "/v/" in qr_text else qr_text
+
+
+# ------------------------------------------------------------------ flowables
+
+
+class _QrFlowable(Flowable):
+    """The QR drawn as vector rectangles: sharp at any print resolution and
+    a few hundred bytes, instead of an embedded raster image."""
+
+    def __init__(self, text: str, module_mm: float = 0.5, min_size_mm: float = 36.0) -> None:
+        super().__init__()
+        self._matrix = qr_matrix(text)
+        n = len(self._matrix)
+        # Keep modules >= 0.5 mm so phone cameras read the printed code;
+        # bigger versions simply get a bigger square.
+        self.size = max(min_size_mm * mm, n * module_mm * mm)
+        self.width = self.height = self.size
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        return self.size, self.size
+
+    def draw(self) -> None:
+        c = self.canv
+        n = len(self._matrix)
+        c.saveState()
+        c.setFillColor(colors.white)
+        c.rect(0, 0, self.size, self.size, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        # Work in module units so every coordinate is a small integer, and
+        # write the path operators directly (Canvas.addLiteral): going
+        # through reportlab's path API formats ~5,000 floats in pure Python
+        # and cost ~15 ms per certificate.
+        c.scale(self.size / n, self.size / n)
+        ops: list[str] = []
+        for row_index, row in enumerate(self._matrix):
+            y = n - 1 - row_index
+            col = 0
+            while col < n:
+                if row[col]:
+                    start = col
+                    while col < n and row[col]:
+                        col += 1
+                    # One rectangle per horizontal run of dark modules; one
+                    # fill for the whole path, so no seams between runs.
+                    ops.append(f"{start} {y} {col - start} 1 re")
+                else:
+                    col += 1
+        ops.append("f")
+        c.addLiteral("\n".join(ops))
+        c.restoreState()
+
+
+class _EcertInfo(PDFInfo):
+    """reportlab's Info dictionary plus our custom keys (reportlab has no API for them).
+
+    Mirrors PDFInfo.format; pinned by a test that reads /EcertToken back.
+    """
+
+    extras: dict[str, str]
+
+    def format(self, document: Any) -> bytes:
+        d: dict[str, Any] = {
+            "Title": PDFString(self.title),
+            "Author": PDFString(self.author),
+            "Producer": PDFString(self.producer),
+            "Creator": PDFString(self.creator),
+            "Subject": PDFString(self.subject),
+            "Keywords": PDFString(self.keywords),
+            "Trapped": PDFName(self.trapped),
+        }
+        d["ModDate"] = d["CreationDate"] = PDFDate(
+            ts=document._timeStamp, dateFormatter=self._dateFormatter
+        )
+        for key, value in self.extras.items():
+            d[key] = PDFString(value)
+        return PDFDictionary(d).format(document)
+
+
+def _canvas_with_info(extras: dict[str, str]) -> type[Canvas]:
+    class _Canvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            info = _EcertInfo()
+            info.__dict__.update(self._doc.info.__dict__)
+            info.extras = extras
+            self._doc.info = info
+
+    return _Canvas
+
+
+# ------------------------------------------------------------------ render
+
+
+def _field_table(rows: Sequence[tuple[str, str]]) -> Table:
+    s = _styles()
+    data = [[Paragraph(label, s["label"]), Paragraph(value, s["body"])] for label, value in rows]
+    table = Table(data, colWidths=[55 * mm, None], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return table
+
+
+def _conviction_flowables(
+    index: int, conviction: Mapping[str, Any], form_type: int
+) -> list[Flowable]:
+    s = _styles()
+    head = (
+        f"<b>{index}. Bản án số {_or_dash(conviction.get('judgment_number'))} "
+        f"ngày {_date(conviction.get('judgment_date'))} "
+        f"của {_court(conviction.get('court'))}</b>"
+    )
+    offences = conviction.get("offences") or []
+    crimes = "; ".join(
+        f"{_or_dash(o.get('name'))} (Điều {_or_dash(o.get('article'))} BLHS)" for o in offences
+    ) or "—"
+    additional = conviction.get("additional_penalties") or []
+    status = conviction.get("serving_status")
+    status_text = SERVING_STATUS_LABELS.get(str(status), str(status)) if status else None
+    out: list[Flowable] = [
+        Paragraph(head, s["item"]),
+        Paragraph(f"Tội danh: {crimes}", s["detail"]),
+        Paragraph(f"Hình phạt chính: {_or_dash(conviction.get('principal_penalty'))}", s["detail"]),
+        Paragraph(
+            "Hình phạt bổ sung: " + ("; ".join(_t(a) for a in additional) if additional else "Không"),
+            s["detail"],
+        ),
+        Paragraph(f"Tình trạng thi hành án: {_or_dash(status_text)}", s["detail"]),
+    ]
+    # Form 2 lists expunged convictions too and must say they are expunged;
+    # Form 1 never carries them (docs/contracts.md).
+    if form_type == 2 and conviction.get("expunged"):
+        when = conviction.get("expunged_at")
+        text = f"Đã được xóa án tích ngày {_date(when)}" if when else "Đã được xóa án tích"
+        out.append(Paragraph(text, s["detail"]))
+    return out
+
+
+_BAN_HEADING = (
+    "Thông tin về việc cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã:"
+)
+_NO_BAN = "Không bị cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã."
+_HAS_BAN = "Bị cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã:"
+
+
+def _ban_flowables(ban: Mapping[str, Any]) -> list[Flowable]:
+    s = _styles()
+    out: list[Flowable] = [Paragraph(_BAN_HEADING, s["section"])]
+    bans = ban.get("bans") or []
+    if ban.get("statement") == 2 or bans:
+        out.append(Paragraph(_HAS_BAN, s["body"]))
+        for i, b in enumerate(bans, 1):
+            until = _date(b.get("to")) if b.get("to") else "không xác định"
+            out.append(
+                Paragraph(
+                    f"{i}. Chức vụ, lĩnh vực bị cấm: {_or_dash(b.get('positions'))}; "
+                    f"theo Quyết định số {_or_dash(b.get('decision'))} của {_court(b.get('court'))}; "
+                    f"thời hạn từ {_date(b.get('from'))} đến {until}.",
+                    s["item"],
+                )
+            )
+    else:
+        out.append(Paragraph(_NO_BAN, s["body"]))
+    return out
+
+
+def render_certificate_pdf(
+    content: Mapping[str, Any], *, qr_text: str, token: str, verification_code: str
+) -> bytes:
+    """Render the certificate described by ``content`` (docs/contracts.md shape) to PDF bytes.
+
+    A4, Source Sans Pro embedded (subset), one or more pages: every value is
+    wrapped, nothing is truncated. The QR encodes ``qr_text``; ``token`` goes
+    into the Info dictionary as ``/EcertToken`` (see module docstring).
+    The result is not signed: pass it to :func:`sign_pdf`.
+    """
+    _register_fonts()
+    s = _styles()
+    form_type = int(content.get("form_type", 1))
+    number = str(content.get("number", ""))
+    issuer = content.get("issuer") or {}
+    authority = issuer.get("authority") or ""
+    holder = content.get("holder") or {}
+    record = content.get("record") or {}
+    ban = content.get("ban")
+    code_display = format_verification_code(verification_code)
+    base_url = _verification_base(qr_text)
+
+    story: list[Flowable] = []
+
+    # National header: authority on the left, the state's name and motto on the right.
+    header = Table(
+        [
+            [
+                [
+                    Paragraph(_t(authority), s["header_left"]),
+                    Paragraph(f"Số: {_t(number)}", s["small_center"]),
+                ],
+                [
+                    Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", s["header_right"]),
+                    Paragraph("Độc lập - Tự do - Hạnh phúc", s["motto"]),
+                ],
+            ]
+        ],
+        colWidths=["42%", "58%"],
+    )
+    header.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    story.append(header)
+    story.append(Spacer(1, 6 * mm))
+    story.append(Paragraph(f"PHIẾU LÝ LỊCH TƯ PHÁP SỐ {form_type}", s["title"]))
+    story.append(Paragraph(f"Số phiếu: <b>{_t(number)}</b>", s["subtitle"]))
+
+    gender = holder.get("gender")
+    rows = [
+        ("Họ và tên:", f"<b>{_or_dash(holder.get('full_name'))}</b>"),
+        ("Giới tính:", _GENDER_LABELS.get(str(gender).lower(), _or_dash(gender)) if gender else "—"),
+        ("Ngày, tháng, năm sinh:", _date(holder.get("birth_date"))),
+        ("Nơi sinh:", _or_dash(holder.get("place_of_birth"))),
+        ("Quốc tịch:", _or_dash(holder.get("nationality"))),
+        ("Nơi cư trú:", _or_dash(holder.get("residence"))),
+        ("Số định danh cá nhân:", _or_dash(holder.get("personal_id"))),
+    ]
+    if form_type == 2:
+        rows += [
+            ("Họ và tên cha:", _or_dash(holder.get("father_name"))),
+            ("Họ và tên mẹ:", _or_dash(holder.get("mother_name"))),
+            ("Họ và tên vợ/chồng:", _spouse(holder.get("spouse_name"))),
+        ]
+    story.append(_field_table(rows))
+
+    statement = "Có án tích" if record.get("statement") == 1 else "Không có án tích"
+    story.append(Paragraph(f"Tình trạng án tích: <b>{statement}</b>", s["section"]))
+    for i, conviction in enumerate(record.get("convictions") or [], 1):
+        story.extend(_conviction_flowables(i, conviction, form_type))
+
+    if ban is not None:
+        story.extend(_ban_flowables(ban))
+
+    story.append(Spacer(1, 3 * mm))
+    story.append(_field_table([("Mục đích sử dụng:", _or_dash(content.get("purpose")))]))
+    story.append(Spacer(1, 5 * mm))
+
+    place = issuer.get("place") or "Hà Nội"
+    qr_block = [
+        _QrFlowable(qr_text),
+        Spacer(1, 2 * mm),
+        Paragraph(f"Mã xác thực: <b>{_t(code_display)}</b>", s["verify"]),
+        Paragraph(f"Số phiếu: {_t(number)}", s["verify"]),
+    ]
+    sign_block = [
+        Paragraph(_issue_date_line(place, content.get("issued_at")), s["sign"]),
+        Spacer(1, 2 * mm),
+        Paragraph(f"<b>{_t(authority)}</b>", s["sign"]),
+        Paragraph("(Đã ký số)", s["sign"]),
+    ]
+    closing = Table([[qr_block, sign_block]], colWidths=["45%", "55%"])
+    closing.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    story.append(
+        KeepTogether(
+            [
+                closing,
+                Spacer(1, 4 * mm),
+                Paragraph(
+                    "Để kiểm tra tính xác thực của phiếu này, quét mã QR bằng camera điện thoại "
+                    f"hoặc truy cập {_t(base_url)} và nhập số phiếu cùng mã xác thực.",
+                    s["verify"],
+                ),
+            ]
+        )
+    )
+
+    footer_first = f"Phiếu lý lịch tư pháp số {_t(number)} · Mã xác thực {_t(code_display)}"
+    footer_second = f"Kiểm tra: quét mã QR hoặc truy cập {_t(base_url)}"
+
+    def _on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        # Every page says what it belongs to and how to check it, so a
+        # page separated from the rest is still traceable.
+        canvas.saveState()
+        para = Paragraph(
+            f"{footer_first} · Trang {doc.page}<br/>{footer_second}", s["footer"]
+        )
+        width = doc.width
+        _, h = para.wrap(width, 20 * mm)
+        para.drawOn(canvas, doc.leftMargin, 10 * mm)
+        rule_y = 10 * mm + h + 1.5 * mm
+        canvas.setStrokeColor(colors.HexColor("#999999"))
+        canvas.setLineWidth(0.3)
+        canvas.line(doc.leftMargin, rule_y, doc.leftMargin + width, rule_y)
+        canvas.restoreState()
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=15 * mm,
+        bottomMargin=25 * mm,
+        title=f"Phiếu lý lịch tư pháp số {form_type} - {number}",
+        author=str(authority),
+        subject=f"Phiếu lý lịch tư pháp số {form_type} {number}",
+        creator="ecert",
+        keywords=f"{KEYWORDS_TOKEN_PREFIX}{token}",
+        pageCompression=1,
+    )
+    doc.build(
+        story,
+        onFirstPage=_on_page,
+        onLaterPages=_on_page,
+        canvasmaker=_canvas_with_info({TOKEN_INFO_KEY[1:]: token}),
+    )
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ sign
+
+
+def sign_pdf(
+    pdf_bytes: bytes,
+    signer: Signer,
+    *,
+    reason: str = "Ký số Phiếu lý lịch tư pháp",
+    location: str = "Việt Nam",
+) -> bytes:
+    """Sign ``pdf_bytes`` as PAdES baseline B-B with ``signer``; return the signed PDF.
+
+    A certification (DocMDP, no changes allowed) signature: this is a final
+    document, and any later edit should make readers flag it. The CMS
+    carries the DSC and the root so a reader that trusts our root can build
+    the path from the file alone. No timestamp (no network on the hot path):
+    the signing time is the signed ``signingTime`` attribute only.
+    """
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
+    meta = pyhanko_signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        subfilter=pyhanko_fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
+        certify=True,
+        docmdp_permissions=pyhanko_fields.MDPPerm.NO_CHANGES,
+    )
+    pdf_signer = pyhanko_signers.PdfSigner(meta, signer=PyHankoSignerAdapter(signer))
+    # Reserve the /Contents space up front instead of letting pyHanko size it
+    # with a dry-run CMS: that doubles the (pure-Python ASN.1) work. The CMS
+    # holds the certificates, ~0.5 kB of signed attributes and a <= 72-byte
+    # ECDSA signature; 2 kB of slack covers all of it. pyHanko counts the
+    # reservation in hex digits, hence the factor 2 (and it must be even).
+    chain_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in signer.certificate_chain)
+    out = pdf_signer.sign_pdf(writer, bytes_reserved=2 * (chain_bytes + 2048))
+    return bytes(out.getbuffer())

@@ -1,0 +1,290 @@
+"""Decode a certificate QR token (DESIGN §6) into its parts, refusing anything off-format.
+
+The token is hostile input: it comes from a camera, a pasted string or an uploaded file. Every
+stage is capped before it runs, so the worst input costs microseconds:
+
+* the text is at most :data:`MAX_INPUT_CHARS` characters (a real token is ~250);
+* base64url with the strict alphabet and no padding;
+* zlib, inflated with ``decompressobj().decompress(data, max_length)`` so a zlib bomb stops at
+  :data:`MAX_DECOMPRESSED_BYTES` instead of filling memory;
+* CBOR via cbor2 with a depth cap, no indefinite lengths, no duplicate keys (two readers must not
+  disagree on which ``alg`` or ``kid`` counts) and cbor2's built-in tag decoders switched off
+  (regexes, MIME, shared references, decimal fractions... none belong in our format);
+* then the exact COSE_Sign1 shape and the exact claim types.
+
+:func:`decode_token` only decodes: it says nothing about the signature. It raises
+:class:`MalformedToken` (with a reason code from ``result.REASON_CODES``) and nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final, Mapping
+from urllib.parse import urlsplit
+
+import cbor2
+
+MAX_INPUT_CHARS: Final = 2048
+MAX_DECOMPRESSED_BYTES: Final = 4096
+CBOR_MAX_DEPTH: Final = 8
+
+COSE_SIGN1_TAG: Final = 18
+HEADER_ALG: Final = 1
+HEADER_KID: Final = 4
+ALG_ES256: Final = -7
+KID_LENGTH: Final = 8
+SIGNATURE_LENGTH: Final = 64  # raw r||s for P-256 (RFC 9053 §2.1), never DER
+
+CLAIM_ISS: Final = 1
+CLAIM_IAT: Final = 6
+CLAIM_CTI: Final = 7
+CLAIM_ECERT: Final = -70000
+CTI_LENGTH: Final = 16
+DIGEST_LENGTH: Final = 16
+
+# Largest iat that still converts to a datetime (9999-12-31T23:59:59Z); anything beyond is junk.
+MAX_IAT: Final = 253402300799
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# cbor2's built-in semantic decoders (found by probing cbor2 6.3). Each is replaced by a decoder
+# that refuses: our format uses only tag 18, which cbor2 leaves as a plain CBORTag.
+_BUILTIN_TAGS: Final = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260,
+                        261, 1004, 55799)
+
+
+def _refuse_tag(*_args: Any) -> Any:
+    raise ValueError("semantic tag not allowed in a certificate token")
+
+
+_NO_SEMANTIC_TAGS: Final = {tag: _refuse_tag for tag in _BUILTIN_TAGS}
+
+
+class MalformedToken(ValueError):
+    """The input is not a certificate token of ours; ``reason`` is a format reason code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """The CWT claims of a token (DESIGN §6), typed. Nothing here is trusted until verified."""
+
+    iss: str
+    iat: int
+    cti: bytes
+    number: str
+    form_type: int
+    holder_name: str
+    holder_birth_date: str
+    masked_personal_id: str
+    record_statement: int
+    ban_statement: int
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedToken:
+    """A token that has the right shape. ``protected`` and ``payload`` are the exact signed bytes."""
+
+    token: str
+    protected: bytes
+    kid: bytes
+    payload: bytes
+    signature: bytes
+    claims: Claims
+
+    @property
+    def kid_b64(self) -> str:
+        return b64url_encode(self.kid)
+
+    def sig_structure(self) -> bytes:
+        """The bytes ES256 signed: Sig_structure1 of RFC 9052 §4.4, empty external_aad."""
+        return cbor2.dumps(["Signature1", self.protected, b"", self.payload])
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url without padding; ValueError otherwise."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def extract_token(text: str) -> str:
+    """The bare token from what a scanner gives: ``https://host/v/<token>?x#y``, or the token.
+
+    A verifier app takes the last path segment (DESIGN §6); the host is deliberately not
+    checked, since trust comes from the signature and the trust list, not from the URL.
+    """
+    if not isinstance(text, str):
+        raise MalformedToken("empty" if not text else "not_base64")
+    if len(text) > MAX_INPUT_CHARS:
+        raise MalformedToken("too_long")
+    text = text.strip()
+    if not text:
+        raise MalformedToken("empty")
+    if "://" in text:
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            raise MalformedToken("not_base64") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise MalformedToken("not_base64")
+        path = parts.path
+    else:
+        path = re.split(r"[?#]", text, maxsplit=1)[0]
+    token = path.rstrip("/").rsplit("/", 1)[-1]
+    if not token:
+        raise MalformedToken("empty")
+    return token
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        # max_length bounds the output: a bomb stops after MAX+1 bytes, whatever its ratio.
+        out = inflater.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
+    except zlib.error:
+        raise MalformedToken("not_zlib") from None
+    if len(out) > MAX_DECOMPRESSED_BYTES or inflater.unconsumed_tail:
+        raise MalformedToken("too_large_decompressed")
+    if not inflater.eof or inflater.unused_data:
+        raise MalformedToken("not_zlib")  # truncated stream, or bytes after its end
+    return out
+
+
+def _cbor(data: bytes, reason: str) -> Any:
+    # cbor2 raises CBORDecodeError, but also ValueError/TypeError/OverflowError/MemoryError
+    # from its decoders on hostile input; the catch is broad and wraps only the decoding call.
+    try:
+        return cbor2.loads(
+            data,
+            max_depth=CBOR_MAX_DEPTH,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+            semantic_decoders=_NO_SEMANTIC_TAGS,
+        )
+    except Exception:
+        raise MalformedToken(reason) from None
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # bool is an int subclass; CBOR true is not a number
+
+
+def _text(value: Any, max_len: int) -> str:
+    if type(value) is not str or not 0 < len(value) <= max_len:
+        raise MalformedToken("bad_claims")
+    return value
+
+
+def _choice(value: Any, allowed: tuple[int, ...]) -> int:
+    if not _is_int(value) or value not in allowed:
+        raise MalformedToken("bad_claims")
+    return value
+
+
+def _bstr(value: Any, length: int) -> bytes:
+    if type(value) is not bytes or len(value) != length:
+        raise MalformedToken("bad_claims")
+    return value
+
+
+def _birth_date(value: Any) -> str:
+    text = _text(value, 10)
+    if not _ISO_DATE.fullmatch(text):
+        raise MalformedToken("bad_claims")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise MalformedToken("bad_claims") from None
+    return text
+
+
+def _claims(payload: bytes) -> Claims:
+    claims = _cbor(payload, "bad_payload")
+    if not isinstance(claims, Mapping):
+        raise MalformedToken("bad_payload")
+    ours = claims.get(CLAIM_ECERT)
+    iat = claims.get(CLAIM_IAT)
+    if not isinstance(ours, Mapping) or not _is_int(iat) or not 0 <= iat <= MAX_IAT:
+        raise MalformedToken("bad_claims")
+    # Unknown extra claims are tolerated (forward compatibility); known ones must be exact.
+    return Claims(
+        iss=_text(claims.get(CLAIM_ISS), 100),
+        iat=iat,
+        cti=_bstr(claims.get(CLAIM_CTI), CTI_LENGTH),
+        number=_text(ours.get(1), 64),
+        form_type=_choice(ours.get(2), (1, 2)),
+        holder_name=_text(ours.get(3), 200),
+        holder_birth_date=_birth_date(ours.get(4)),
+        masked_personal_id=_text(ours.get(5), 32),
+        record_statement=_choice(ours.get(6), (0, 1)),
+        ban_statement=_choice(ours.get(7), (0, 1, 2)),
+        digest=_bstr(ours.get(8), DIGEST_LENGTH),
+    )
+
+
+def _protected_kid(protected: Any) -> bytes:
+    if type(protected) is not bytes:
+        raise MalformedToken("bad_protected_header")
+    header = _cbor(protected, "bad_protected_header")
+    if not isinstance(header, Mapping):
+        raise MalformedToken("bad_protected_header")
+    alg = header.get(HEADER_ALG)
+    if alg is not None and alg != ALG_ES256:
+        raise MalformedToken("wrong_algorithm")
+    kid = header.get(HEADER_KID)
+    # Exactly {alg, kid}: an extra protected label (e.g. "crit") could change the meaning of
+    # the signature for another reader, so nothing else is accepted.
+    if (
+        not _is_int(alg)
+        or set(header.keys()) != {HEADER_ALG, HEADER_KID}
+        or type(kid) is not bytes
+        or len(kid) != KID_LENGTH
+    ):
+        raise MalformedToken("bad_protected_header")
+    return kid
+
+
+def decode_token(text: str) -> DecodedToken:
+    """Parse the QR text or bare token. Raises :class:`MalformedToken` only."""
+    token = extract_token(text)
+    try:
+        compressed = b64url_decode(token)
+    except ValueError:
+        raise MalformedToken("not_base64") from None
+    cose = _cbor(_inflate(compressed), "not_cbor")
+    if not isinstance(cose, cbor2.CBORTag) or cose.tag != COSE_SIGN1_TAG:
+        raise MalformedToken("not_cose_sign1")
+    parts = cose.value
+    if not isinstance(parts, (list, tuple)) or len(parts) != 4:
+        raise MalformedToken("not_cose_sign1")
+    protected, unprotected, payload, signature = parts
+    kid = _protected_kid(protected)
+    # The unprotected header is not signed, so nothing is read from it; it must still be a map.
+    if not isinstance(unprotected, Mapping):
+        raise MalformedToken("bad_unprotected_header")
+    if type(payload) is not bytes:
+        raise MalformedToken("bad_payload")
+    if type(signature) is not bytes or len(signature) != SIGNATURE_LENGTH:
+        raise MalformedToken("bad_signature_length")
+    return DecodedToken(
+        token=token,
+        protected=protected,
+        kid=kid,
+        payload=payload,
+        signature=signature,
+        claims=_claims(payload),
+    )
