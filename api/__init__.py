@@ -9,8 +9,9 @@ import uuid
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 
-from api import errors
+from api import errors, limits
 from api.deps import close_session, settings
+from ecert.config import Settings
 
 log = logging.getLogger("ecert.access")
 
@@ -56,11 +57,16 @@ def register(app: Flask) -> None:
     app.register_blueprint(docs.bp)
 
     _register_optional(app, api)
+    limits.init_app(app, settings_of(app))
 
     errors.register(app)
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_request(close_session)
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.extensions["ecert.settings"]
 
 
 def _register_optional(app: Flask, api: Api) -> None:

@@ -146,6 +146,8 @@ def _public_extra(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def http_error(error: HTTPException) -> Response:
+    if isinstance(getattr(error, "response", None), Response):
+        return error.response  # built by us already (e.g. the rate limiter's 429 with Retry-After)
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     field_errors = list(flatten_errors(data.get("messages", {}))) if data.get("messages") else []

@@ -8,6 +8,7 @@ from api.auth import citizen_required, current_citizen
 from api.deps import actor, db_session, settings
 from api.errors import _lang
 from api.idempotency import run_idempotent
+from api.limits import rate_limit
 from api.schemas import (
     IdempotencyHeaderSchema,
     ListArgsSchema,
@@ -36,6 +37,7 @@ def _issuer():
 
 
 @blp.route("", methods=["POST"])
+@rate_limit("request_creation")
 @citizen_required
 @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
 @blp.arguments(RequestCreateSchema)

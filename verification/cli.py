@@ -136,23 +136,19 @@ def _print_human(result: VerificationResult, lang: str, out: IO[str],
     print(f"  {mark}  {text['verdict'].upper()}", file=out)
     print(bar, file=out)
     if result.outcome == "status_unavailable" and result.checks["status"].reason == "not_checked":
-        print(_OFFLINE_NOTE[lang], file=out)
-    print(text["meaning"], file=out)
-    print(("→ " if lang == "en" else "→ ") + text["next"], file=out)
+        print(_OFFLINE_NOTE[lang], file=out)  # says it more precisely than the generic meaning
+    else:
+        print(text["meaning"], file=out)
+    print("→ " + text["next"], file=out)
     if server_outcome and server_outcome != result.outcome:
         server_verdict = messages.outcome_text(server_outcome, lang)["verdict"]
         print(f"{_SERVER_SAYS[lang]}: {server_verdict} ({server_outcome})", file=out)
     if result.certificate is not None:
         print(file=out)
-        fields = result.certificate.to_dict()
-        labels = {name: messages.FIELD_LABELS[name][lang] for name in fields}
-        width = max(len(label) for label in labels.values() if len(label) < 40)
-        for name, value in fields.items():
+        for name, value in result.certificate.to_dict().items():
             if value is None:
                 continue  # hidden on a Form 2 (privacy), not "empty"
-            label = labels[name]
-            print(f"  {label:<{width}}  {messages.field_value(name, value, lang)}"
-                  if len(label) <= width else f"  {label}:\n  {'':<{width}}  "
+            print(f"  {messages.FIELD_LABELS[name][lang]}: "
                   f"{messages.field_value(name, value, lang)}", file=out)
     print(file=out)
     print(f"{_CHECKS_TITLE[lang]}:", file=out)

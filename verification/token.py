@@ -19,6 +19,7 @@ stage is capped before it runs, so the worst input costs microseconds:
 from __future__ import annotations
 
 import base64
+import io
 import re
 import zlib
 from dataclasses import dataclass
@@ -165,18 +166,24 @@ def _inflate(data: bytes) -> bytes:
 
 
 def _cbor(data: bytes, reason: str) -> Any:
+    """Exactly one CBOR item filling ``data``: trailing bytes are refused, not ignored, so two
+    readers of one token cannot disagree about where it ends."""
+    stream = io.BytesIO(data)
     # cbor2 raises CBORDecodeError, but also ValueError/TypeError/OverflowError/MemoryError
     # from its decoders on hostile input; the catch is broad and wraps only the decoding call.
     try:
-        return cbor2.loads(
-            data,
+        item = cbor2.CBORDecoder(
+            stream,
             max_depth=CBOR_MAX_DEPTH,
             allow_indefinite=False,
             allow_duplicate_keys=False,
             semantic_decoders=_NO_SEMANTIC_TAGS,
-        )
+        ).decode()
     except Exception:
         raise MalformedToken(reason) from None
+    if stream.tell() != len(data):
+        raise MalformedToken(reason)
+    return item
 
 
 def _is_int(value: Any) -> bool:

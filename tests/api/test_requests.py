@@ -328,3 +328,14 @@ def test_unknown_route_and_method(client):
     response = client.delete("/api/v1/requests")
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
+
+
+def test_request_creation_is_rate_limited(make_app, auth):
+    app = make_app(rate_limits="request_creation=2/minute")
+    client = app.test_client()
+    statuses = [post(client, auth(), {"form_type": 9}).status_code for _ in range(3)]
+    assert statuses[:2] == [422, 422]
+    assert statuses[2] == 429
+    limited = post(client, auth(), {"form_type": 9})
+    assert limited.mimetype == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) >= 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -168,8 +168,8 @@ def test_nationality_defaults_to_viet_nam():
 
 
 def test_issued_at_in_utc_whole_seconds():
-    local = datetime(2026, 11, 23, 15, 15, 0, 999999, tzinfo=timezone.utc).astimezone()
-    assert make(issued_at=local)["issued_at"] == "2026-11-23T15:15:00Z"
+    hanoi = datetime(2026, 11, 23, 22, 15, 0, 999999, tzinfo=timezone(timedelta(hours=7)))
+    assert make(issued_at=hanoi)["issued_at"] == "2026-11-23T15:15:00Z"
     assert make(issued_at=datetime(2026, 11, 23, 8, 15))["issued_at"] == "2026-11-23T08:15:00Z"
 
 

@@ -108,10 +108,11 @@ def jwk_entry(dsc: x509.Certificate, chain: list[x509.Certificate], status: str 
     }
 
 
-def default_claims(**ours: Any) -> dict[Any, Any]:
+def default_claims(ours: dict[int, Any] | None = None) -> dict[Any, Any]:
+    """Claims per DESIGN §6; ``ours`` overrides entries of the -70000 map."""
     inner = {1: "LLTP-2026-00000123", 2: 1, 3: "Nguyễn Văn An", 4: "1990-05-17",
              5: "001******345", 6: 0, 7: 0, 8: DIGEST}
-    inner.update(ours)
+    inner.update(ours or {})
     return {1: ISSUER, 6: int(ISSUED.timestamp()), 7: CTI, -70000: inner}
 
 
@@ -285,3 +286,7 @@ def kit():
     import sys
 
     return sys.modules[__name__]
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,93 @@
+"""Rate limits (flask-limiter): login, verification and request creation.
+
+Storage is Redis when ECERT_REDIS_URL is set, so every worker on every host shares the counts;
+in-process memory otherwise (one development process). ECERT_RATE_LIMITS=off turns every limit
+off (benchmarks); ``name=limit`` pairs, comma-separated, override the defaults, e.g.
+``verification=120/minute,login=5/minute``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, TypeVar
+
+from flask import Flask, Response, current_app
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+
+from api.errors import problem
+from ecert.config import Settings
+from ecert.errors import ConfigurationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_LIMITS = {
+    "login": "10/minute;50/hour",
+    "verification": "60/minute;1000/hour",
+    "verification_pdf": "10/minute;100/hour",
+    "request_creation": "10/minute;30/hour",
+}
+
+
+def _on_breach(request_limit: RequestLimit) -> Response:
+    retry_after = max(1, math.ceil(request_limit.reset_at - time.time()))
+    return problem(429, "rate_limited", headers={"Retry-After": str(retry_after)})
+
+
+def parse_limits(raw: str) -> dict[str, str]:
+    limits = dict(DEFAULT_LIMITS)
+    raw = raw.strip()
+    if not raw or raw.lower() == "off":
+        return limits
+    for pair in raw.split(","):
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or name not in DEFAULT_LIMITS or not value:
+            raise ConfigurationError(
+                f"ECERT_RATE_LIMITS: {pair.strip()!r} is not name=limit with a name among {', '.join(DEFAULT_LIMITS)}"
+            )
+        limits[name] = value
+    return limits
+
+
+def limit_for(name: str) -> str:
+    return current_app.extensions["ecert.rate_limits"][name]
+
+
+def rate_limit(name: str) -> Callable[[F], F]:
+    """Mark a view with a named limit; ``init_app`` applies it with the app's own limiter.
+
+    A limiter per app (not one per module) keeps apps with different settings, as in tests,
+    from sharing storage and switches.
+    """
+    if name not in DEFAULT_LIMITS:
+        raise ValueError(f"unknown rate limit {name}")
+
+    def mark(view: F) -> F:
+        view._ecert_rate_limit = name  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def init_app(app: Flask, settings: Settings) -> Limiter:
+    """Call after every blueprint is registered."""
+    app.extensions["ecert.rate_limits"] = parse_limits(settings.rate_limits)
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        on_breach=_on_breach,
+        headers_enabled=False,
+        storage_uri=settings.redis_url or "memory://",
+        key_prefix="ecert",
+        enabled=settings.rate_limits_enabled,
+        # A Redis outage must not take verification down with it: fall back to local counts.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+    )
+    for endpoint, view in list(app.view_functions.items()):
+        name = getattr(view, "_ecert_rate_limit", None)
+        if name:
+            app.view_functions[endpoint] = limiter.limit(lambda name=name: limit_for(name), scope=name)(view)
+    app.extensions["ecert.limiter"] = limiter
+    return limiter

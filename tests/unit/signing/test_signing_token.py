@@ -1,0 +1,251 @@
+"""The QR token, checked by a second verifier written from DESIGN §6 alone.
+
+``minimal_verify`` below deliberately imports nothing from signing/: if the
+issuer and this verifier agree, the format is what the design says, not
+merely what signing/ happens to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+import zlib
+from collections.abc import Mapping
+
+import cbor2
+import pytest
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from signing import (
+    TokenClaims,
+    decode_claims,
+    encode_claims,
+    kid_for,
+    mask_personal_id,
+    qr_text,
+    qr_version,
+    sign_token,
+)
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class Rejected(Exception):
+    pass
+
+
+def _b64url_decode_strict(text: str) -> bytes:
+    # Strict: only the base64url alphabet, no padding, and canonical (the
+    # unused low bits of the last character must be zero). Without the last
+    # check two different token strings decode to the same bytes.
+    if not _B64URL.match(text):
+        raise Rejected("not base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise Rejected(str(exc)) from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != text:
+        raise Rejected("non-canonical base64url")
+    return raw
+
+
+def minimal_verify(token: str, keys: dict[bytes, x509.Certificate]) -> dict:
+    """Verify a token per DESIGN §6 and return the decoded claims map; raise on any failure."""
+    compressed = _b64url_decode_strict(token)
+    d = zlib.decompressobj()
+    try:
+        cose = d.decompress(compressed, 64 * 1024)
+    except zlib.error as exc:
+        raise Rejected(f"zlib: {exc}") from None
+    if not d.eof or d.unused_data or d.unconsumed_tail:
+        raise Rejected("zlib stream not exactly one complete stream")
+    try:
+        obj = cbor2.loads(cose, allow_duplicate_keys=False)
+    except Exception as exc:
+        raise Rejected(f"cbor: {exc}") from None
+    if not isinstance(obj, cbor2.CBORTag) or obj.tag != 18:
+        raise Rejected("not COSE_Sign1 (tag 18)")
+    # cbor2 decodes the content of a tag immutably (tuple / frozendict)
+    if not isinstance(obj.value, (list, tuple)) or len(obj.value) != 4:
+        raise Rejected("COSE_Sign1 must be a 4-array")
+    protected, unprotected, payload, signature = obj.value
+    if not all(isinstance(v, bytes) for v in (protected, payload, signature)):
+        raise Rejected("protected, payload, signature must be byte strings")
+    if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
+        raise Rejected("unexpected unprotected header")
+    try:
+        header = cbor2.loads(protected, allow_duplicate_keys=False)
+    except Exception as exc:
+        raise Rejected(f"protected header: {exc}") from None
+    if not isinstance(header, dict) or header.get(1) != -7 or set(header) != {1, 4}:
+        raise Rejected("protected header must be {1: -7, 4: kid}")
+    kid = header[4]
+    if kid not in keys:
+        raise Rejected("unknown kid")
+    if len(signature) != 64:
+        raise Rejected("signature must be 64 bytes r||s")
+    sig_structure = cbor2.dumps(["Signature1", protected, b"", payload])
+    der = encode_dss_signature(
+        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    )
+    public_key = keys[kid].public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    try:
+        public_key.verify(der, sig_structure, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise Rejected("bad signature") from None
+    claims = cbor2.loads(payload, allow_duplicate_keys=False)
+    if not isinstance(claims, dict) or not isinstance(claims.get(-70000), dict):
+        raise Rejected("claims")
+    return claims
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_token_verifies_with_independent_verifier(issued, signer):
+    item = issued["form2_expunged_ban"]
+    claims = minimal_verify(item.token, {signer.kid: signer.certificate})
+    assert claims[1] == "VN-NJRC"
+    assert claims[6] == item.claims.issued_at
+    assert claims[7] == item.claims.cti and len(claims[7]) == 16
+    ours = claims[-70000]
+    assert ours == {
+        1: "LLTP-2026-00000123",
+        2: 2,
+        3: "Nguyễn Văn An",
+        4: "1990-05-17",
+        5: "001******345",
+        6: 0,
+        7: 2,
+        8: item.claims.digest,
+    }
+    # claim 8 is the digest of the canonical content bytes
+    import hashlib
+
+    assert ours[8] == hashlib.sha256(item.canonical).digest()[:16]
+
+
+def test_token_structure_matches_design(signer, claims_for, contents):
+    claims = claims_for(contents["form1_clean"])
+    token = sign_token(claims, signer)
+    cose = zlib.decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    tag = cbor2.loads(cose)
+    assert tag.tag == 18
+    protected, unprotected, payload, signature = tag.value
+    assert protected == cbor2.dumps({1: -7, 4: signer.kid})
+    assert unprotected == {}
+    assert payload == encode_claims(claims)
+    assert len(signature) == 64
+    assert "=" not in token and _B64URL.match(token)
+    assert signer.kid == kid_for(signer.certificate) and len(signer.kid) == 8
+
+
+def test_every_flipped_byte_of_compressed_cose_is_rejected(issued, signer):
+    token = issued["form1_clean"].token
+    keys = {signer.kid: signer.certificate}
+    raw = _b64url_decode_strict(token)
+    minimal_verify(token, keys)  # sanity: the original passes
+    for i in range(len(raw)):
+        tampered = bytearray(raw)
+        tampered[i] ^= 0xFF
+        text = base64.urlsafe_b64encode(bytes(tampered)).rstrip(b"=").decode("ascii")
+        with pytest.raises(Rejected):
+            minimal_verify(text, keys)
+
+
+def test_every_flipped_character_of_base64_text_is_rejected(issued, signer):
+    token = issued["form1_convicted"].token
+    keys = {signer.kid: signer.certificate}
+    for i in range(len(token)):
+        # flip the low bit of the ASCII byte: gives either a character outside
+        # the alphabet or a neighbouring base64 digit
+        flipped = chr(ord(token[i]) ^ 0x01)
+        with pytest.raises(Rejected):
+            minimal_verify(token[:i] + flipped + token[i + 1 :], keys)
+
+
+def test_token_from_another_key_is_rejected(signer, other_signer, claims_for, contents):
+    token = sign_token(claims_for(contents["form1_clean"]), other_signer)
+    with pytest.raises(Rejected, match="unknown kid"):
+        minimal_verify(token, {signer.kid: signer.certificate})
+    # and same kid slot but wrong key: signature check fails
+    with pytest.raises(Rejected, match="bad signature"):
+        minimal_verify(token, {other_signer.kid: signer.certificate})
+
+
+def test_claims_round_trip_and_nfc(claims_for, contents):
+    claims = claims_for(contents["form1_clean"])
+    assert decode_claims(encode_claims(claims)) == claims
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ngọc Ánh")
+    c2 = TokenClaims(**{**claims.__dict__, "holder_name": decomposed})
+    assert c2.holder_name == unicodedata.normalize("NFC", decomposed)
+    assert encode_claims(c2) == encode_claims(
+        TokenClaims(**{**claims.__dict__, "holder_name": "Nguyễn Thị Ngọc Ánh"})
+    )
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("cti", b"short"),
+        ("digest", b"\x00" * 15),
+        ("form_type", 3),
+        ("record_statement", 2),
+        ("ban_statement", 3),
+        ("holder_birth_date", "17/05/1990"),
+        ("issued_at", -1),
+        ("number", ""),
+    ],
+)
+def test_invalid_claims_refused(claims_for, contents, field, value):
+    base = claims_for(contents["form1_clean"]).__dict__
+    with pytest.raises(ValueError):
+        TokenClaims(**{**base, field: value})
+
+
+def test_mask_personal_id():
+    assert mask_personal_id("001090012345") == "001******345"
+    for bad in ("00109001234", "0010900123456", "00109001234x", ""):
+        with pytest.raises(ValueError):
+            mask_personal_id(bad)
+
+
+def test_qr_text():
+    assert qr_text("https://ecert.example.gov.vn/", "abc") == "https://ecert.example.gov.vn/v/abc"
+    assert qr_text("https://ecert.example.gov.vn", "abc") == "https://ecert.example.gov.vn/v/abc"
+
+
+def test_qr_text_length_for_realistic_claims(signer, claims_for, contents):
+    """Regression bounds for the QR size (see docs/signing.md, "QR size").
+
+    DESIGN §6 targets <= 300 characters / version <= 13. The claim set it fixes
+    cannot meet 300 characters: a short name already gives ~325 (version 13),
+    a 60-character Vietnamese name ~420 (version 16). These bounds catch any
+    growth beyond what was measured.
+    """
+    base = claims_for(contents["form1_clean"]).__dict__
+    short = TokenClaims(**{**base, "holder_name": "Nguyễn Văn An"})
+    long_name = "Nguyễn Hoàng Phượng Thị Ngọc Diễm Hương Quỳnh Anh Lê Trần Đặng"
+    assert 55 <= len(long_name) <= 65
+    long = TokenClaims(**{**base, "holder_name": long_name})
+    short_qr = qr_text("https://ecert.example.gov.vn", sign_token(short, signer))
+    long_qr = qr_text("https://ecert.example.gov.vn", sign_token(long, signer))
+    assert len(short_qr) <= 330 and qr_version(short_qr) <= 13
+    assert len(long_qr) <= 425 and qr_version(long_qr) <= 16
+
+
+def test_signature_is_fresh_per_token_but_always_verifies(signer, claims_for, contents):
+    claims = claims_for(contents["form1_clean"])
+    keys = {signer.kid: signer.certificate}
+    tokens = {sign_token(claims, signer) for _ in range(5)}
+    # ECDSA is randomised: different tokens, all valid
+    assert len(tokens) == 5
+    for t in tokens:
+        minimal_verify(t, keys)
