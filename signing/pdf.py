@@ -494,7 +494,8 @@ def render_certificate_pdf(
     statement = "Có án tích" if record.get("statement") == 1 else "Không có án tích"
     story.append(Paragraph(f"Tình trạng án tích: <b>{statement}</b>", s["section"]))
     for i, conviction in enumerate(record.get("convictions") or [], 1):
-        story.extend(_conviction_flowables(i, conviction, form_type))
+        # One judgment per block: do not strand its heading at a page foot.
+        story.append(KeepTogether(_conviction_flowables(i, conviction, form_type)))
 
     if ban is not None:
         story.extend(_ban_flowables(ban))

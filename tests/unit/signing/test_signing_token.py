@@ -12,6 +12,7 @@ import binascii
 import re
 import unicodedata
 import zlib
+from pathlib import Path
 from collections.abc import Mapping
 
 import cbor2
@@ -23,7 +24,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from signing import (
+    FileSigner,
     TokenClaims,
+    create_dev_pki,
+    load_certificate,
+    load_private_key,
+    rotate_document_signer,
     decode_claims,
     encode_claims,
     kid_for,
@@ -249,3 +255,24 @@ def test_signature_is_fresh_per_token_but_always_verifies(signer, claims_for, co
     assert len(tokens) == 5
     for t in tokens:
         minimal_verify(t, keys)
+
+
+def test_rotation_keeps_old_tokens_verifiable(tmp_path: Path, claims_for, contents):
+    pki = create_dev_pki(tmp_path, "VN-NJRC", "Trung tâm Lý lịch tư pháp quốc gia")
+    old = FileSigner.from_files(pki.dsc_key_path, pki.dsc_cert_path, pki.root_cert_path)
+    claims = claims_for(contents["form1_clean"])
+    old_token = sign_token(claims, old)
+
+    root_key = load_private_key(pki.root_key_path)
+    root_cert = load_certificate(pki.root_cert_path)
+    new_files = rotate_document_signer(tmp_path, root_key, root_cert)
+    assert new_files.kid != old.kid
+    assert new_files.kid == kid_for(load_certificate(new_files.cert_path))
+    assert pki.dsc_key_path.exists() and pki.dsc_cert_path.exists()  # old pair kept
+    new = FileSigner.from_files(new_files.key_path, new_files.cert_path, pki.root_cert_path)
+
+    keys = {old.kid: old.certificate, new.kid: new.certificate}
+    assert minimal_verify(old_token, keys)[-70000][1] == claims.number
+    assert minimal_verify(sign_token(claims, new), keys)[-70000][1] == claims.number
+    with pytest.raises(Rejected):
+        minimal_verify(old_token, {old.kid: new.certificate})  # new key cannot pass as old

@@ -209,7 +209,7 @@ def make_pdf(text: str = "PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1") -> bytes:
     from reportlab.pdfgen import canvas
 
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=0)  # text visible for flip tests
     c.drawString(72, 760, text.encode("ascii", "replace").decode())
     c.drawString(72, 740, "LLTP-2026-00000123")
     c.showPage()
@@ -272,8 +272,14 @@ def pdf_with_info_token(token: str) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def signed_pdf(factory: Factory) -> bytes:
-    return sign_pdf(make_pdf(), factory.dsc_key, factory.dsc, [factory.root], factory.token())
+def our_token(factory: Factory) -> str:
+    """One genuine token (ECDSA is randomised: each factory.token() call differs)."""
+    return factory.token()
+
+
+@pytest.fixture(scope="session")
+def signed_pdf(factory: Factory, our_token: str) -> bytes:
+    return sign_pdf(make_pdf(), factory.dsc_key, factory.dsc, [factory.root], our_token)
 
 
 def random_bytes(n: int) -> bytes:
@@ -290,3 +296,62 @@ def kit():
 
 def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# -- a fake issuing server (trust list + POST /api/v1/verifications) ---------------------------
+
+@dataclass
+class FakeServer:
+    url: str
+    trust: dict[str, Any]
+    verdict: dict[str, Any] | int  # JSON answer for POST, or an HTTP status to fail with
+    posted: list[Any]
+
+
+@pytest.fixture
+def fake_server(factory):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    state = FakeServer(url="", trust=factory.trust_dict(),
+                       verdict={"outcome": "valid", "checks": {}, "certificate": None,
+                                "checked_at": "2026-11-23T09:00:00Z"}, posted=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def _send(self, status: int, body: Any) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:
+            if self.path == "/.well-known/ecert/trust-list.json":
+                self._send(200, state.trust)
+            else:
+                self._send(404, {"title": "not found"})
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            state.posted.append(json.loads(body))
+            if self.path != "/api/v1/verifications":
+                self._send(404, {"title": "not found"})
+            elif isinstance(state.verdict, int):
+                self._send(state.verdict, {"title": "error"})
+            else:
+                self._send(200, state.verdict)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,103 @@
+"""The citizen's certificates over HTTP, and the public trust material."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import zxingcpp
+from cryptography import x509
+from PIL import Image
+
+from signing.qr import qr_version
+from tests.support import PUBLIC_BASE_URL, form1_payload, history_since_14
+
+AN = {"pid": "001090012345", "name": "Nguyễn Văn An", "birthdate": "1990-05-17", "gender": "male"}
+BINH = {"pid": "079185001234", "name": "Trần Thị Bình", "birthdate": "1985-11-02", "gender": "female"}
+
+
+@pytest.fixture
+def issued(app, client, auth):
+    assert app.test_cli_runner().invoke(args=["ecert", "seed-demo"]).exit_code == 0
+    headers = auth(**AN)
+    body = client.post("/api/v1/requests", json=form1_payload(residence_history=history_since_14(AN["birthdate"])),
+                       headers=headers).get_json()
+    assert body["status"] == "issued", body
+    return headers, body["certificate_id"]
+
+
+def test_certificate_fields(client, issued):
+    headers, cert_id = issued
+    response = client.get(f"/api/v1/certificates/{cert_id}", headers=headers)
+    assert response.status_code == 200
+    cert = response.get_json()
+    assert cert["status"] == "valid"
+    assert cert["number"].startswith("LLTP-")
+    assert len(cert["verification_code"]) == 12
+    assert cert["qr_text"].startswith(f"{PUBLIC_BASE_URL}/v/")
+    assert qr_version(cert["qr_text"]) <= 13
+    assert cert["links"]["pdf"] == f"/api/v1/certificates/{cert_id}/pdf"
+    assert client.get(f"/api/v1/certificates/{cert_id}", headers={**headers, "If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_list_certificates(client, issued):
+    headers, cert_id = issued
+    listing = client.get("/api/v1/certificates", headers=headers).get_json()
+    assert [c["id"] for c in listing["items"]] == [cert_id]
+    assert listing["next_cursor"] is None
+
+
+def test_pdf_download(client, issued):
+    headers, cert_id = issued
+    response = client.get(f"/api/v1/certificates/{cert_id}/pdf", headers=headers)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert ".pdf" in response.headers["Content-Disposition"]
+
+
+def test_qr_png_decodes_to_the_qr_text(client, issued):
+    headers, cert_id = issued
+    qr_text = client.get(f"/api/v1/certificates/{cert_id}", headers=headers).get_json()["qr_text"]
+    png = client.get(f"/api/v1/certificates/{cert_id}/qr.png", headers=headers)
+    assert png.mimetype == "image/png"
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))
+    assert [d.text for d in decoded] == [qr_text]
+    svg = client.get(f"/api/v1/certificates/{cert_id}/qr.svg", headers=headers)
+    assert svg.mimetype == "image/svg+xml"
+    assert b"<svg" in svg.data
+
+
+@pytest.mark.parametrize("suffix", ["", "/pdf", "/qr.png", "/qr.svg"])
+def test_another_citizens_certificate_is_404(client, issued, auth, suffix):
+    _, cert_id = issued
+    response = client.get(f"/api/v1/certificates/{cert_id}{suffix}", headers=auth(**BINH))
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("suffix", ["", "/pdf", "/qr.png"])
+def test_certificates_need_a_citizen(client, issued, suffix):
+    _, cert_id = issued
+    assert client.get(f"/api/v1/certificates/{cert_id}{suffix}").status_code == 401
+
+
+def test_trust_list_and_root(client):
+    response = client.get("/.well-known/ecert/trust-list.json")
+    assert response.status_code == 200
+    assert "max-age" in response.headers["Cache-Control"]
+    trust = response.get_json()
+    assert trust["issuer"]
+    key = trust["keys"][0]
+    assert {"kid", "kty", "crv", "x", "y", "x5c", "status", "not_before", "not_after"} <= set(key)
+    assert key["status"] == "active"
+    again = client.get("/.well-known/ecert/trust-list.json", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    pem = client.get("/.well-known/ecert/root-ca.pem")
+    root = x509.load_pem_x509_certificate(pem.data)
+    import base64
+
+    dsc = x509.load_der_x509_certificate(base64.b64decode(key["x5c"][0]))
+    dsc.verify_directly_issued_by(root)
+    assert json.loads(response.data) == trust

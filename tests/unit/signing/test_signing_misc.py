@@ -1,0 +1,172 @@
+"""canonical JSON, QR images, and the trust list."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import unicodedata
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+
+import pytest
+import zxingcpp
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from signing import (
+    build_trust_list,
+    canonical_json,
+    content_digest,
+    jwk_entry,
+    kid_for,
+    qr_png,
+    qr_svg,
+    qr_version,
+    root_ca_pem,
+)
+
+# ---------------------------------------------------------------- canonical JSON
+
+
+def test_canonical_sorted_compact_utf8():
+    out = canonical_json({"b": 1, "a": [True, None, "Hà Nội"], "C": {"z": 0, "y": "x"}})
+    assert out == '{"C":{"y":"x","z":0},"a":[true,null,"Hà Nội"],"b":1}'.encode("utf-8")
+    assert b" " not in canonical_json({"k": [1, 2, {"a": 1}]})
+
+
+def test_canonical_nfc():
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
+    assert decomposed != "Nguyễn Thị Ánh"
+    out = canonical_json({unicodedata.normalize("NFD", "tên"): decomposed})
+    assert out == '{"tên":"Nguyễn Thị Ánh"}'.encode("utf-8")
+    assert out == canonical_json({"tên": "Nguyễn Thị Ánh"})
+
+
+@pytest.mark.parametrize("bad", [1.0, float("nan"), float("inf"), {"a": [0.5]}, 2**53])
+def test_canonical_rejects_floats_and_unsafe_ints(bad):
+    with pytest.raises(ValueError):
+        canonical_json(bad)
+
+
+@pytest.mark.parametrize("bad", [{1: "a"}, b"bytes", datetime(2026, 1, 1), {"a": {1, 2}}])
+def test_canonical_rejects_non_json_types(bad):
+    with pytest.raises(TypeError):
+        canonical_json(bad)
+
+
+def test_canonical_rejects_keys_colliding_after_nfc():
+    with pytest.raises(ValueError):
+        canonical_json({"é": 1, unicodedata.normalize("NFD", "é"): 2})
+
+
+def test_content_digest():
+    import hashlib
+
+    data = canonical_json({"a": 1})
+    assert content_digest(data) == hashlib.sha256(data).digest()[:16]
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json)
+def test_canonical_is_a_fixed_point(value):
+    try:
+        once = canonical_json(value)
+    except ValueError:
+        return  # e.g. keys colliding after NFC, lone surrogates
+    assert canonical_json(json.loads(once)) == once
+
+
+# ---------------------------------------------------------------- QR
+
+
+QR_TEXT = "https://ecert.example.gov.vn/v/" + "eNq71OK7iFGNxSNtnYp3dqX64wURDUsY08P8dP28gpzZpLJZ" * 6
+
+
+def test_qr_png_decodes_back():
+    png = qr_png(QR_TEXT)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert [r.text for r in results] == [QR_TEXT]
+    r = results[0]
+    assert r.format == zxingcpp.BarcodeFormat.QRCode
+    assert r.ec_level == "M"
+
+
+def test_qr_svg_is_one_path_on_white():
+    svg = qr_svg(QR_TEXT)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg" and root.get("viewBox")
+    paths = root.findall(f".//{ns}path")
+    assert len(paths) == 1 and len(paths[0].get("d")) > 1000
+    assert root.find(f"{ns}rect") is not None  # white background
+
+
+def test_qr_version_grows_with_text():
+    assert qr_version("https://ecert.example.gov.vn/v/abc") <= 3
+    assert qr_version(QR_TEXT) == qr_version(QR_TEXT)  # cached path agrees
+    assert 10 <= qr_version(QR_TEXT) <= 16
+
+
+# ---------------------------------------------------------------- trust list
+
+
+def _b64url_decode(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def test_jwk_entry(signer):
+    entry = jwk_entry(signer.certificate, signer.root_certificate, "active")
+    assert _b64url_decode(entry["kid"]) == signer.kid == kid_for(signer.certificate)
+    assert entry["kty"] == "EC" and entry["crv"] == "P-256"
+    x, y = _b64url_decode(entry["x"]), _b64url_decode(entry["y"])
+    assert len(x) == len(y) == 32
+    pub = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
+    ).public_key()
+    assert pub == signer.certificate.public_key()
+    chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in entry["x5c"]]
+    assert chain == signer.certificate_chain
+    assert entry["status"] == "active" and entry["revoked_at"] is None
+    assert entry["not_before"].endswith("Z") and entry["not_after"].endswith("Z")
+    assert datetime.fromisoformat(entry["not_after"]) == signer.certificate.not_valid_after_utc.replace(
+        microsecond=0
+    )
+    json.dumps(entry)  # serialisable as is
+
+
+def test_jwk_entry_revoked_and_errors(signer):
+    at = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)
+    entry = jwk_entry(signer.certificate, signer.root_certificate, "revoked", revoked_at=at)
+    assert entry["status"] == "revoked" and entry["revoked_at"] == "2026-12-01T10:00:00Z"
+    with pytest.raises(ValueError):
+        jwk_entry(signer.certificate, signer.root_certificate, "paused")
+    with pytest.raises(ValueError):
+        jwk_entry(signer.certificate, signer.root_certificate, "active", revoked_at=at)
+
+
+def test_build_trust_list(signer, other_signer):
+    a = jwk_entry(signer.certificate, signer.root_certificate, "active")
+    b = jwk_entry(other_signer.certificate, other_signer.root_certificate, "retired")
+    doc = build_trust_list("VN-NJRC", [a, b])
+    assert doc == {"issuer": "VN-NJRC", "keys": [a, b]}
+    with pytest.raises(ValueError, match="duplicate"):
+        build_trust_list("VN-NJRC", [a, a])
+
+
+def test_root_ca_pem(signer):
+    pem = root_ca_pem(signer.root_certificate)
+    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
+    assert x509.load_pem_x509_certificate(pem) == signer.root_certificate
