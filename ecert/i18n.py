@@ -27,6 +27,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_a_string": {"vi": "Giá trị phải là chuỗi ký tự.", "en": "Must be a string."},
     "too_small": {"vi": "Giá trị quá nhỏ.", "en": "Value is too small."},
     "too_large": {"vi": "Giá trị quá lớn.", "en": "Value is too large."},
+    "out_of_range": {"vi": "Giá trị nằm ngoài khoảng cho phép.", "en": "Value is out of the allowed range."},
     "too_short": {"vi": "Quá ngắn.", "en": "Too short."},
     "too_long": {"vi": "Quá dài.", "en": "Too long."},
     "invalid_characters": {
@@ -68,9 +69,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Số điện thoại di động không hợp lệ (ví dụ 0912345678 hoặc +84912345678).",
         "en": "Not a valid Vietnamese mobile number (e.g. 0912345678 or +84912345678).",
     },
+    "invalid_phone": {
+        "vi": "Số điện thoại di động không hợp lệ (ví dụ 0912345678 hoặc +84912345678).",
+        "en": "Not a valid Vietnamese mobile number (e.g. 0912345678 or +84912345678).",
+    },
     "email_format": {"vi": "Địa chỉ thư điện tử không hợp lệ.", "en": "Not a valid email address."},
     # --- residence history ---
     "month_format": {"vi": "Tháng phải có dạng YYYY-MM.", "en": "A month must be written YYYY-MM."},
+    "invalid_month": {"vi": "Tháng phải có dạng YYYY-MM.", "en": "A month must be written YYYY-MM."},
     "future_month": {"vi": "Tháng không được ở tương lai.", "en": "The month cannot be in the future."},
     "from_after_to": {
         "vi": "Tháng kết thúc phải bằng hoặc sau tháng bắt đầu.",

@@ -403,6 +403,23 @@ def _history_shape(spans: list[tuple[int, int | None]], current: int, birth_date
     return codes
 
 
+def current_period(periods: Any) -> Mapping[str, Any] | None:
+    """The period the person lives in now: the open one, else the one ending last (the input may
+    be in any order, so "the last element" is not it). None for an empty or unusable history."""
+    best: tuple[int, int] | None = None
+    chosen = None
+    for period in periods if isinstance(periods, list) else ():
+        if not isinstance(period, Mapping):
+            continue
+        start = parse_month(period.get("from"))
+        end = parse_month(period.get("to")) if period.get("to") is not None else 10**9
+        if start is None or end is None:
+            continue
+        if best is None or (end, start) >= best:
+            best, chosen = (end, start), period
+    return chosen
+
+
 # --- the whole request ---------------------------------------------------------------------------
 
 REQUEST_FIELDS = frozenset(

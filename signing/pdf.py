@@ -320,7 +320,8 @@ class _EcertInfo(PDFInfo):
         )
         for key, value in self.extras.items():
             d[key] = PDFString(value)
-        return PDFDictionary(d).format(document)
+        formatted: bytes = PDFDictionary(d).format(document)
+        return formatted
 
 
 def _canvas_with_info(extras: dict[str, str]) -> type[Canvas]:

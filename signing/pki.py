@@ -19,7 +19,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from .errors import SigningSetupError
 
@@ -68,7 +68,7 @@ _BACKDATE = timedelta(minutes=5)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _name(common_name: str, organization: str, unit: str | None = None) -> x509.Name:
@@ -82,7 +82,7 @@ def _name(common_name: str, organization: str, unit: str | None = None) -> x509.
     return x509.Name(attrs)
 
 
-def _hash_for(issuer_key: EllipticCurvePrivateKey) -> hashes.HashAlgorithm:
+def _hash_for(issuer_key: EllipticCurvePrivateKey) -> hashes.SHA256 | hashes.SHA384:
     # Match the digest strength to the issuer's curve (P-384 root -> SHA-384).
     return hashes.SHA384() if issuer_key.curve.key_size >= 384 else hashes.SHA256()
 

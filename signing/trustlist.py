@@ -9,7 +9,7 @@ us by the application (it lives in the database); this module only shapes it.
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -31,7 +31,7 @@ def iso_utc(dt: datetime) -> str:
     """ISO 8601 in UTC with a 'Z' and whole seconds: the one timestamp form in the list."""
     if dt.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
-    return dt.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def jwk_entry(

@@ -638,3 +638,15 @@ def test_clean_request_form_2(form2):
     assert cleaned["include_ban_section"] is True
     assert cleaned["spouse_name"] == NO_SPOUSE
     assert cleaned["father_name"] == "Nguyễn Văn Bình"
+
+
+def test_current_period():
+    from ecert.validation import current_period
+
+    history = [period("2015-06", None, "79", "current"), period("2004-05", "2015-06", "01", "old")]
+    assert current_period(history)["address"] == "current"
+    closed = [period("2004-05", "2026-11", "01", "latest"), period("1999-01", "2004-05", "01", "older")]
+    assert current_period(closed)["address"] == "latest"
+    assert current_period([]) is None
+    assert current_period(None) is None
+    assert current_period(["x", {"from": "bad"}]) is None

@@ -12,7 +12,7 @@ import os
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +203,7 @@ def claims_for() -> Callable[[dict[str, Any]], TokenClaims]:
         ban = content["ban"]
         return TokenClaims(
             issuer=content["issuer"]["id"],
-            issued_at=int(datetime(2026, 11, 23, 8, 15, tzinfo=timezone.utc).timestamp()),
+            issued_at=int(datetime(2026, 11, 23, 8, 15, tzinfo=UTC).timestamp()),
             cti=cti or os.urandom(16),
             number=content["number"],
             form_type=content["form_type"],

@@ -7,7 +7,7 @@ import io
 import json
 import unicodedata
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import zxingcpp
@@ -34,7 +34,7 @@ from signing import (
 
 def test_canonical_sorted_compact_utf8():
     out = canonical_json({"b": 1, "a": [True, None, "Hà Nội"], "C": {"z": 0, "y": "x"}})
-    assert out == '{"C":{"y":"x","z":0},"a":[true,null,"Hà Nội"],"b":1}'.encode("utf-8")
+    assert out == '{"C":{"y":"x","z":0},"a":[true,null,"Hà Nội"],"b":1}'.encode()
     assert b" " not in canonical_json({"k": [1, 2, {"a": 1}]})
 
 
@@ -42,7 +42,7 @@ def test_canonical_nfc():
     decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
     assert decomposed != "Nguyễn Thị Ánh"
     out = canonical_json({unicodedata.normalize("NFD", "tên"): decomposed})
-    assert out == '{"tên":"Nguyễn Thị Ánh"}'.encode("utf-8")
+    assert out == '{"tên":"Nguyễn Thị Ánh"}'.encode()
     assert out == canonical_json({"tên": "Nguyễn Thị Ánh"})
 
 
@@ -148,7 +148,7 @@ def test_jwk_entry(signer):
 
 
 def test_jwk_entry_revoked_and_errors(signer):
-    at = datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
     entry = jwk_entry(signer.certificate, signer.root_certificate, "revoked", revoked_at=at)
     assert entry["status"] == "revoked" and entry["revoked_at"] == "2026-12-01T10:00:00Z"
     with pytest.raises(ValueError):

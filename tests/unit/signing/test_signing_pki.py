@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,13 +22,10 @@ from signing import (
     create_dev_pki,
     generate_root_ca,
     issue_document_signer,
-    kid_for,
     load_certificate,
     load_private_key,
-    rotate_document_signer,
     save_certificate,
     save_private_key,
-    sign_token,
 )
 from signing.pki import ADOBE_AUTHENTIC_DOCUMENTS_EKU, DOCUMENT_SIGNING_EKU
 
@@ -164,7 +161,11 @@ def test_key_path_is_a_directory(tmp_path: Path):
 
 @pytest.mark.parametrize(
     "content",
-    [b"garbage\x00\xff not a key", b"", b"-----BEGIN PRIVATE KEY-----\nnot base64!!\n-----END PRIVATE KEY-----\n"],
+    [
+        b"garbage\x00\xff not a key",
+        b"",
+        b"-----BEGIN PRIVATE KEY-----\nnot base64!!\n-----END PRIVATE KEY-----\n",
+    ],
 )
 def test_garbage_key_file(tmp_path: Path, content: bytes):
     path = tmp_path / "garbage.key"
@@ -224,16 +225,16 @@ def test_dsc_from_another_root_refused(tmp_path: Path, dev_pki, other_signer):
 def test_expired_dsc_is_unusable(dev_pki):
     root_key = load_private_key(dev_pki.root_key_path)
     root_cert = load_certificate(dev_pki.root_cert_path)
-    past = datetime.now(timezone.utc) - timedelta(days=30)
+    past = datetime.now(UTC) - timedelta(days=30)
     key, cert = issue_document_signer(root_key, root_cert, "old", AUTHORITY, validity_days=1, now=past)
     expired = FileSigner(key, cert, root_cert)
     with pytest.raises(SignerUnusable, match="expired"):
-        expired.ensure_usable(datetime.now(timezone.utc))
+        expired.ensure_usable(datetime.now(UTC))
     expired.ensure_usable(past + timedelta(hours=12))  # it was fine back then
 
 
 def test_not_yet_valid_and_revoked(signer):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     signer.ensure_usable(now)
     with pytest.raises(SignerUnusable, match="not valid before"):
         signer.ensure_usable(signer.certificate.not_valid_before_utc - timedelta(seconds=1))

@@ -12,8 +12,8 @@ import binascii
 import re
 import unicodedata
 import zlib
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -27,15 +27,15 @@ from signing import (
     FileSigner,
     TokenClaims,
     create_dev_pki,
-    load_certificate,
-    load_private_key,
-    rotate_document_signer,
     decode_claims,
     encode_claims,
     kid_for,
+    load_certificate,
+    load_private_key,
     mask_personal_id,
     qr_text,
     qr_version,
+    rotate_document_signer,
     sign_token,
 )
 
