@@ -26,13 +26,15 @@ class ServerStatusLookup:
 
     def __init__(self, server_url: str, token: str, timeout: float = 10.0) -> None:
         self.url = _http.check_url(server_url.rstrip("/") + VERIFY_PATH)
-        self.token = token
         self.timeout = timeout
         self.server_result: dict[str, Any] | None = None
         try:
-            self._cti: bytes | None = decode_token(token).claims.cti
+            decoded = decode_token(token)
         except MalformedToken:
-            self._cti = None
+            self.token, self._cti = token, None
+        else:
+            # The bare token, not the QR URL: the server needs no more than that.
+            self.token, self._cti = decoded.token, decoded.claims.cti
 
     def __call__(self, cti: bytes) -> CertificateStatus:
         if self._cti is None or cti != self._cti:
