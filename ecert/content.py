@@ -66,11 +66,7 @@ def format_timestamp(moment: datetime) -> str:
     return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def vietnam_date(moment: datetime | date) -> date:
-    """The calendar date in Vietnam of a moment (a bare date is returned as is)."""
-    if isinstance(moment, datetime):
-        return _utc(moment).astimezone(rules.VIETNAM_TZ).date()
-    return moment
+vietnam_date = rules.vietnam_date
 
 
 # --- the record rules ----------------------------------------------------------------------------

@@ -364,6 +364,15 @@ VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 VIETNAM_FIXED_HOLIDAYS: frozenset[tuple[int, int]] = frozenset({(1, 1), (4, 30), (5, 1), (9, 2)})
 
 
+def vietnam_date(moment: datetime | date) -> date:
+    """The calendar date in Vietnam of a moment; a naive datetime is taken as UTC (the project
+    stores UTC); a bare date is returned as is."""
+    if isinstance(moment, datetime):
+        aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+        return aware.astimezone(VIETNAM_TZ).date()
+    return moment
+
+
 def fixed_holidays(years: Iterable[int]) -> frozenset[date]:
     """The fixed-date public holidays of the given years as dates."""
     return frozenset(date(year, month, day) for year in years for (month, day) in VIETNAM_FIXED_HOLIDAYS)

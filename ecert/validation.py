@@ -308,6 +308,7 @@ def validate_residence_history(periods: Any, birth_date: date | None, today: dat
     contiguous too.
     """
     errors: Errors = {}
+    today = rules.vietnam_date(today)
     if periods is None:
         return {RH: ["required"]}
     if not isinstance(periods, list):
@@ -442,6 +443,7 @@ def validate_identity(identity: Any, today: date) -> tuple[Errors, date | None]:
     parsed birth date (None when unusable). An error here is not the citizen's to fix in the form:
     their identity data is inconsistent."""
     errors: Errors = {}
+    today = rules.vietnam_date(today)
     if not isinstance(identity, Mapping):
         return {"identity": ["invalid_type"]}, None
     birth_raw = identity.get("birthdate")
@@ -475,11 +477,14 @@ def validate_request(
     relies on, as ``{field path: [codes]}``; an empty dict means the request is valid.
 
     ``identity`` holds the token's claims (``sub``, ``name``, ``birthdate``, ``gender``).
+    ``today`` is a date, or better the submission datetime: "this month" and "the future" are
+    Vietnam's (a datetime is converted to its date in Vietnam; naive = UTC).
     ``extra_fields`` names body fields the caller handles itself (anything else unknown is
     ``unknown_field``). Never raises.
     """
     if not isinstance(payload, Mapping):
         return {"_schema": ["invalid_type"]}
+    today = rules.vietnam_date(today)
     errors, birth_date = validate_identity(identity, today)
 
     for key in payload:

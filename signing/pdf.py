@@ -87,6 +87,11 @@ _FONT_BOLD = "SourceSansPro-Bold"
 _FONT_SEMIBOLD = "SourceSansPro-Semibold"
 _fonts_lock = threading.Lock()
 _fonts_ready = False
+# reportlab keeps per-document font-subset state inside the shared TTFont
+# objects and reads process-wide rl_config; it does not promise thread
+# safety. Rendering is pure-Python CPU work under the GIL anyway, so
+# serialising builds in a threaded worker costs next to nothing.
+_build_lock = threading.Lock()
 
 # Machine codes from the judicial-record store -> wording on the certificate.
 # Unknown codes are printed as they are rather than hidden.
@@ -576,12 +581,13 @@ def render_certificate_pdf(
         keywords=f"{KEYWORDS_TOKEN_PREFIX}{token}",
         pageCompression=1,
     )
-    doc.build(
-        story,
-        onFirstPage=_on_page,
-        onLaterPages=_on_page,
-        canvasmaker=_canvas_with_info({TOKEN_INFO_KEY[1:]: token}),
-    )
+    with _build_lock:
+        doc.build(
+            story,
+            onFirstPage=_on_page,
+            onLaterPages=_on_page,
+            canvasmaker=_canvas_with_info({TOKEN_INFO_KEY[1:]: token}),
+        )
     return buf.getvalue()
 
 

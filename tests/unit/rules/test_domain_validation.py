@@ -650,3 +650,14 @@ def test_current_period():
     assert current_period([]) is None
     assert current_period(None) is None
     assert current_period(["x", {"from": "bad"}]) is None
+
+
+def test_today_as_a_datetime_is_read_in_vietnam_time(form1, identity):
+    from datetime import datetime, timezone
+
+    # 30 Nov 2026 18:00 UTC is already 1 December in Hanoi: December is "this month".
+    form1["residence_history"] = [period("2004-05", "2026-11"), period("2026-12")]
+    assert validate_request(form1, identity, datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)) == {}
+    assert validate_request(form1, identity, datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)) == {
+        "residence_history.1.from": ["future_month"]
+    }

@@ -154,6 +154,27 @@ def test_markup_characters_are_escaped(signer, issue, contents, pdf_text):
     assert "Hồ sơ <b>A & B</b> > C" in text
 
 
+def test_concurrent_renders_in_threads(issued, contents, pdf_text):
+    # gthread workers may render in parallel: every PDF must come out whole
+    from concurrent.futures import ThreadPoolExecutor
+
+    from signing import render_certificate_pdf
+
+    names = ["form1_clean", "form1_convicted", "form2_expunged_ban", "form1_clean"]
+
+    def render(name: str) -> bytes:
+        item = issued[name]
+        return render_certificate_pdf(
+            contents[name], qr_text=item.qr, token=item.token, verification_code="K7QM4XP2T9AB"
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(render, names))
+    for name, pdf in zip(names, pdfs, strict=True):
+        text, _ = pdf_text(pdf)
+        assert contents[name]["holder"]["full_name"] in text
+
+
 # ---------------------------------------------------------------- QR and metadata
 
 
