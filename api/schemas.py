@@ -46,13 +46,17 @@ class MeSchema(Schema):
 class ResidencePeriodSchema(StrictSchema):
     from_ = fields.String(required=True, data_key="from", attribute="from", validate=validate.Length(max=7, error="invalid_month"))
     to = fields.String(required=True, allow_none=True, validate=validate.Length(max=7, error="invalid_month"))
-    address = fields.String(required=True, validate=validate.Length(max=rules.ADDRESS_MAX, error="too_long"))
+    address = fields.String(required=True, validate=validate.Length(max=4 * rules.ADDRESS_MAX, error="too_long"))
     province_code = fields.String(required=True, validate=validate.Length(max=3, error="unknown_province"))
 
 
 class RequestCreateSchema(StrictSchema):
     form_type = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2], error="invalid_choice"))
-    purpose = fields.String(required=True, validate=validate.Length(max=rules.PURPOSE_MAX, error="too_long"))
+    # Lengths here only bound the work; the real limits apply after NFC in ecert.validation.
+    purpose = fields.String(required=True, validate=validate.Length(max=4 * rules.PURPOSE_MAX, error="too_long"))
+    place_of_birth = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=4 * rules.PLACE_OF_BIRTH_MAX, error="too_long")
+    )
     copies = fields.Integer(
         load_default=1, strict=True, validate=validate.Range(1, rules.MAX_COPIES, error="out_of_range")
     )
@@ -64,9 +68,9 @@ class RequestCreateSchema(StrictSchema):
         required=True,
         validate=validate.Length(min=1, max=50, error="out_of_range"),
     )
-    father_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100, error="too_long"))
-    mother_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100, error="too_long"))
-    spouse_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100, error="too_long"))
+    father_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400, error="too_long"))
+    mother_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400, error="too_long"))
+    spouse_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400, error="too_long"))
     fee_reduction = fields.String(
         load_default=None,
         allow_none=True,

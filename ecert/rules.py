@@ -112,7 +112,9 @@ REQUEST_STATUSES = (
 ALLOWED_TRANSITIONS: Mapping[str, frozenset[str]] = {
     STATUS_SUBMITTED: frozenset({STATUS_PROCESSING, STATUS_CANCELLED}),
     STATUS_PROCESSING: frozenset({STATUS_ISSUED, STATUS_REFUSED, STATUS_NEEDS_REVIEW}),
-    STATUS_NEEDS_REVIEW: frozenset({STATUS_ISSUED, STATUS_REFUSED}),
+    # A request waiting for staff is not decided yet: the citizen may still withdraw it
+    # (requests are decided at submission, so "submitted" alone would never be cancellable).
+    STATUS_NEEDS_REVIEW: frozenset({STATUS_ISSUED, STATUS_REFUSED, STATUS_CANCELLED}),
     STATUS_ISSUED: frozenset(),
     STATUS_REFUSED: frozenset(),
     STATUS_CANCELLED: frozenset(),

@@ -45,6 +45,20 @@ def check_url(url: str) -> str:
     raise ValueError(f"only https (or http to localhost) is allowed: {url!r}")
 
 
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to URLs that pass :func:`check_url` (no https -> http downgrade)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
+        try:
+            check_url(newurl)
+        except ValueError as exc:
+            raise urllib.error.URLError(f"refused redirect: {exc}") from None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_CheckedRedirects)
+
+
 def request_json(url: str, body: Any | None = None, timeout: float = 10.0) -> Any:
     """GET (or POST ``body`` as JSON) and return the decoded JSON answer."""
     check_url(url)
@@ -55,7 +69,7 @@ def request_json(url: str, body: Any | None = None, timeout: float = 10.0) -> An
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
+        with _OPENER.open(req, timeout=timeout) as resp:  # scheme checked, redirects too
             raw = resp.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise HttpError(f"HTTP {exc.code} from {url}", status=exc.code) from None

@@ -89,16 +89,12 @@ def signature_matches(decoded: DecodedToken, key: ec.EllipticCurvePublicKey) -> 
 
 
 def _within_signer_validity(iat: datetime, key: TrustedKey) -> bool:
-    # The DSC's own validity, and the list's not_before/not_after when given. The start gets the
-    # clock-skew allowance (a key may sign in the second its certificate was made).
-    starts = [key.not_before]
-    ends = [key.not_after]
-    if key.certificate is not None:
-        starts.append(key.certificate.not_valid_before_utc)
-        ends.append(key.certificate.not_valid_after_utc)
-    if any(start is not None and iat < start - CLOCK_SKEW for start in starts):
+    # The DSC's own validity and the list's not_before/not_after (TrustList intersects them).
+    # The start gets the clock-skew allowance: a key may sign in the minute its certificate
+    # was made, by a clock slightly ahead.
+    if key.signs_from is not None and iat < key.signs_from - CLOCK_SKEW:
         return False
-    return not any(end is not None and iat > end for end in ends)
+    return key.signs_until is None or iat <= key.signs_until
 
 
 def _result(

@@ -57,6 +57,10 @@ class TrustedKey:
     not_after: datetime | None = None
     revoked_at: datetime | None = None
     problem: str | None = None
+    # When the key may have signed: the intersection of the DSC's validity and the list's
+    # not_before/not_after. Computed once by TrustList (the hot path reads it per token).
+    signs_from: datetime | None = None
+    signs_until: datetime | None = None
 
     @property
     def kid_b64(self) -> str:
@@ -197,7 +201,17 @@ class TrustList:
                 # Two entries for one kid: which one would a verifier pick? Neither.
                 evaluated[key.kid] = replace(key, problem="bad_key_entry")
                 continue
-            evaluated[key.kid] = replace(key, problem=_evaluate(key, self.root))
+            starts = [t for t in (key.not_before,) if t is not None]
+            ends = [t for t in (key.not_after,) if t is not None]
+            if key.certificate is not None:
+                starts.append(key.certificate.not_valid_before_utc)
+                ends.append(key.certificate.not_valid_after_utc)
+            evaluated[key.kid] = replace(
+                key,
+                problem=_evaluate(key, self.root),
+                signs_from=max(starts, default=None),
+                signs_until=min(ends, default=None),
+            )
         self._keys = evaluated
 
     # -- construction -------------------------------------------------------------------------

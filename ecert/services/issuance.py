@@ -6,6 +6,7 @@ status then commit together or not at all.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from datetime import datetime
@@ -20,7 +21,7 @@ from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
 from ecert.services import records
 from ecert.services.audit import Actor, record
-from ecert.validation import ascii_fold
+from ecert.validation import ascii_fold, current_period
 from signing.canonical import canonical_json, content_digest
 from signing.cose import TokenClaims, mask_personal_id, qr_text, sign_token
 from signing.pdf import render_certificate_pdf, sign_pdf
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 # Crockford's base32 alphabet: no I, L, O, U, so a code read off paper is typed back right.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 12 x 5 bits = 60 bits of randomness
+
+# Bytes a version-13 QR holds at error correction M in byte mode: the largest code a phone
+# camera still reads reliably off a printed A4 page or a screen (DESIGN §6).
+QR_MAX_BYTES = 331
 
 
 def new_verification_code() -> str:
@@ -72,7 +77,7 @@ def _holder(request: CertificateRequest) -> dict:
         "personal_id": holder["sub"],
         "nationality": holder.get("nationality") or "Việt Nam",
         "place_of_birth": holder.get("place_of_birth"),
-        "residence": holder.get("address") or (request.residence_history[-1]["address"] if request.residence_history else None),
+        "residence": holder.get("address") or (current_period(request.residence_history) or {}).get("address"),
         "father_name": request.father_name if form2 else None,
         "mother_name": request.mother_name if form2 else None,
         "spouse_name": request.spouse_name if form2 else None,
@@ -120,8 +125,7 @@ def issue_certificate(
         ban_statement=ban_statement(content),
         digest=digest,
     )
-    token = sign_token(claims, signer)
-    text = qr_text(settings.public_base_url, token)
+    token, text = _token_that_fits(claims, signer, settings.public_base_url)
     pdf = sign_pdf(render_certificate_pdf(content, qr_text=text, token=token, verification_code=code), signer)
 
     certificate = Certificate(
@@ -157,6 +161,31 @@ def issue_certificate(
                  "pdf_bytes": len(pdf)},
     )
     return certificate
+
+
+def _name_variants(name: str) -> list[str]:
+    """The holder's name as signed into the QR, shortest last.
+
+    The full name first; then its ASCII transliteration (DESIGN §4: "the QR's fallback"); then
+    that transliteration cut at a word boundary with an ellipsis. The PDF always carries the
+    full name; the QR's name only has to let a verifier match the document in hand.
+    """
+    folded = ascii_fold(name)
+    variants = [name, folded]
+    words = folded.split()
+    for keep in range(len(words) - 1, 0, -1):
+        variants.append(" ".join(words[:keep]) + " …")
+    return variants
+
+
+def _token_that_fits(claims: TokenClaims, signer: Signer, base_url: str) -> tuple[str, str]:
+    token = text = ""
+    for name in _name_variants(claims.holder_name):
+        token = sign_token(dataclasses.replace(claims, holder_name=name), signer)
+        text = qr_text(base_url, token)
+        if len(text.encode()) <= QR_MAX_BYTES:
+            break
+    return token, text
 
 
 def issue_for(keystore: "Keystore", settings: Settings) -> Callable[[Session, CertificateRequest, Actor, datetime], Certificate | None]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
@@ -21,24 +20,12 @@ from ecert.identity import CitizenIdentity
 from ecert.models import CertificateRequest
 from ecert.services import records
 from ecert.services.audit import Actor, record
-from ecert.validation import normalize_name, validate_request
+from ecert.validation import clean_request, validate_request
 
 # Called to issue a certificate for a request that the rules let through (see issuance.py);
 # it is a parameter so this module never needs to know how signing works.
 Issue = Callable[[Session, CertificateRequest, Actor, datetime], Any]
 
-FEE_REDUCTIONS = ("student", "merit")
-
-# Requests are decided the moment they are submitted, so "before processing" would leave a
-# citizen no way to withdraw. A request waiting in the staff queue is not decided yet, and a
-# citizen expects to be able to withdraw it (docs/decisions.md).
-CANCELLABLE_STATUSES = frozenset({"submitted", "needs_review"})
-
-
-def _clean_text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return unicodedata.normalize("NFC", value).strip()
 
 
 def open_request_for(session: Session, personal_id: str) -> CertificateRequest | None:
@@ -59,50 +46,40 @@ def submit(
 ) -> CertificateRequest:
     """Validate and store a request, then decide it at once where the rules allow."""
     now = now or utcnow()
-    errors = validate_request(payload, identity.as_claims(), now.date())
-    if payload.get("fee_reduction") not in (None, *FEE_REDUCTIONS):
-        errors.setdefault("fee_reduction", []).append("invalid_choice")
+    # "This month" and "age 14" are Vietnam's calendar, not UTC's.
+    errors = validate_request(payload, identity.as_claims(), rules.vietnam_date(now))
     if errors:
         raise InvalidInput(errors)
     existing = open_request_for(session, identity.personal_id)
     if existing is not None:
         raise Conflict("open_request_exists", open_request_id=existing.id)
 
-    form_type = payload["form_type"]
-    history = [
-        {
-            "from": period["from"],
-            "to": period.get("to"),
-            "address": _clean_text(period["address"]),
-            "province_code": period["province_code"],
-        }
-        for period in payload["residence_history"]
-    ]
-    extended = rules.deadline_extended(history)
-    reduced = payload.get("fee_reduction") is not None
-    names = {
-        key: normalize_name(payload[key]) if form_type == 2 and payload.get(key) else None
-        for key in ("father_name", "mother_name", "spouse_name")
-    }
+    clean = clean_request(payload)
+    extended = rules.deadline_extended(clean["residence_history"])
+    reduced = clean["fee_reduction"] is not None
+    holder = identity.as_claims()
+    if not holder.get("place_of_birth") and clean["place_of_birth"]:
+        holder["place_of_birth"] = clean["place_of_birth"]
     request = CertificateRequest(
         citizen_pid=identity.personal_id,
         open_slot=identity.personal_id,
         status="submitted",
-        form_type=form_type,
-        purpose=_clean_text(payload["purpose"]),
-        copies=payload.get("copies", 1),
-        # Form 2 always carries the ban section (DESIGN §4).
-        include_ban_section=True if form_type == 2 else bool(payload.get("include_ban_section", False)),
+        form_type=clean["form_type"],
+        purpose=clean["purpose"],
+        copies=clean["copies"],
+        include_ban_section=clean["include_ban_section"],
         reduced_fee=reduced,
-        phone=payload["phone"],
-        email=payload.get("email"),
-        holder=identity.as_claims(),
-        residence_history=history,
+        phone=clean["phone"],
+        email=clean["email"],
+        holder=holder,
+        residence_history=clean["residence_history"],
         deadline_extended=extended,
-        fee_vnd=rules.fee_vnd(payload.get("copies", 1), reduced),
+        fee_vnd=rules.fee_vnd(clean["copies"], reduced),
         submitted_at=now,
         due_at=rules.due_at(now, extended, settings.extra_holidays),
-        **names,
+        father_name=clean["father_name"],
+        mother_name=clean["mother_name"],
+        spouse_name=clean["spouse_name"],
     )
     session.add(request)
     try:
@@ -112,7 +89,7 @@ def submit(
         # Another submission for the same citizen won the race for the open slot.
         raise Conflict("open_request_exists") from None
     record(session, actor, "request.submitted", target_type="request", target_id=request.id,
-           details={"form_type": form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()})
+           details={"form_type": request.form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()})
     decide(session, request, settings=settings, actor=actor, issue=issue, now=now)
     return request
 
@@ -161,7 +138,7 @@ def _looks_like_id(value: str) -> bool:
 def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: Actor,
            now: datetime | None = None) -> CertificateRequest:
     request = get_for_citizen(session, request_id, identity.personal_id)
-    if request.status not in CANCELLABLE_STATUSES:
+    if request.status not in rules.CANCELLABLE_STATUSES:
         raise Conflict("request_not_cancellable", status=request.status)
     request.status = "cancelled"
     request.cancelled_at = now or utcnow()

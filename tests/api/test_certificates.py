@@ -101,3 +101,23 @@ def test_trust_list_and_root(client):
     dsc = x509.load_der_x509_certificate(base64.b64decode(key["x5c"][0]))
     dsc.verify_directly_issued_by(root)
     assert json.loads(response.data) == trust
+
+
+def test_long_name_still_fits_a_version_13_qr(app, client, auth, db):
+    import json as _json
+
+    from ecert.models import Certificate
+    from verification import decode_token
+
+    long_name = "Nguyễn Thị Phương Hoàng Ngọc Diệp Thanh Xuân Quỳnh Hương Khánh Linh Bảo Trâm Mỹ Duyên Thúy Hằng Ánh"
+    assert len(long_name) <= 100
+    person = {"pid": "001195012340", "name": long_name, "birthdate": "1995-02-03", "gender": "female"}
+    body = client.post("/api/v1/requests", json=form1_payload(residence_history=history_since_14(person["birthdate"])),
+                       headers=auth(**person)).get_json()
+    assert body["status"] == "issued", body
+    cert = db.get(Certificate, body["certificate_id"])
+    assert qr_version(cert.qr_text) <= 13
+    assert _json.loads(cert.content)["holder"]["full_name"] == long_name  # the document keeps it whole
+    signed_name = decode_token(cert.token).claims.holder_name
+    assert signed_name != long_name
+    assert signed_name.startswith("Nguyen Thi")

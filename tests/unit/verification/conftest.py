@@ -333,6 +333,11 @@ def fake_server(factory):
         def do_GET(self) -> None:
             if self.path == "/.well-known/ecert/trust-list.json":
                 self._send(200, state.trust)
+            elif self.path == "/moved.json":  # a redirect off the machine over plain http
+                self.send_response(302)
+                self.send_header("Location", "http://ecert.example.vn/trust-list.json")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             else:
                 self._send(404, {"title": "not found"})
 

@@ -143,3 +143,9 @@ def test_fetch_refuses_plain_http_elsewhere_and_reports_errors(fake_server):
         TrustList.fetch("file:///etc/passwd", timeout=1)
     with pytest.raises(TrustListError):
         TrustList.fetch(fake_server.url + "/nothing-here.json", timeout=5)
+
+
+def test_fetch_refuses_redirect_to_plain_http_elsewhere(fake_server):
+    with pytest.raises(TrustListError) as info:
+        TrustList.fetch(fake_server.url + "/moved.json", timeout=5)
+    assert "redirect" in str(info.value)

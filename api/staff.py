@@ -1,0 +1,413 @@
+"""The staff API: sessions, the review queue, revocation and the audit log.
+
+Each view commits once at the end, except where a failure is itself a security record (a
+wrong password, a replayed TOTP code, a lockout, a wrong role): then the audit row and the
+failure counter are committed before the problem document goes out.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, current_app
+from flask_smorest import Api, Blueprint
+
+from api.deps import actor, db_session, settings
+from api.errors import _lang, problem
+from api.idempotency import run_idempotent
+from api.limits import rate_limit
+from api.messages import EDGE_MESSAGES
+from api.schemas import ProblemSchema
+from api.staff_auth import current_staff, current_staff_session, staff_actor, staff_required
+from api.staff_messages import STAFF_MESSAGES
+from api.staff_schemas import (
+    ApproveSchema,
+    AuditEventListSchema,
+    AuditQuerySchema,
+    CertificateQuerySchema,
+    IdempotencyHeaderSchema,
+    LoginSchema,
+    QueueArgsSchema,
+    RefuseSchema,
+    RevokeSchema,
+    SessionSchema,
+    StaffCertificateListSchema,
+    StaffCertificateSchema,
+    StaffMeSchema,
+    StaffRequestListSchema,
+    StaffRequestSchema,
+)
+from api.views_common import json_response
+from ecert import rules
+from ecert.db import utcnow
+from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, ServiceUnavailable, Unauthorized
+from ecert.i18n import message
+from ecert.models import Certificate, CertificateRequest
+from ecert.services import review as review_service
+from ecert.services import revocation as revocation_service
+from ecert.services import staff as staff_service
+
+EDGE_MESSAGES.update(STAFF_MESSAGES)
+
+blp = Blueprint(
+    "staff", __name__, url_prefix="/api/v1/staff",
+    description="Agency staff: sign-in (password + TOTP), the review queue, revocation, the audit log",
+)
+
+_SESSION = SessionSchema()
+_ME = StaffMeSchema()
+_REQUEST = StaffRequestSchema()
+_REQUESTS = StaffRequestListSchema()
+_CERTIFICATE = StaffCertificateSchema()
+_CERTIFICATES = StaffCertificateListSchema()
+_EVENTS = AuditEventListSchema()
+_SECURITY = [{"staff": []}]
+
+REVIEWERS = ("officer", "supervisor")
+
+
+def register(app: Flask, api: Api) -> None:
+    api.register_blueprint(blp)
+
+
+def _problem_of(error: DomainError, now: datetime) -> Response:
+    """A lockout answer with Retry-After, so clients and people know how long to wait."""
+    headers = {}
+    until = error.extra.get("locked_until")
+    if isinstance(error, Locked) and until:
+        seconds = (datetime.fromisoformat(until) - now).total_seconds()
+        headers["Retry-After"] = str(max(1, math.ceil(seconds)))
+    extra = {k: v for k, v in error.extra.items() if isinstance(v, (str, int, bool)) or v is None}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return problem(error.status, error.code, headers=headers, extra=extra)
+
+
+# --- views of the domain objects -----------------------------------------------------------------
+
+
+def _label(code: str, lang: str) -> str:
+    return message(code, lang)
+
+
+def request_view(req: CertificateRequest, lang: str, now: datetime, *, detail: bool = False,
+                 findings: dict[str, Any] | None = None) -> dict[str, Any]:
+    holder = req.holder or {}
+    refusal = None
+    if req.status == rules.STATUS_REFUSED and req.refusal_reason:
+        refusal = {
+            "reason": req.refusal_reason,
+            "reason_label": _label(f"refusal.{req.refusal_reason}", lang),
+            "note": req.refusal_note,
+            "refused_at": req.decided_at,
+            "refused_by": req.decided_by,
+        }
+    view: dict[str, Any] = {
+        "id": req.id,
+        "status": req.status,
+        "status_label": _label(f"status.{req.status}", lang),
+        "form_type": req.form_type,
+        "purpose": req.purpose,
+        "copies": req.copies,
+        "include_ban_section": req.include_ban_section,
+        "fee_vnd": req.fee_vnd,
+        "fee_status": req.fee_status,
+        "reduced_fee": req.reduced_fee,
+        "submitted_at": req.submitted_at,
+        "due_at": req.due_at,
+        "overdue": req.status in rules.OPEN_STATUSES and rules.is_overdue(req.due_at, now),
+        "deadline_extended": req.deadline_extended,
+        "decided_at": req.decided_at,
+        "decided_by": req.decided_by,
+        "cancelled_at": req.cancelled_at,
+        "certificate_id": req.certificate.id if req.certificate is not None else None,
+        "refusal": refusal,
+        "review_reasons": [{"code": code, "label": _label(code, lang)} for code in (req.review_reasons or [])],
+        "holder": {
+            "personal_id": holder.get("sub"),
+            "name": holder.get("name"),
+            "birthdate": holder.get("birthdate"),
+            "gender": holder.get("gender"),
+            "nationality": holder.get("nationality"),
+            "place_of_birth": holder.get("place_of_birth"),
+            "address": holder.get("address"),
+        },
+    }
+    if detail:
+        view.update(
+            phone=req.phone,
+            email=req.email,
+            father_name=req.father_name,
+            mother_name=req.mother_name,
+            spouse_name=req.spouse_name,
+            residence_history=req.residence_history,
+            record=(findings or {}).get("record"),
+        )
+    return view
+
+
+def certificate_view(session: Any, cert: Certificate, lang: str, *, already_revoked: bool = False) -> dict[str, Any]:
+    revocation = None
+    if cert.status == revocation_service.STATUS_REVOKED:
+        revocation = {
+            "reason": cert.revocation_reason,
+            "reason_label": _label(f"revocation.{cert.revocation_reason}", lang),
+            "note": cert.revocation_note,
+            "revoked_at": cert.revoked_at,
+            "revoked_by": cert.revoked_by,
+        }
+    return {
+        "id": cert.id,
+        "number": cert.number,
+        "form_type": cert.form_type,
+        "status": cert.status,
+        "issued_at": cert.issued_at,
+        "request_id": cert.request_id,
+        "kid": cert.kid,
+        "holder": {"personal_id": cert.holder_pid, "full_name": revocation_service.holder_name(cert)},
+        "revocation": revocation,
+        "superseded_by_id": cert.superseded_by_id,
+        "supersedes": revocation_service.supersedes(session, cert),
+        "already_revoked": already_revoked,
+    }
+
+
+# --- sessions -----------------------------------------------------------------------------------------
+
+
+@blp.route("/sessions", methods=["POST"])
+@rate_limit("login")
+@blp.arguments(LoginSchema)
+@blp.response(201, SessionSchema)
+@blp.alt_response(401, schema=ProblemSchema, description="invalid_credentials: the same answer for every wrong part")
+@blp.alt_response(423, schema=ProblemSchema, description="account_locked, with locked_until and Retry-After")
+@blp.alt_response(429, schema=ProblemSchema, description="Too many sign-in attempts from this address")
+def login(payload):
+    """Sign in with username, password and the authenticator's current code (TOTP)."""
+    session = db_session()
+    now = utcnow()
+    try:
+        result = staff_service.login(
+            session, payload["username"], payload["password"], payload["totp"],
+            settings=settings(), actor=actor("staff", None), now=now,
+        )
+    except (Unauthorized, Locked) as error:
+        # The failure counter, the lock and their audit rows must survive this answer.
+        session.commit()
+        return _problem_of(error, now)
+    staff_session = result.staff_session
+    body = _SESSION.dump({
+        "token": result.token,
+        "expires_at": staff_session.expires_at,
+        "idle_expires_at": staff_service.idle_expires_at(staff_session, settings()),
+        "idle_timeout_seconds": settings().staff_idle_minutes * 60,
+        "role": result.user.role,
+        "username": result.user.username,
+    })
+    session.commit()
+    return json_response(body, 201)
+
+
+@blp.route("/sessions/current", methods=["DELETE"])
+@staff_required()
+@blp.response(204)
+@blp.doc(security=_SECURITY)
+def logout():
+    """Sign out: the token stops working at once."""
+    session = db_session()
+    staff_service.logout(session, current_staff_session(), actor=staff_actor(), now=utcnow())
+    session.commit()
+    return Response(status=204)
+
+
+@blp.route("/me")
+@staff_required()
+@blp.response(200, StaffMeSchema)
+@blp.doc(security=_SECURITY)
+def me():
+    """Who is signed in, with which role, until when."""
+    user, staff_session = current_staff(), current_staff_session()
+    return json_response(_ME.dump({
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "session_created_at": staff_session.created_at,
+        "expires_at": staff_session.expires_at,
+        "idle_expires_at": staff_service.idle_expires_at(staff_session, settings()),
+    }))
+
+
+# --- the review queue ---------------------------------------------------------------------------------
+
+
+@blp.route("/requests")
+@staff_required(*REVIEWERS)
+@blp.arguments(QueueArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, StaffRequestListSchema)
+@blp.doc(security=_SECURITY)
+def list_requests(status, limit, cursor):
+    """Requests in a status (default needs_review), the soonest deadline first; overdue ones flagged."""
+    page = review_service.list_queue(db_session(), status=status, limit=limit, cursor=cursor)
+    lang, now = _lang(), utcnow()
+    return json_response(_REQUESTS.dump({
+        "items": [request_view(r, lang, now) for r in page.items],
+        "next_cursor": page.next_cursor,
+    }))
+
+
+@blp.route("/requests/<string:request_id>")
+@staff_required(*REVIEWERS)
+@blp.response(200, StaffRequestSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such request")
+@blp.doc(security=_SECURITY)
+def get_request(request_id):
+    """One request with the holder's identity, why it waits, and the person's judicial record.
+
+    Opening it is recorded in the audit log (request.viewed): it shows a criminal record.
+    """
+    session = db_session()
+    req = review_service.get_request(session, request_id)
+    body = _REQUEST.dump(request_view(req, _lang(), utcnow(), detail=True,
+                                      findings=review_service.findings(session, req)))
+    review_service.record_viewed(session, req, actor=staff_actor())
+    session.commit()
+    return json_response(body)
+
+
+def _signer(session, now):
+    keystore = current_app.extensions.get("ecert.keystore")
+    if keystore is None:
+        raise ServiceUnavailable("signing_unavailable")
+    return keystore.signer_for_issuance(session, now)
+
+
+@blp.route("/requests/<string:request_id>/approve", methods=["POST"])
+@staff_required(*REVIEWERS)
+@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
+@blp.arguments(ApproveSchema)
+@blp.response(200, StaffRequestSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such request")
+@blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
+@blp.alt_response(503, schema=ProblemSchema, description="No usable signing key")
+@blp.doc(security=_SECURITY)
+def approve_request(_payload, request_id, idempotency_key=None):
+    """Issue the certificate, through the same issuance path as the automatic decision.
+
+    Two approvals at once give one certificate: the request row is locked and its status read
+    under the lock; the second one gets 409 request_already_decided with the certificate_id.
+    """
+    session = db_session()
+    now = utcnow()
+    user = current_staff()
+
+    def create():
+        signer = _signer(session, now)
+        req = review_service.approve(session, request_id, signer=signer, settings=settings(),
+                                     actor=staff_actor(), now=now)
+        return _REQUEST.dump(request_view(req, _lang(), now)), 200
+
+    result = run_idempotent(f"staff:{user.id}:approve:{request_id}", idempotency_key, create)
+    if isinstance(result, tuple):
+        body, status = result
+        return json_response(body, status)
+    return result
+
+
+@blp.route("/requests/<string:request_id>/refuse", methods=["POST"])
+@staff_required(*REVIEWERS)
+@blp.arguments(RefuseSchema)
+@blp.response(200, StaffRequestSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such request")
+@blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
+@blp.alt_response(422, schema=ProblemSchema, description="Unknown reason code, missing note or note too long")
+@blp.doc(security=_SECURITY)
+def refuse_request(payload, request_id):
+    """Refuse with a legal reason and a note; the citizen sees both on their request."""
+    session = db_session()
+    now = utcnow()
+    req = review_service.refuse(session, request_id, reason=payload["reason"], note=payload["note"],
+                                actor=staff_actor(), now=now)
+    body = _REQUEST.dump(request_view(req, _lang(), now))
+    session.commit()
+    return json_response(body)
+
+
+# --- certificates ---------------------------------------------------------------------------------
+
+
+@blp.route("/certificates")
+@staff_required(*REVIEWERS)
+@blp.arguments(CertificateQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, StaffCertificateListSchema)
+@blp.doc(security=_SECURITY)
+def find_certificates(number):
+    """Find a certificate by its printed number (items: none or one)."""
+    session = db_session()
+    found = revocation_service.find_by_number(session, number)
+    lang = _lang()
+    return json_response(_CERTIFICATES.dump({"items": [certificate_view(session, found, lang)] if found else []}))
+
+
+@blp.route("/certificates/<string:certificate_id>")
+@staff_required(*REVIEWERS)
+@blp.response(200, StaffCertificateSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
+@blp.doc(security=_SECURITY)
+def get_certificate(certificate_id):
+    """One certificate's status and revocation."""
+    session = db_session()
+    cert = revocation_service.get_certificate(session, certificate_id)
+    return json_response(_CERTIFICATE.dump(certificate_view(session, cert, _lang())))
+
+
+@blp.route("/certificates/<string:certificate_id>/revoke", methods=["POST"])
+@staff_required("supervisor")
+@blp.arguments(RevokeSchema)
+@blp.response(200, StaffCertificateSchema)
+@blp.alt_response(403, schema=ProblemSchema, description="role_not_allowed, or step_up_failed (wrong or reused TOTP)")
+@blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
+@blp.alt_response(422, schema=ProblemSchema, description="Unknown reason, missing note (other), bad replacement")
+@blp.alt_response(423, schema=ProblemSchema, description="account_locked after too many wrong codes")
+@blp.doc(security=_SECURITY)
+def revoke_certificate(payload, certificate_id):
+    """Revoke (supervisor, with a fresh TOTP code). Revoking again answers 200 with already_revoked."""
+    session = db_session()
+    now = utcnow()
+    errors = revocation_service.check_input(payload["reason"], payload.get("note"),
+                                            payload.get("replacement_certificate_id"))
+    if errors:
+        # Refused before the code is checked, so a mistake in the form does not spend the code.
+        raise InvalidInput(errors)
+    try:
+        step = staff_service.step_up(session, current_staff().id, payload["totp"], settings=settings(),
+                                     actor=staff_actor(), now=now)
+    except (Forbidden, Locked) as error:
+        session.commit()  # the failed step-up and any lock are security records
+        return _problem_of(error, now)
+    result = revocation_service.revoke(
+        session, certificate_id, reason=payload["reason"], note=payload.get("note"),
+        replacement_certificate_id=payload.get("replacement_certificate_id"),
+        actor=staff_actor(), now=now, step_up_step=step,
+    )
+    body = _CERTIFICATE.dump(certificate_view(session, result.certificate, _lang(),
+                                              already_revoked=result.already_revoked))
+    session.commit()
+    return json_response(body)
+
+
+# --- the audit log ---------------------------------------------------------------------------------
+
+
+@blp.route("/audit-events")
+@staff_required("auditor", "supervisor")
+@blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, AuditEventListSchema)
+@blp.doc(security=_SECURITY)
+def list_audit_events(**filters):
+    """The hash-chained audit log, newest first (order=asc for chain order), with filters.
+
+    Read-only: no endpoint edits or deletes an event.
+    """
+    page = staff_service.search_audit_events(db_session(), **filters)
+    return json_response(_EVENTS.dump({"items": list(page.items), "next_cursor": page.next_cursor}))

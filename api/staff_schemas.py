@@ -1,0 +1,266 @@
+"""Marshmallow schemas of the staff API: one per payload, unknown fields refused.
+
+Validators speak in short codes (api/errors.py localises them through api/staff_messages.py).
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from ecert import rules
+
+TOTP_PATTERN = r"^\s*\d{6}\s*$"
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+class LoginSchema(StrictSchema):
+    username = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, error="required"), validate.Length(max=64, error="too_long")],
+    )
+    password = fields.String(required=True, validate=validate.Length(max=1024, error="too_long"))
+    totp = fields.String(
+        required=True,
+        validate=validate.Regexp(TOTP_PATTERN, error="totp_format"),
+        metadata={"description": "The current 6-digit code of the authenticator app; each code works once."},
+    )
+
+
+class SessionSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "Opaque bearer token; send as Authorization: Bearer"})
+    expires_at = fields.DateTime(required=True, metadata={"description": "Absolute end of the session"})
+    idle_expires_at = fields.DateTime(metadata={"description": "When the session ends unless used before"})
+    idle_timeout_seconds = fields.Integer()
+    role = fields.String(required=True)
+    username = fields.String()
+
+
+class StaffMeSchema(Schema):
+    id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    session_created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    idle_expires_at = fields.DateTime()
+
+
+# --- the review queue --------------------------------------------------------------------------------
+
+
+class QueueArgsSchema(StrictSchema):
+    status = fields.String(
+        load_default=rules.STATUS_NEEDS_REVIEW,
+        validate=validate.OneOf(list(rules.REQUEST_STATUSES), error="invalid_choice"),
+    )
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="out_of_range"))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200, error="invalid_cursor"))
+
+
+class CodeLabelSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String()
+
+
+class StaffRefusalSchema(Schema):
+    reason = fields.String(required=True)
+    reason_label = fields.String()
+    note = fields.String(allow_none=True)
+    refused_at = fields.DateTime(allow_none=True)
+    refused_by = fields.String(allow_none=True)
+
+
+class HolderSchema(Schema):
+    personal_id = fields.String(required=True)
+    name = fields.String(required=True)
+    birthdate = fields.String(required=True)
+    gender = fields.String()
+    nationality = fields.String(allow_none=True)
+    place_of_birth = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+
+
+class ResidencePeriodOutSchema(Schema):
+    from_ = fields.String(data_key="from", attribute="from")
+    to = fields.String(allow_none=True)
+    address = fields.String()
+    province_code = fields.String()
+
+
+class StaffRequestSchema(Schema):
+    """A request as staff see it; the list has the summary, the detail adds the record."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    status_label = fields.String()
+    form_type = fields.Integer(required=True)
+    purpose = fields.String()
+    copies = fields.Integer()
+    include_ban_section = fields.Boolean()
+    fee_vnd = fields.Integer()
+    fee_status = fields.String()
+    reduced_fee = fields.Boolean()
+    submitted_at = fields.DateTime()
+    due_at = fields.DateTime()
+    overdue = fields.Boolean()
+    deadline_extended = fields.Boolean()
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    certificate_id = fields.String(allow_none=True)
+    refusal = fields.Nested(StaffRefusalSchema, allow_none=True)
+    review_reasons = fields.List(fields.Nested(CodeLabelSchema))
+    holder = fields.Nested(HolderSchema)
+    # Detail only:
+    phone = fields.String()
+    email = fields.String(allow_none=True)
+    father_name = fields.String(allow_none=True)
+    mother_name = fields.String(allow_none=True)
+    spouse_name = fields.String(allow_none=True)
+    residence_history = fields.List(fields.Nested(ResidencePeriodOutSchema))
+    record = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The judicial-record store's entry for the person (convictions, bans); "
+                                 "null when the store has none"},
+    )
+
+
+class StaffRequestListSchema(Schema):
+    items = fields.List(fields.Nested(StaffRequestSchema), required=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class ApproveSchema(StrictSchema):
+    """An approval carries nothing: the request is issued as submitted."""
+
+
+class RefuseSchema(StrictSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(rules.REFUSAL_REASON_CODES), error="invalid_choice"),
+        metadata={"description": "outside_competence | not_entitled | documents_invalid (Law 28/2009 art. 49)"},
+    )
+    note = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, error="required"), validate.Length(max=rules.NOTE_MAX, error="too_long")],
+        metadata={"description": "Shown to the citizen with the reason"},
+    )
+
+
+class IdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,200}$", error="idempotency_key_invalid"),
+    )
+
+
+# --- certificates ----------------------------------------------------------------------------------
+
+
+class CertificateQuerySchema(StrictSchema):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=64, error="invalid_value"))
+
+
+class RevocationOutSchema(Schema):
+    reason = fields.String()
+    reason_label = fields.String()
+    note = fields.String(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
+
+
+class StaffCertificateSchema(Schema):
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+    form_type = fields.Integer(required=True)
+    status = fields.String(required=True)
+    issued_at = fields.DateTime()
+    request_id = fields.String()
+    kid = fields.String()
+    holder = fields.Dict()
+    revocation = fields.Nested(RevocationOutSchema, allow_none=True)
+    superseded_by_id = fields.String(allow_none=True)
+    supersedes = fields.List(fields.String())
+    already_revoked = fields.Boolean()
+
+
+class StaffCertificateListSchema(Schema):
+    items = fields.List(fields.Nested(StaffCertificateSchema), required=True)
+
+
+class RevokeSchema(StrictSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(rules.REVOCATION_REASON_CODES), error="invalid_choice"),
+        metadata={"description": "issued_in_error | wrong_subject | fraudulent_request | superseded | "
+                                 "court_decision | other"},
+    )
+    note = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=rules.NOTE_MAX, error="too_long"),
+        metadata={"description": "Required when the reason is other"},
+    )
+    totp = fields.String(
+        required=True,
+        validate=validate.Regexp(TOTP_PATTERN, error="totp_format"),
+        metadata={"description": "Step-up: a fresh authenticator code, never used before"},
+    )
+    replacement_certificate_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=36, error="replacement_not_found"),
+        metadata={"description": "Required with the reason superseded: the corrected certificate"},
+    )
+
+
+# --- the audit log ---------------------------------------------------------------------------------
+
+
+class AuditQuerySchema(StrictSchema):
+    action = fields.String(
+        load_default=None,
+        validate=validate.Length(max=60, error="too_long"),
+        metadata={"description": "An action (staff.login), or a family ending in a dot (staff.)"},
+    )
+    actor_id = fields.String(load_default=None, validate=validate.Length(max=64, error="too_long"))
+    target_type = fields.String(load_default=None, validate=validate.Length(max=30, error="too_long"))
+    target_id = fields.String(load_default=None, validate=validate.Length(max=64, error="too_long"))
+    since = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
+                                 metadata={"description": "ISO 8601, inclusive; without an offset it is UTC"})
+    until = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
+                                 metadata={"description": "ISO 8601, exclusive"})
+    order = fields.String(load_default="desc", validate=validate.OneOf(["desc", "asc"], error="invalid_choice"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200, error="out_of_range"))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200, error="invalid_cursor"))
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    occurred_at = fields.DateTime(required=True)
+    actor_type = fields.String(required=True)
+    actor_id = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    target_type = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True, attribute="http_request_id")
+    details = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class AuditEventListSchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    next_cursor = fields.String(allow_none=True)

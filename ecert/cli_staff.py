@@ -1,0 +1,175 @@
+"""`flask --app wsgi ecert staff ...` and `ecert audit verify`.
+
+Staff accounts are made and changed here only (no HTTP endpoint manages staff): whoever runs
+these commands has shell access to a server, and every change is written to the audit log
+with the operating-system user who ran it.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from ecert.db import utcnow
+from ecert.errors import DomainError, InvalidInput
+from ecert.services import staff as staff_service
+from ecert.services.audit import Actor, verify_chain
+
+staff_cli = AppGroup("staff", help="Agency staff accounts (password + TOTP).")
+audit_cli = AppGroup("audit", help="The hash-chained audit log.")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(staff_cli)
+    group.add_command(audit_cli)
+
+
+def _actor() -> Actor:
+    try:
+        who = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry (containers): still audit the change
+        who = "unknown"
+    return Actor("cli", f"cli:{who}"[:64])
+
+
+def _session():
+    return current_app.extensions["ecert.sessionmaker"]()
+
+
+def _out(data: Any, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
+
+
+def _fail(error: DomainError) -> click.ClickException:
+    if isinstance(error, InvalidInput):
+        reasons = "; ".join(f"{field}: {', '.join(codes)}" for field, codes in error.errors.items())
+        return click.ClickException(reasons)
+    return click.ClickException(error.code)
+
+
+def _write_qr(uri: str, path: Path) -> None:
+    import qrcode
+
+    image = qrcode.make(uri, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    image.save(path)
+
+
+def _enrolment_text(data: dict[str, Any]) -> str:
+    lines = [f"staff {data['username']} ({data['role']})"]
+    if data.get("password"):
+        lines.append(f"password (shown once): {data['password']}")
+    lines.append(f"TOTP secret: {data['totp_secret']}")
+    lines.append(f"provisioning URI: {data['provisioning_uri']}")
+    if data.get("qr_png"):
+        lines.append(f"QR code written to {data['qr_png']}")
+    lines.append("Give these to the person over a safe channel; they are not shown again.")
+    return "\n".join(lines)
+
+
+@staff_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(list(staff_service.ROLES)))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
+@click.option("--qr-png", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              help="Also write the provisioning URI as a QR code (PNG) for the authenticator app.")
+@click.option("--json", "as_json", is_flag=True)
+def create_command(username: str, role: str, password_stdin: bool, qr_png: Path | None, as_json: bool) -> None:
+    """Create an account; prints the TOTP secret and otpauth:// URI (and the password if generated)."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _session() as session:
+        try:
+            enrolment = staff_service.create_staff(session, username, role, password=password, actor=_actor())
+        except DomainError as error:
+            raise _fail(error) from None
+        session.commit()
+        data: dict[str, Any] = {
+            "username": enrolment.user.username,
+            "role": enrolment.user.role,
+            "totp_secret": enrolment.totp_secret,
+            "provisioning_uri": enrolment.provisioning_uri,
+        }
+        if enrolment.password is not None:
+            data["password"] = enrolment.password
+    if qr_png is not None:
+        _write_qr(enrolment.provisioning_uri, qr_png)
+        data["qr_png"] = str(qr_png)
+    _out(data, as_json, _enrolment_text(data))
+
+
+@staff_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_command(as_json: bool) -> None:
+    """Every account with its role and state (never a secret)."""
+    now = utcnow()
+    with _session() as session:
+        rows = [staff_service.staff_summary(user, now) for user in staff_service.list_staff(session)]
+    text = "\n".join(
+        f"{r['username']:<24} {r['role']:<11} "
+        + ("disabled" if r["disabled"] else f"locked until {r['locked_until'].isoformat()}" if r["locked_until"] else "active")
+        for r in rows
+    ) or "no staff accounts"
+    _out(rows, as_json, text)
+
+
+@staff_cli.command("disable")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+def disable_command(username: str, as_json: bool) -> None:
+    """Disable an account; its sessions end at once."""
+    with _session() as session:
+        try:
+            user = staff_service.disable_staff(session, username, actor=_actor())
+        except DomainError as error:
+            raise _fail(error) from None
+        session.commit()
+        data = {"username": user.username, "disabled": True}
+    _out(data, as_json, f"staff {data['username']} disabled; their sessions are ended")
+
+
+@staff_cli.command("reset-totp")
+@click.argument("username")
+@click.option("--qr-png", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def reset_totp_command(username: str, qr_png: Path | None, as_json: bool) -> None:
+    """A new TOTP secret (lost or replaced phone); sessions end and any lockout clears."""
+    with _session() as session:
+        try:
+            enrolment = staff_service.reset_totp(session, username, actor=_actor())
+        except DomainError as error:
+            raise _fail(error) from None
+        session.commit()
+        data: dict[str, Any] = {
+            "username": enrolment.user.username,
+            "role": enrolment.user.role,
+            "totp_secret": enrolment.totp_secret,
+            "provisioning_uri": enrolment.provisioning_uri,
+        }
+    if qr_png is not None:
+        _write_qr(enrolment.provisioning_uri, qr_png)
+        data["qr_png"] = str(qr_png)
+    _out(data, as_json, _enrolment_text(data))
+
+
+@audit_cli.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+def verify_command(as_json: bool) -> None:
+    """Walk the hash chain from the first event; exit 1 naming the first broken one."""
+    with _session() as session:
+        report = verify_chain(session)
+    data: dict[str, Any] = {"ok": report.ok, "events_checked": report.events_checked}
+    if report.ok:
+        _out(data, as_json, f"audit chain intact: {report.events_checked} events")
+        return
+    data["broken"] = {"seq": report.broken_seq, "id": report.broken_id, "reason": report.reason}
+    _out(data, as_json,
+         f"audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): {report.reason}; "
+         f"{report.events_checked} events before it are intact")
+    sys.exit(1)

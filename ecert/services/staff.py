@@ -1,0 +1,408 @@
+"""Agency staff: accounts, login with password + TOTP, sessions, lockout, step-up, audit reads.
+
+Every decision about a credential lives here; ``ecert.security`` only says whether a password
+or a code matches. Failures that matter for security (a wrong password, a replayed code, a
+lockout) are written to the audit log *before* the exception is raised: the caller commits
+that record even though the request fails (see api/staff.py).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, NoReturn, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from ecert import security
+from ecert.config import Settings
+from ecert.db import utcnow
+from ecert.errors import Conflict, Forbidden, InvalidInput, Locked, NotFound, Unauthorized
+from ecert.models import AuditEvent, StaffSession, StaffUser
+from ecert.services.audit import Actor, record
+
+ROLES = ("officer", "supervisor", "auditor")
+# Lower-case letters, digits and . _ -, 3 to 64 characters: safe in logs, URLs and audit rows.
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+# secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet. Anything else (an identity
+# token with its dots, a truncated paste) is refused without touching the database.
+SESSION_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def is_locked(user: StaffUser, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+# --- accounts (CLI) -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What the person setting up an account must see once: never stored in clear elsewhere."""
+
+    user: StaffUser
+    password: str | None  # only when generated for them
+    totp_secret: str
+    provisioning_uri: str
+
+
+def create_staff(
+    session: Session,
+    username: str,
+    role: str,
+    *,
+    password: str | None = None,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Enrolment:
+    now = now or utcnow()
+    username = normalise_username(username)
+    errors: dict[str, list[str]] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = ["username_invalid"]
+    if role not in ROLES:
+        errors["role"] = ["invalid_choice"]
+    generated = password is None
+    if password is None:
+        password = security.generate_password()
+    problems = security.password_problems(password)
+    if problems:
+        errors["password"] = problems
+    if errors:
+        raise InvalidInput(errors)
+    if session.execute(select(StaffUser.id).where(StaffUser.username == username)).first() is not None:
+        raise Conflict("username_taken")
+    secret = security.new_totp_secret()
+    user = StaffUser(
+        username=username,
+        role=role,
+        password_hash=security.hash_password(password),
+        totp_secret=secret,
+        totp_last_step=0,
+        failed_attempts=0,
+        disabled=False,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    record(session, actor, "staff.created", target_type="staff", target_id=user.id,
+           details={"username": username, "role": role, "password_generated": generated})
+    return Enrolment(user, password if generated else None, secret, security.provisioning_uri(secret, username))
+
+
+def get_by_username(session: Session, username: str, *, lock: bool = False) -> StaffUser:
+    query = select(StaffUser).where(StaffUser.username == normalise_username(username))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    user = session.execute(query).scalar_one_or_none()
+    if user is None:
+        raise NotFound("staff_not_found")
+    return user
+
+
+def list_staff(session: Session) -> list[StaffUser]:
+    return list(session.execute(select(StaffUser).order_by(StaffUser.username)).scalars())
+
+
+def end_sessions(session: Session, user: StaffUser, now: datetime) -> int:
+    """End every live session of ``user``; returns how many were live."""
+    live = session.execute(
+        select(StaffSession).where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
+    ).scalars().all()
+    for staff_session in live:
+        staff_session.ended_at = now
+    return len(live)
+
+
+def disable_staff(session: Session, username: str, *, actor: Actor, now: datetime | None = None) -> StaffUser:
+    """Disable the account and end its sessions at once (a leaver's token must stop working)."""
+    now = now or utcnow()
+    user = get_by_username(session, username, lock=True)
+    was_disabled = user.disabled
+    user.disabled = True
+    ended = end_sessions(session, user, now)
+    session.flush()
+    record(session, actor, "staff.disabled", target_type="staff", target_id=user.id,
+           details={"username": user.username, "already_disabled": was_disabled, "sessions_ended": ended})
+    return user
+
+
+def reset_totp(session: Session, username: str, *, actor: Actor, now: datetime | None = None) -> Enrolment:
+    """A new TOTP secret (lost phone): old codes stop working, sessions end, the lockout clears.
+
+    ``totp_last_step`` is kept: it only ever grows, so no code of any secret for a time-step
+    already used can be accepted again.
+    """
+    now = now or utcnow()
+    user = get_by_username(session, username, lock=True)
+    secret = security.new_totp_secret()
+    user.totp_secret = secret
+    user.failed_attempts = 0
+    user.locked_until = None
+    ended = end_sessions(session, user, now)
+    session.flush()
+    record(session, actor, "staff.totp_reset", target_type="staff", target_id=user.id,
+           details={"username": user.username, "sessions_ended": ended})
+    return Enrolment(user, None, secret, security.provisioning_uri(secret, user.username))
+
+
+# --- login and sessions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str  # handed out once; only its SHA-256 is stored
+    staff_session: StaffSession
+    user: StaffUser
+
+
+def _count_failure(
+    session: Session, user: StaffUser, *, settings: Settings, actor: Actor, now: datetime, action: str, reason: str
+) -> NoReturn:
+    """Count a failed password/TOTP check, lock at the threshold, audit, and raise."""
+    user.failed_attempts = (user.failed_attempts or 0) + 1
+    attempts = user.failed_attempts
+    locked = attempts >= settings.staff_lockout_attempts
+    if locked:
+        user.locked_until = now + timedelta(minutes=settings.staff_lockout_minutes)
+        # The next window starts afresh once the lock has run out.
+        user.failed_attempts = 0
+    session.flush()
+    record(session, actor, action, target_type="staff", target_id=user.id,
+           details={"username": user.username, "reason": reason, "failed_attempts": attempts}, now=now)
+    if locked:
+        record(session, actor, "staff.locked", target_type="staff", target_id=user.id,
+               details={"username": user.username, "until": user.locked_until.isoformat(), "after": action,
+                        "failed_attempts": attempts}, now=now)
+        raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+    if action == "staff.step_up_failed":
+        raise Forbidden("step_up_failed")
+    raise Unauthorized("invalid_credentials")
+
+
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    totp: str,
+    *,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+) -> LoginResult:
+    """Password + TOTP -> a new session, or ``invalid_credentials`` / ``account_locked``.
+
+    An unknown user, a wrong password, a wrong or replayed code and a disabled account all get
+    the same answer after the same work (one scrypt), so the answer tells an attacker nothing
+    about which part was wrong or whether the account exists. A locked account says so: its
+    owner needs to know to wait (docs/staff.md).
+    """
+    username = normalise_username(username)
+    user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
+    if user is None:
+        security.dummy_verify(password)
+        record(session, actor, "staff.login_failed", target_type="staff",
+               details={"username": username[:64], "reason": "unknown_user"}, now=now)
+        raise Unauthorized("invalid_credentials")
+    # The slow hash runs before the row lock, so a login never holds the lock for its duration.
+    password_ok = security.verify_password(password, user.password_hash)
+    # Then lock the row: the failure counter and the last TOTP step are read-modify-write, and
+    # two workers checking the same code at once must not both accept it.
+    user = session.execute(
+        select(StaffUser).where(StaffUser.id == user.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    actor = replace(actor, id=user.id)
+    if user.disabled:
+        record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
+               details={"username": username, "reason": "disabled"}, now=now)
+        raise Unauthorized("invalid_credentials")
+    if is_locked(user, now):
+        # Refused whatever was sent, without saying whether it was right, and not counted:
+        # the lock must run out on its own schedule.
+        record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
+               details={"username": username, "reason": "locked"}, now=now)
+        raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+    if not password_ok:
+        _count_failure(session, user, settings=settings, actor=actor, now=now,
+                       action="staff.login_failed", reason="bad_password")
+    step = security.match_totp(user.totp_secret, totp, now)
+    if step is None:
+        _count_failure(session, user, settings=settings, actor=actor, now=now,
+                       action="staff.login_failed", reason="bad_totp")
+    if step <= user.totp_last_step:
+        _count_failure(session, user, settings=settings, actor=actor, now=now,
+                       action="staff.login_failed", reason="totp_reused")
+
+    user.totp_last_step = step
+    user.failed_attempts = 0
+    user.locked_until = None
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    token = security.new_session_token()
+    staff_session = StaffSession(
+        token_sha256=security.token_digest(token),
+        staff_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.staff_absolute_hours),
+    )
+    session.add(staff_session)
+    session.flush()
+    record(session, actor, "staff.login", target_type="staff", target_id=user.id,
+           details={"username": username, "session_id": staff_session.id,
+                    "expires_at": staff_session.expires_at.isoformat()}, now=now)
+    staff_session.staff = user
+    return LoginResult(token, staff_session, user)
+
+
+def idle_expires_at(staff_session: StaffSession, settings: Settings) -> datetime:
+    return min(staff_session.last_seen_at + timedelta(minutes=settings.staff_idle_minutes), staff_session.expires_at)
+
+
+def session_for_token(session: Session, token: str, *, settings: Settings, now: datetime) -> StaffSession:
+    """The live session a bearer token names, or 401: unknown, ended, idle, too old, disabled."""
+    if not SESSION_TOKEN_RE.match(token or ""):
+        raise Unauthorized("session_invalid")
+    staff_session = session.execute(
+        select(StaffSession)
+        .where(StaffSession.token_sha256 == security.token_digest(token))
+        .options(joinedload(StaffSession.staff))
+    ).scalar_one_or_none()
+    if staff_session is None or staff_session.ended_at is not None or staff_session.staff.disabled:
+        raise Unauthorized("session_invalid")
+    if now >= staff_session.expires_at or now >= idle_expires_at(staff_session, settings):
+        raise Unauthorized("session_expired")
+    return staff_session
+
+
+def touch(staff_session: StaffSession, now: datetime) -> None:
+    """Push the idle expiry forward. Never backward: a slow request must not shorten it."""
+    if now > staff_session.last_seen_at:
+        staff_session.last_seen_at = now
+
+
+def logout(session: Session, staff_session: StaffSession, *, actor: Actor, now: datetime) -> None:
+    staff_session.ended_at = now
+    session.flush()
+    record(session, actor, "staff.logout", target_type="staff", target_id=staff_session.staff_id,
+           details={"session_id": staff_session.id}, now=now)
+
+
+def record_forbidden(
+    session: Session, user: StaffUser, *, actor: Actor, method: str, route: str, allowed: Sequence[str]
+) -> None:
+    """A signed-in member of staff tried something outside their role: a security event."""
+    record(session, actor, "staff.forbidden", target_type="staff", target_id=user.id,
+           details={"username": user.username, "role": user.role, "method": method, "route": route,
+                    "allowed_roles": sorted(allowed)})
+
+
+def step_up(session: Session, user_id: str, code: str, *, settings: Settings, actor: Actor, now: datetime) -> int:
+    """A fresh TOTP code for a sensitive action (revocation), under the login's rules.
+
+    The code must be newer than any accepted before (login or step-up) and failures count
+    towards the same lockout, so a stolen session token cannot be used to guess codes.
+    Raises ``step_up_failed`` (403: the session is fine, the action is not authorised) or
+    ``account_locked``.
+    """
+    user = session.execute(
+        select(StaffUser).where(StaffUser.id == user_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    if is_locked(user, now):
+        record(session, actor, "staff.step_up_failed", target_type="staff", target_id=user.id,
+               details={"username": user.username, "reason": "locked"}, now=now)
+        raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+    step = security.match_totp(user.totp_secret, code, now)
+    if step is None:
+        _count_failure(session, user, settings=settings, actor=actor, now=now,
+                       action="staff.step_up_failed", reason="bad_totp")
+    if step <= user.totp_last_step:
+        _count_failure(session, user, settings=settings, actor=actor, now=now,
+                       action="staff.step_up_failed", reason="totp_reused")
+    user.totp_last_step = step
+    user.failed_attempts = 0
+    session.flush()
+    return step
+
+
+# --- the audit log, as staff read it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: Sequence[AuditEvent]
+    next_cursor: str | None
+
+
+def _encode_seq(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"seq": seq}).encode()).decode().rstrip("=")
+
+
+def _decode_seq(cursor: str) -> int:
+    try:
+        seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError
+        return seq
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput({"cursor": ["invalid_cursor"]}) from None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def search_audit_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    order: str = "desc",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> AuditPage:
+    """Filtered events in chain order (``seq``), newest first by default; the cursor is a seq."""
+    query = select(AuditEvent)
+    if action:
+        # "staff." lists every staff.* action: auditors think in families of actions.
+        query = query.where(AuditEvent.action.startswith(action) if action.endswith(".") else AuditEvent.action == action)
+    if actor_id:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if target_type:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEvent.target_id == target_id)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= _utc(since))
+    if until:
+        query = query.where(AuditEvent.occurred_at < _utc(until))
+    descending = order == "desc"
+    if cursor:
+        seq = _decode_seq(cursor)
+        query = query.where(AuditEvent.seq < seq if descending else AuditEvent.seq > seq)
+    query = query.order_by(AuditEvent.seq.desc() if descending else AuditEvent.seq.asc()).limit(limit + 1)
+    rows = session.execute(query).scalars().all()
+    next_cursor = _encode_seq(rows[limit - 1].seq) if len(rows) > limit else None
+    return AuditPage(rows[:limit], next_cursor)
+
+
+def staff_summary(user: StaffUser, now: datetime) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "disabled": user.disabled,
+        "locked_until": user.locked_until if is_locked(user, now) else None,
+        "created_at": user.created_at,
+    }
