@@ -126,10 +126,17 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding; ValueError otherwise."""
+    """Strict, canonical base64url without padding; ValueError otherwise.
+
+    Canonical: the unused low bits of the last character must be zero (re-encoding gives the
+    same text), so one token has exactly one spelling and every changed character is refused.
+    """
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data
 
 
 def extract_token(text: str) -> str:

@@ -82,6 +82,32 @@ def test_not_base64(factory, kit, text):
     _malformed(factory, kit, text, "not_base64")
 
 
+def test_non_canonical_base64_is_refused(factory, kit, our_token):
+    # "AA" and "AB" carry the same byte; only the spelling with zero spare bits is the token.
+    from verification.token import b64url_decode
+
+    assert b64url_decode("AA") == b"\x00"
+    with pytest.raises(ValueError):
+        b64url_decode("AB")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spare_bits = {2: 4, 3: 2}[len(our_token) % 4] if len(our_token) % 4 else 0
+    if spare_bits:
+        last = alphabet.index(our_token[-1])
+        twin = our_token[:-1] + alphabet[last | 1]
+        assert kit.b64url_decode(twin) == kit.b64url_decode(our_token)
+        _malformed(factory, kit, twin, "not_base64")
+
+
+def test_every_single_character_change_is_refused(factory, kit, our_token):
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    trust = factory.trust_list()
+    for at, char in enumerate(our_token):
+        other = alphabet[(alphabet.index(char) + 1) % 64]
+        changed = our_token[:at] + other + our_token[at + 1:]
+        result = verify_token(changed, trust, kit.status_of(), now=kit.NOW)
+        assert result.outcome in ("malformed", "tampered", "unknown_issuer"), (at, result)
+
+
 def test_not_zlib(factory, kit):
     _malformed(factory, kit, kit.b64url(b"hello world, not compressed"), "not_zlib")
     whole = zlib.compress(cbor2.dumps(1))
