@@ -80,7 +80,7 @@ def test_forbidden_transitions(current, new):
 def test_open_and_final_statuses():
     assert rules.OPEN_STATUSES == {"submitted", "processing", "needs_review"}
     assert rules.FINAL_STATUSES == {"issued", "refused", "cancelled"}
-    assert rules.CANCELLABLE_STATUSES == {"submitted"}
+    assert rules.CANCELLABLE_STATUSES == {"submitted", "needs_review"}
     assert set(rules.ALLOWED_TRANSITIONS) == set(rules.REQUEST_STATUSES)
     for final in rules.FINAL_STATUSES:
         assert not rules.ALLOWED_TRANSITIONS[final]
