@@ -6,6 +6,7 @@ failure counter are committed before the problem document goes out.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime
 from typing import Any
@@ -65,6 +66,20 @@ _EVENTS = AuditEventListSchema()
 _SECURITY = [{"staff": []}]
 
 REVIEWERS = ("officer", "supervisor")
+
+
+def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
+    """OpenAPI for an authenticated view: the staff bearer scheme and its 401 (and 403)."""
+
+    def apply(view: Any) -> Any:
+        view = blp.alt_response(401, schema=ProblemSchema,
+                                description="session_invalid / session_expired: no live staff session")(view)
+        if forbidden:
+            view = blp.alt_response(403, schema=ProblemSchema,
+                                    description="role_not_allowed (recorded in the audit log)")(view)
+        return blp.doc(security=_SECURITY)(view)
+
+    return apply(view) if view is not None else apply
 
 
 def register(app: Flask, api: Api) -> None:
@@ -212,7 +227,7 @@ def login(payload):
 @blp.route("/sessions/current", methods=["DELETE"])
 @staff_required()
 @blp.response(204)
-@blp.doc(security=_SECURITY)
+@_staff_doc(forbidden=False)
 def logout():
     """Sign out: the token stops working at once."""
     session = db_session()
@@ -224,7 +239,7 @@ def logout():
 @blp.route("/me")
 @staff_required()
 @blp.response(200, StaffMeSchema)
-@blp.doc(security=_SECURITY)
+@_staff_doc(forbidden=False)
 def me():
     """Who is signed in, with which role, until when."""
     user, staff_session = current_staff(), current_staff_session()
@@ -245,7 +260,7 @@ def me():
 @staff_required(*REVIEWERS)
 @blp.arguments(QueueArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, StaffRequestListSchema)
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def list_requests(status, limit, cursor):
     """Requests in a status (default needs_review), the soonest deadline first; overdue ones flagged."""
     page = review_service.list_queue(db_session(), status=status, limit=limit, cursor=cursor)
@@ -260,7 +275,7 @@ def list_requests(status, limit, cursor):
 @staff_required(*REVIEWERS)
 @blp.response(200, StaffRequestSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def get_request(request_id):
     """One request with the holder's identity, why it waits, and the person's judicial record.
 
@@ -290,7 +305,7 @@ def _signer(session, now):
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
 @blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
 @blp.alt_response(503, schema=ProblemSchema, description="No usable signing key")
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def approve_request(_payload, request_id, idempotency_key=None):
     """Issue the certificate, through the same issuance path as the automatic decision.
 
@@ -307,7 +322,9 @@ def approve_request(_payload, request_id, idempotency_key=None):
                                      actor=staff_actor(), now=now)
         return _REQUEST.dump(request_view(req, _lang(), now)), 200
 
-    result = run_idempotent(f"staff:{user.id}:approve:{request_id}", idempotency_key, create)
+    # Keys are per member of staff and per request; hashed to fit the scope column (80).
+    scope = "staff:approve:" + hashlib.sha256(f"{user.id}:{request_id}".encode()).hexdigest()[:48]
+    result = run_idempotent(scope, idempotency_key, create)
     if isinstance(result, tuple):
         body, status = result
         return json_response(body, status)
@@ -321,7 +338,7 @@ def approve_request(_payload, request_id, idempotency_key=None):
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
 @blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
 @blp.alt_response(422, schema=ProblemSchema, description="Unknown reason code, missing note or note too long")
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def refuse_request(payload, request_id):
     """Refuse with a legal reason and a note; the citizen sees both on their request."""
     session = db_session()
@@ -340,7 +357,7 @@ def refuse_request(payload, request_id):
 @staff_required(*REVIEWERS)
 @blp.arguments(CertificateQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, StaffCertificateListSchema)
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def find_certificates(number):
     """Find a certificate by its printed number (items: none or one)."""
     session = db_session()
@@ -353,7 +370,7 @@ def find_certificates(number):
 @staff_required(*REVIEWERS)
 @blp.response(200, StaffCertificateSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def get_certificate(certificate_id):
     """One certificate's status and revocation."""
     session = db_session()
@@ -369,7 +386,7 @@ def get_certificate(certificate_id):
 @blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
 @blp.alt_response(422, schema=ProblemSchema, description="Unknown reason, missing note (other), bad replacement")
 @blp.alt_response(423, schema=ProblemSchema, description="account_locked after too many wrong codes")
-@blp.doc(security=_SECURITY)
+@_staff_doc(forbidden=False)
 def revoke_certificate(payload, certificate_id):
     """Revoke (supervisor, with a fresh TOTP code). Revoking again answers 200 with already_revoked."""
     session = db_session()
@@ -403,7 +420,7 @@ def revoke_certificate(payload, certificate_id):
 @staff_required("auditor", "supervisor")
 @blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, AuditEventListSchema)
-@blp.doc(security=_SECURITY)
+@_staff_doc
 def list_audit_events(**filters):
     """The hash-chained audit log, newest first (order=asc for chain order), with filters.
 

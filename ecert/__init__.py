@@ -60,7 +60,7 @@ def _configure_logging(settings: Settings) -> None:
         return
     handler = logging.StreamHandler()
     if settings.log_json:
-        from ecert.logging import JsonFormatter
+        from ecert.jsonlog import JsonFormatter
 
         handler.setFormatter(JsonFormatter())
     else:

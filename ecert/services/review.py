@@ -94,14 +94,15 @@ def _lock(session: Session, request_id: str) -> CertificateRequest:
 
 def _ensure_reviewable(request: CertificateRequest) -> None:
     if request.status in rules.FINAL_STATUSES:
+        # "status" in a problem document is the HTTP status (RFC 9457): the request's is request_status.
         raise Conflict(
             "request_already_decided",
-            status=request.status,
+            request_status=request.status,
             certificate_id=request.certificate.id if request.certificate is not None else None,
             decided_at=request.decided_at.isoformat() if request.decided_at else None,
         )
     if request.status not in REVIEWABLE_STATUSES:
-        raise Conflict("request_not_in_review", status=request.status)
+        raise Conflict("request_not_in_review", request_status=request.status)
 
 
 def approve(
