@@ -9,7 +9,7 @@ import uuid
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 
-from api import errors, limits
+from api import errors, limits, metrics
 from api.deps import close_session, settings
 from ecert.config import Settings
 
@@ -60,6 +60,7 @@ def register(app: Flask) -> None:
     limits.init_app(app, settings_of(app))
 
     errors.register(app)
+    metrics.init_app(app)
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_request(close_session)

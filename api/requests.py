@@ -9,6 +9,7 @@ from api.deps import actor, db_session, settings
 from api.errors import _lang
 from api.idempotency import run_idempotent
 from api.limits import rate_limit
+from api.metrics import observe_decision
 from api.schemas import (
     IdempotencyHeaderSchema,
     ListArgsSchema,
@@ -59,6 +60,7 @@ def create_request(payload, idempotency_key=None):
             actor=actor("citizen", identity.personal_id),
             issue=_issuer(),
         )
+        observe_decision(req.status)
         return _ONE.dump(request_view(req, _lang())), 201
 
     result = run_idempotent(f"citizen:{identity.personal_id}:requests", idempotency_key, create)

@@ -26,6 +26,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_pdf_upload_bytes,
         JSON_SORT_KEYS=False,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
     app.extensions["ecert.settings"] = settings
 
     engine = make_engine(settings.database_url)
@@ -67,4 +68,6 @@ def _configure_logging(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # Alembic announces every plugin at INFO; keep the operator's log to what matters.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     root._ecert_configured = True  # type: ignore[attr-defined]

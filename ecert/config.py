@@ -75,6 +75,7 @@ class Settings:
     staff_lockout_attempts: int = 5
     staff_lockout_minutes: int = 15
     log_json: bool = True
+    metrics_token: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -128,6 +129,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "bind": get("BIND") or "127.0.0.1:8000",
         "pki_dir": Path(get("PKI_DIR") or instance_dir / "pki").resolve(),
         "signing_key_passphrase": get("SIGNING_KEY_PASSPHRASE"),
+        "metrics_token": get("METRICS_TOKEN"),
     }
     if get("AUTO_ISSUE"):
         values["auto_issue"] = _bool("ECERT_AUTO_ISSUE", get("AUTO_ISSUE"))

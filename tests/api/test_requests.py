@@ -339,3 +339,17 @@ def test_request_creation_is_rate_limited(make_app, auth):
     limited = post(client, auth(), {"form_type": 9})
     assert limited.mimetype == "application/problem+json"
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_metrics_count_requests_and_decisions(client, auth, seeded):
+    post(client, auth(**AN), for_person(AN))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'ecert_http_requests_total{method="POST",route="/api/v1/requests",status="201"}' in text
+    assert 'ecert_request_decisions_total{status="issued"}' in text
+    assert "ecert_http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_token_is_enforced_when_set(make_app):
+    client = make_app(metrics_token="s3cret-token").test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
