@@ -18,11 +18,30 @@ log = logging.getLogger("ecert.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
 class EcertApi(Api):
-    """flask-smorest, with its JSON errors replaced by our problem documents."""
+    """flask-smorest, with its JSON errors replaced by our problem documents (also in the spec)."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from api.schemas import ProblemSchema
+
+        self.ERROR_SCHEMA = ProblemSchema
+        super().__init__(*args, **kwargs)
 
     def handle_http_exception(self, error):  # type: ignore[override]
         return errors.http_error(error)
+
+    def _register_responses(self):  # type: ignore[no-untyped-def]
+        # smorest documents its default error responses as application/json; ours are
+        # application/problem+json, and the spec must say so for clients and schemathesis.
+        default = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_CONTENT_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = default
 
 
 def register(app: Flask) -> None:
