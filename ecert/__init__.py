@@ -6,11 +6,13 @@ start-up (never at the first request) when something it needs is missing.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Mapping
 
 from flask import Flask
 
 from ecert.config import Settings, load_settings
+from ecert.errors import ConfigurationError
 from ecert.db import make_engine, make_sessionmaker
 from ecert.identity import IdentityVerifier
 
@@ -20,6 +22,7 @@ log = logging.getLogger("ecert")
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings().with_overrides(dict(overrides or {}))
     _configure_logging(settings)
+    _check_instance_dir(settings)
     app = Flask("ecert", instance_path=str(settings.instance_dir), instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -53,6 +56,27 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _check_instance_dir(settings: Settings) -> None:
+    """Fail at start-up, naming the directory, when the instance dir cannot be written.
+
+    The SQLite database, the development PKI and the identity provider live there; finding out
+    at the first request would be a 500 for a citizen instead of a clear error for the operator.
+    """
+    if settings.is_production and not settings.database_url.startswith("sqlite"):
+        return
+    path = settings.instance_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"instance directory {path} is not writable ({exc.strerror or type(exc).__name__}); "
+            "set ECERT_INSTANCE_DIR to a writable directory"
+        ) from None
 
 
 def _configure_logging(settings: Settings) -> None:
