@@ -376,7 +376,9 @@ def search_audit_events(
     query = select(AuditEvent)
     if action:
         # "staff." lists every staff.* action: auditors think in families of actions.
-        query = query.where(AuditEvent.action.startswith(action) if action.endswith(".") else AuditEvent.action == action)
+        query = query.where(
+            AuditEvent.action.startswith(action, autoescape=True) if action.endswith(".") else AuditEvent.action == action
+        )
     if actor_id:
         query = query.where(AuditEvent.actor_id == actor_id)
     if target_type:

@@ -1,0 +1,282 @@
+"""Staff sign-in: password + TOTP, single-use codes, lockout, session expiry, sign-out."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ecert import security
+from ecert.models import StaffSession, StaffUser
+from ecert.services import staff as staff_service
+from tests.api.test_staff_support import (  # noqa: F401  (fixtures)
+    AN,
+    PASSWORD,
+    TEST_ACTOR,
+    clock,
+    events,
+    fast_hashes,
+    staff,
+)
+
+LOGIN = "/api/v1/staff/sessions"
+ME = "/api/v1/staff/me"
+
+
+def test_login_gives_an_opaque_token_stored_only_as_its_hash(staff, db, clock):
+    member = staff.create("officer", "nguyen.an")
+    response = staff.login_response(member)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["role"] == "officer"
+    assert body["username"] == "nguyen.an"
+    assert len(body["token"]) == 43 and "." not in body["token"]
+    assert datetime.fromisoformat(body["expires_at"]) == clock.now + timedelta(hours=8)
+    assert datetime.fromisoformat(body["idle_expires_at"]) == clock.now + timedelta(minutes=30)
+    assert response.headers["Cache-Control"] == "no-store"
+
+    stored = db.execute(select(StaffSession).where(StaffSession.staff_id == member.id)).scalar_one()
+    assert stored.token_sha256 == hashlib.sha256(body["token"].encode()).hexdigest()
+    assert body["token"] not in str([getattr(stored, c.key) for c in StaffSession.__table__.columns])
+    [login] = events(db, "staff.login")
+    assert login.actor_type == "staff" and login.actor_id == member.id
+    assert login.details["session_id"] == stored.id
+    assert login.http_request_id == response.headers["X-Request-ID"]
+
+    me = staff.client.get(ME, headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200
+    assert me.get_json()["username"] == "nguyen.an"
+
+
+def test_username_is_case_insensitive(staff):
+    member = staff.create("officer", "tran.binh")
+    member.username = "  Tran.Binh "
+    assert staff.login_response(member).status_code == 201
+
+
+def _problem(response):
+    body = response.get_json()
+    return response.status_code, body["code"], body["title"], body["detail"]
+
+
+def test_unknown_user_wrong_password_wrong_code_and_disabled_get_one_answer(staff, db):
+    member = staff.create("officer", "le.cuong")
+    disabled = staff.create("officer", "gone.away")
+    with staff.app.extensions["ecert.sessionmaker"]() as session:
+        staff_service.disable_staff(session, "gone.away", actor=TEST_ACTOR)
+        session.commit()
+
+    wrong_code = security.totp_code(member.secret, security.totp_step(staff.clock.now) + 5)
+    answers = [
+        staff.client.post(LOGIN, json={"username": "nobody.here", "password": PASSWORD, "totp": "123456"}),
+        staff.login_response(member, password="wrong password 123"),
+        staff.login_response(member, code=wrong_code),
+        staff.login_response(disabled),
+    ]
+    problems = {_problem(r) for r in answers}
+    assert len(problems) == 1
+    status, code, _, _ = problems.pop()
+    assert (status, code) == (401, "invalid_credentials")
+    assert all(r.headers["Content-Type"] == "application/problem+json" for r in answers)
+
+    # Each failure was committed with the 401 (security events), with the reason kept inside.
+    reasons = [e.details["reason"] for e in events(db, "staff.login_failed")]
+    assert reasons == ["unknown_user", "bad_password", "bad_totp", "disabled"]
+    db.expire_all()
+    assert db.get(StaffUser, member.id).failed_attempts == 2
+
+
+def test_every_wrong_answer_costs_the_same_single_hash(staff, monkeypatch):
+    """Same work for an unknown user, a wrong password and a wrong code: one scrypt each."""
+    member = staff.create("officer", "pham.hung")
+    calls = []
+    real = security._derive
+    monkeypatch.setattr(security, "_derive", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def cost(response):
+        assert response.status_code == 401
+        count = len(calls)
+        calls.clear()
+        return count
+
+    unknown = cost(staff.client.post(LOGIN, json={"username": "ghost", "password": "whatever-123", "totp": "000000"}))
+    bad_password = cost(staff.login_response(member, password="not the password"))
+    far_off = security.totp_code(member.secret, security.totp_step(staff.clock.now) + 5)
+    bad_code = cost(staff.login_response(member, code=far_off))
+    assert unknown == bad_password == bad_code == 1
+
+
+def test_a_code_works_once_for_login(staff, db):
+    member = staff.create("supervisor", "do.phuc")
+    code = staff.fresh_code(member)
+    assert staff.login_response(member, code=code).status_code == 201
+    replay = staff.login_response(member, code=code)
+    assert replay.status_code == 401
+    assert replay.get_json()["code"] == "invalid_credentials"
+    assert events(db, "staff.login_failed")[-1].details["reason"] == "totp_reused"
+
+    # An older code still inside the ±1 window is spent too once a newer one was accepted.
+    newer = staff.fresh_code(member)  # moves the clock on a step
+    older = security.totp_code(member.secret, security.totp_step(staff.clock.now) - 1)
+    assert staff.login_response(member, code=newer).status_code == 201
+    assert staff.login_response(member, code=older).status_code == 401
+
+
+def test_codes_within_one_step_of_the_clock_are_accepted(staff):
+    member = staff.create("officer", "drift.ok")
+    step = security.totp_step(staff.clock.now)
+    assert staff.login_response(member, code=security.totp_code(member.secret, step - 1)).status_code == 201
+    assert staff.login_response(member, code=security.totp_code(member.secret, step + 1)).status_code == 201
+    too_far = security.totp_code(member.secret, step + 3)
+    assert staff.login_response(member, code=too_far).status_code == 401
+
+
+def test_five_failures_lock_the_account_until_the_window_passes(staff, db, clock):
+    member = staff.create("officer", "locked.out")
+    statuses = [staff.login_response(member, password=f"wrong password {i}", code="000000").status_code
+                for i in range(5)]
+    assert statuses == [401, 401, 401, 401, 423]
+    locked_at = clock.now
+
+    locked = staff.login_response(member)  # the right password and a fresh code: still locked
+    assert locked.status_code == 423
+    body = locked.get_json()
+    assert body["code"] == "account_locked"
+    assert datetime.fromisoformat(body["locked_until"]) == locked_at + timedelta(minutes=15)
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+
+    [lock_event] = events(db, "staff.locked")
+    assert lock_event.target_id == member.id
+    assert lock_event.details["failed_attempts"] == 5
+    assert events(db, "staff.login_failed")[-1].details["reason"] == "locked"
+
+    clock.advance(minutes=14)
+    assert staff.login_response(member).status_code == 423
+    clock.advance(minutes=1, seconds=1)
+    assert staff.login_response(member).status_code == 201
+    db.expire_all()
+    user = db.get(StaffUser, member.id)
+    assert user.failed_attempts == 0 and user.locked_until is None
+
+
+def test_lockout_threshold_and_window_are_settings(make_app, clock):
+    from tests.api.test_staff_support import Staff
+
+    app = make_app(staff_lockout_attempts=2, staff_lockout_minutes=1)
+    kit = Staff(app, app.test_client(), clock)
+    member = kit.create("officer", "two.strikes")
+    assert kit.login_response(member, password="wrong password 1", code="000000").status_code == 401
+    assert kit.login_response(member, password="wrong password 2", code="000000").status_code == 423
+    clock.advance(minutes=1, seconds=1)
+    assert kit.login_response(member).status_code == 201
+
+
+def test_a_success_resets_the_failure_count(staff, db):
+    member = staff.create("officer", "forgetful")
+    for i in range(4):
+        assert staff.login_response(member, password=f"wrong password {i}", code="000000").status_code == 401
+    assert staff.login_response(member).status_code == 201
+    for i in range(4):
+        assert staff.login_response(member, password=f"wrong password {i}", code="000000").status_code == 401
+    assert staff.login_response(member).status_code == 201
+    assert events(db, "staff.locked") == []
+
+
+def test_idle_sessions_expire_and_activity_keeps_them_alive(staff, clock):
+    member = staff.signed_in("officer", "busy.bee")
+    for _ in range(3):
+        clock.advance(minutes=29)
+        assert staff.client.get(ME, headers=member.headers).status_code == 200
+    clock.advance(minutes=30, seconds=1)
+    response = staff.client.get(ME, headers=member.headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "session_expired"
+
+
+def test_sessions_end_after_eight_hours_however_active(staff, clock):
+    member = staff.signed_in("officer", "night.shift")
+    for _ in range(16):
+        clock.advance(minutes=29, seconds=50)
+        assert staff.client.get(ME, headers=member.headers).status_code == 200
+    clock.advance(minutes=5)  # 16 x 29:50 + 5:00 > 8 hours
+    response = staff.client.get(ME, headers=member.headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "session_expired"
+
+
+def test_logout_ends_the_session(staff, db):
+    member = staff.signed_in("auditor", "quick.look")
+    response = staff.client.delete("/api/v1/staff/sessions/current", headers=member.headers)
+    assert response.status_code == 204
+    assert response.data == b""
+    after = staff.client.get(ME, headers=member.headers)
+    assert after.status_code == 401
+    assert after.get_json()["code"] == "session_invalid"
+    assert staff.client.delete("/api/v1/staff/sessions/current", headers=member.headers).status_code == 401
+    [logout] = events(db, "staff.logout")
+    assert logout.actor_id == member.id
+
+
+def test_disabling_an_account_ends_its_sessions(staff):
+    member = staff.signed_in("officer", "leaver")
+    with staff.app.extensions["ecert.sessionmaker"]() as session:
+        staff_service.disable_staff(session, "leaver", actor=TEST_ACTOR)
+        session.commit()
+    assert staff.client.get(ME, headers=member.headers).status_code == 401
+
+
+def test_tokens_that_are_not_sessions_are_401(staff, auth):
+    for header in (
+        auth(**AN),  # a citizen's identity token
+        {"Authorization": "Bearer " + "A" * 43},  # well-formed, unknown
+        {"Authorization": "Bearer short"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {},
+    ):
+        response = staff.client.get(ME, headers=header)
+        assert response.status_code == 401, header
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "body, field, code",
+    [
+        ({"username": "a", "password": "p"}, "totp", "required"),
+        ({"username": "a", "password": "p", "totp": "12345"}, "totp", "totp_format"),
+        ({"username": "a", "password": "p", "totp": "abcdef"}, "totp", "totp_format"),
+        ({"username": "a", "password": "p", "totp": "123456", "role": "supervisor"}, "role", "unknown_field"),
+        ({"username": "", "password": "p", "totp": "123456"}, "username", "required"),
+        ({"username": "a", "password": "p" * 1025, "totp": "123456"}, "password", "too_long"),
+    ],
+)
+def test_login_payload_errors(client, body, field, code):
+    response = client.post(LOGIN, json=body)
+    assert response.status_code == 422
+    assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in response.get_json()["errors"]]
+
+
+def test_login_problem_is_localised(staff):
+    member = staff.create("officer", "english.reader")
+    response = staff.client.post(LOGIN, json={"username": member.username, "password": "nope nope nope", "totp": "123456"},
+                                 headers={"Accept-Language": "en"})
+    assert response.get_json()["title"] == "Sign-in failed"
+    response = staff.client.post(LOGIN, json={"username": member.username, "password": "nope nope nope", "totp": "123456"})
+    assert response.get_json()["title"] == "Đăng nhập không thành công"
+
+
+def test_login_is_rate_limited(make_app):
+    app = make_app(rate_limits="login=3/minute")
+    client = app.test_client()
+    body = {"username": "someone", "password": "whatever password", "totp": "123456"}
+    statuses = [client.post(LOGIN, json=body).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_weaker_hashes_are_upgraded_at_login(staff, db, monkeypatch):
+    member = staff.create("officer", "old.hash")
+    monkeypatch.setattr(security, "SCRYPT_N", 2**11)
+    staff.login(member)
+    db.expire_all()
+    assert db.get(StaffUser, member.id).password_hash.startswith("scrypt$2048$8$1$")
+    assert security.verify_password(PASSWORD, db.get(StaffUser, member.id).password_hash)
