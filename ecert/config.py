@@ -140,6 +140,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["workers"] = _int("ECERT_WORKERS", get("WORKERS"), 1)
     if get("MAX_BODY_BYTES"):
         values["max_body_bytes"] = _int("ECERT_MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 1024)
+    if get("STAFF_IDLE_MINUTES"):
+        values["staff_idle_minutes"] = _int("ECERT_STAFF_IDLE_MINUTES", get("STAFF_IDLE_MINUTES"), 1)
+    if get("STAFF_ABSOLUTE_HOURS"):
+        values["staff_absolute_hours"] = _int("ECERT_STAFF_ABSOLUTE_HOURS", get("STAFF_ABSOLUTE_HOURS"), 1)
     if get("STAFF_LOCKOUT_MINUTES"):
         values["staff_lockout_minutes"] = _int("ECERT_STAFF_LOCKOUT_MINUTES", get("STAFF_LOCKOUT_MINUTES"), 1)
     if get("STAFF_LOCKOUT_ATTEMPTS"):

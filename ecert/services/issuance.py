@@ -94,7 +94,7 @@ def issue_certificate(
     now: datetime,
 ) -> Certificate:
     if request.status not in ("processing", "needs_review"):
-        raise Conflict("request_already_decided", status=request.status)
+        raise Conflict("request_already_decided", request_status=request.status)
     number = next_number(session, now.year)
     cti = secrets.token_bytes(16)
     code = new_verification_code()

@@ -139,7 +139,7 @@ def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: 
            now: datetime | None = None) -> CertificateRequest:
     request = get_for_citizen(session, request_id, identity.personal_id)
     if request.status not in rules.CANCELLABLE_STATUSES:
-        raise Conflict("request_not_cancellable", status=request.status)
+        raise Conflict("request_not_cancellable", request_status=request.status)
     request.status = "cancelled"
     request.cancelled_at = now or utcnow()
     request.open_slot = None
