@@ -76,6 +76,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(docs.bp)
 
     _register_optional(app, api)
+    _problems_are_problem_json(api)
     limits.init_app(app, settings_of(app))
 
     errors.register(app)
@@ -83,6 +84,23 @@ def register(app: Flask) -> None:
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_request(close_session)
+
+
+def _problems_are_problem_json(api: Api) -> None:
+    """Every documented response carrying the Problem schema is application/problem+json.
+
+    Views document error responses with ``alt_response(schema=ProblemSchema)``; smorest files
+    them under application/json, which is not what the edge sends.
+    """
+    for operations in api.spec._paths.values():  # noqa: SLF001 - apispec keeps paths only here
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {}) if isinstance(response, dict) else {}
+                body = content.get("application/json")
+                if body and "Problem" in str(body.get("schema", "")):
+                    content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
 
 
 def settings_of(app: Flask) -> Settings:

@@ -1,7 +1,7 @@
 """Marshmallow schemas: one per payload. Validators speak in codes that ecert.i18n localises."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from ecert import rules
 
@@ -19,7 +19,11 @@ class ProblemFieldSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem document."""
+    """RFC 9457 problem document. Problems may carry extension members (open_request_id,
+    request_status, locked_until, ...), so other properties are allowed."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String()
     title = fields.String()
