@@ -1,0 +1,48 @@
+"""State a second host needs lives in Redis or PostgreSQL, never in one process's memory."""
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+
+REDIS_URL = os.environ.get("ECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no Redis here"
+        return False
+
+
+@pytest.mark.skipif(not _redis_available(), reason=f"no Redis at {REDIS_URL}")
+def test_rate_limit_counts_are_shared_across_hosts_through_redis(provisioned, make_app, auth):
+    from ecert import create_app
+
+    # Two apps = two hosts behind a load balancer. These requests fail validation before they
+    # touch the database, so host B needs no test transaction of its own.
+    limits = "request_creation=3/minute"
+    host_b = create_app({**provisioned, "redis_url": REDIS_URL, "rate_limits": limits})
+    host_a = make_app(redis_url=REDIS_URL, rate_limits=limits)
+    # A prefix unique to this run keeps earlier runs' counts out.
+    prefix = f"ecert-test-{secrets.token_hex(4)}"
+    host_a.extensions["ecert.limiter"]._key_prefix = prefix
+    host_b.extensions["ecert.limiter"]._key_prefix = prefix
+    a, b = host_a.test_client(), host_b.test_client()
+    statuses = [
+        a.post("/api/v1/requests", json={}, headers=auth()).status_code,
+        b.post("/api/v1/requests", json={}, headers=auth()).status_code,
+        a.post("/api/v1/requests", json={}, headers=auth()).status_code,
+        b.post("/api/v1/requests", json={}, headers=auth()).status_code,
+    ]
+    assert statuses[:3] == [422, 422, 422]
+    assert statuses[3] == 429  # host B saw host A's requests
+
+
+def test_without_redis_limits_fall_back_to_process_memory(make_app):
+    app = make_app(rate_limits="request_creation=3/minute")
+    assert app.extensions["ecert.limiter"]._storage_uri == "memory://"
