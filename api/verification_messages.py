@@ -1,0 +1,67 @@
+"""Words of the public verification surface that ``verification.messages`` does not hold.
+
+* :data:`VERIFICATION_MESSAGES` — titles of the problem/field codes of the verification API,
+  merged into ``api.messages.EDGE_MESSAGES`` when ``api.verifications`` is imported.
+* :data:`PAGE_TEXT` — the chrome of the ``/v/<token>`` page (headings, labels, the language
+  switch). The verdicts themselves, their meaning and next steps, the field labels and values
+  come from ``verification.messages``, so the page, the CLI and the API read the same.
+"""
+from __future__ import annotations
+
+from typing import Final, Mapping
+
+VERIFICATION_MESSAGES: Final[dict[str, dict[str, str]]] = {
+    "qr_or_number_and_code": {
+        "vi": "Gửi hoặc mã QR (qr), hoặc số phiếu kèm mã kiểm tra (number và code).",
+        "en": "Send either the QR text (qr) or the certificate number with its verification code (number and code).",
+    },
+    "not_with_qr": {
+        "vi": "Không gửi kèm trường này khi đã gửi mã QR (qr).",
+        "en": "Do not send this field together with the QR text (qr).",
+    },
+    "invalid_code": {
+        "vi": "Mã kiểm tra gồm 12 ký tự chữ và số in trên phiếu (ví dụ ABCD-EFGH-JKMN).",
+        "en": "The verification code is the 12 letters and digits printed on the certificate (e.g. ABCD-EFGH-JKMN).",
+    },
+    "empty_file": {"vi": "Tệp gửi lên không có nội dung.", "en": "The uploaded file is empty."},
+    "file_too_large": {"vi": "Tệp PDF quá lớn", "en": "The PDF file is too large"},
+    "file_too_large.detail": {
+        "vi": "Tệp PDF vượt quá dung lượng cho phép (max_bytes). Phiếu lý lịch tư pháp điện tử chỉ vài trăm KB.",
+        "en": "The PDF exceeds the allowed size (max_bytes). An electronic judicial-record certificate is a few hundred KB.",
+    },
+}
+
+PAGE_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
+    "vi": {
+        "title": "Kiểm tra Phiếu lý lịch tư pháp",
+        "service": "Kiểm tra Phiếu lý lịch tư pháp điện tử",
+        "meaning": "Ý nghĩa",
+        "next": "Cần làm gì",
+        "fields": "Thông tin trên phiếu",
+        "status": "Tình trạng",
+        "checks": "Chi tiết kiểm tra",
+        "switch_label": "English",
+        "switch_lang": "en",
+        "privacy": "Trang này chỉ hiển thị những thông tin đã in trên phiếu, đủ để đối chiếu. "
+        "Không hiển thị chi tiết án tích hay số định danh đầy đủ.",
+        "not_ours_hint": "Mã QR của phiếu thật dẫn tới trang này với một chuỗi ký tự dài phía sau /v/.",
+        "rate_limited": "Quá nhiều lượt kiểm tra",
+        "rate_limited_text": "Bạn đã kiểm tra quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau {seconds} giây.",
+    },
+    "en": {
+        "title": "Judicial-record certificate check",
+        "service": "Electronic judicial-record certificate check",
+        "meaning": "What this means",
+        "next": "What to do next",
+        "fields": "On the certificate",
+        "status": "Status",
+        "checks": "Check details",
+        "switch_label": "Tiếng Việt",
+        "switch_lang": "vi",
+        "privacy": "This page shows only what is printed on the certificate, enough to match it. "
+        "It never shows conviction details or the full personal ID number.",
+        "not_ours_hint": "The QR code of a genuine certificate opens this page with a long code after /v/.",
+        "rate_limited": "Too many checks",
+        "rate_limited_text": "You have made too many checks in a short time. Please try again in {seconds} seconds.",
+    },
+}

@@ -1,0 +1,263 @@
+"""Public verification API: a scanned QR, a number + code from paper, or an uploaded PDF.
+
+Every verdict is a 200 with the result document of DESIGN §11 — ``malformed`` included: a
+verifier app branches on ``outcome``, never on the HTTP status. A 4xx problem is only for a
+request that is not one of the documented shapes (422), too big (413) or too frequent (429).
+Each verification writes one VerificationEvent (channel, outcome, certificate once the
+signature verified; no IP) and the view commits once.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from flask_smorest import Api, Blueprint
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from api.deps import db_session, settings
+from api.errors import _lang, problem
+from api.limits import rate_limit
+from api.messages import EDGE_MESSAGES
+from api.schemas import ProblemSchema
+from api.verification_messages import VERIFICATION_MESSAGES
+from api.views_common import json_response
+from ecert.errors import InvalidInput
+from ecert.services import verification as verification_service
+from ecert.services.issuance import CODE_ALPHABET, CODE_LENGTH, normalise_code
+from verification.messages import outcome_text
+
+EDGE_MESSAGES.update(VERIFICATION_MESSAGES)
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "verifications", __name__, url_prefix="/api/v1/verifications",
+    description="Public verification of a certificate: QR text, number + code, or the PDF (no sign-in)",
+)
+
+#: Cap on the JSON body of POST /verifications. A real QR text is ~320 characters and the
+#: verifier refuses anything over 2,048 in microseconds; this only bounds JSON parsing, while
+#: leaving room for a pasted oversized text to get its "malformed" verdict rather than a 413.
+JSON_BODY_CAP = 256 * 1024
+#: Room for the multipart envelope around the PDF (boundaries, part headers).
+MULTIPART_SLACK = 16 * 1024
+
+_CODE_CHARS = frozenset(CODE_ALPHABET)
+
+
+# --- payloads ----------------------------------------------------------------------------------------
+
+
+def _code_shape(value: str) -> None:
+    cleaned = normalise_code(value)
+    if len(cleaned) != CODE_LENGTH or not set(cleaned) <= _CODE_CHARS:
+        raise ValidationError("invalid_code")
+
+
+class VerificationRequestSchema(Schema):
+    """Exactly one of ``{"qr"}`` or ``{"number", "code"}``."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    qr = fields.String(
+        metadata={"description": "The scanned QR text (https://…/v/<token>) or the bare token"},
+    )
+    number = fields.String(
+        validate=[validate.Length(min=1, error="required"), validate.Length(max=64, error="too_long")],
+        metadata={"description": "The certificate number printed on paper, e.g. LLTP-2026-00000123"},
+    )
+    code = fields.String(
+        validate=[validate.Length(max=64, error="invalid_code"), _code_shape],
+        metadata={"description": "The 12-character verification code printed on paper (dashes, "
+                  "spaces and case do not matter)"},
+    )
+
+    @validates_schema
+    def one_shape(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "qr" in data:
+            errors = {name: ["not_with_qr"] for name in ("number", "code") if name in data}
+            if errors:
+                raise ValidationError(errors)
+        elif "number" in data or "code" in data:
+            errors = {name: ["required"] for name in ("number", "code") if name not in data}
+            if errors:
+                raise ValidationError(errors)
+        else:
+            raise ValidationError("qr_or_number_and_code")
+
+
+class PdfUploadSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": "The certificate PDF"},
+    )
+
+
+class CheckSchema(Schema):
+    ok = fields.Boolean(required=True)
+    reason = fields.String(required=True, metadata={"description": "A reason code (docs/verification.md)"})
+
+
+class ChecksSchema(Schema):
+    format = fields.Nested(CheckSchema, required=True)
+    signature = fields.Nested(CheckSchema, required=True)
+    issuer = fields.Nested(CheckSchema, required=True)
+    status = fields.Nested(CheckSchema, required=True)
+
+
+class PublicCertificateSchema(Schema):
+    """Only what the document itself shows (DESIGN §7). Form 2: number, form, date, name."""
+
+    number = fields.String(required=True)
+    form_type = fields.Integer(required=True)
+    issued_at = fields.String(required=True, metadata={"description": "ISO 8601 UTC, from the signed token"})
+    issuer = fields.String(allow_none=True, metadata={"description": "Issuer id (Form 1)"})
+    issuing_authority = fields.String(allow_none=True, metadata={"description": "Issuing authority's name (Form 1)"})
+    holder_name = fields.String(required=True)
+    holder_birth_date = fields.String(allow_none=True)
+    masked_personal_id = fields.String(allow_none=True, metadata={"description": "e.g. 001******345"})
+    record_statement = fields.Integer(allow_none=True, metadata={"description": "0 no criminal record, 1 has one"})
+    ban_statement = fields.Integer(allow_none=True, metadata={"description": "0 not requested, 1 none, 2 banned"})
+
+
+class VerdictTextSchema(Schema):
+    verdict = fields.String(required=True)
+    meaning = fields.String(required=True)
+    next = fields.String(required=True)
+
+
+class VerificationResultSchema(Schema):
+    outcome = fields.String(
+        required=True,
+        metadata={"description": "valid | revoked | tampered | unknown_issuer | signer_revoked | "
+                  "malformed | not_found | status_unavailable. valid only when every check passed."},
+    )
+    checks = fields.Nested(ChecksSchema, required=True)
+    certificate = fields.Nested(PublicCertificateSchema, allow_none=True, required=True)
+    checked_at = fields.String(required=True, metadata={"description": "ISO 8601 UTC"})
+    message = fields.Nested(VerdictTextSchema, metadata={"description": "The verdict in words (vi, or en by Accept-Language)"})
+
+
+_RESULT = VerificationResultSchema()
+
+
+# --- shared with the public page ---------------------------------------------------------------------
+
+
+def trust_lists() -> verification_service.TrustListCache:
+    return current_app.extensions["ecert.verification.trust_lists"]
+
+
+def result_document(verification: verification_service.Verification, lang: str) -> dict[str, Any]:
+    body = verification.result.to_dict()
+    certificate = body["certificate"]
+    if certificate is not None:
+        issuer = certificate.get("issuer")
+        certificate["issuing_authority"] = (
+            settings().authority_name if issuer is not None and issuer == settings().issuer_id else None
+        )
+    body["message"] = dict(outcome_text(body["outcome"], lang))
+    return body
+
+
+def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
+    """Write the verification event and commit. A failure to log never withholds the verdict."""
+    try:
+        if verification.database_failed:
+            # On PostgreSQL a failed statement aborts the transaction: start a clean one.
+            session.rollback()
+        verification_service.record_verification(session, verification, channel)  # type: ignore[arg-type]
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.error("verification event not recorded (%s, %s): %s", channel,
+                  verification.result.outcome, type(exc).__name__)
+
+
+# --- views -------------------------------------------------------------------------------------------
+
+
+@blp.before_request
+def _body_caps() -> None:
+    # Per-view caps: the app-wide MAX_CONTENT_LENGTH fits the PDF upload, far too big for JSON.
+    if request.endpoint == "verifications.verify_pdf":
+        request.max_content_length = settings().max_pdf_upload_bytes + MULTIPART_SLACK
+    else:
+        request.max_content_length = JSON_BODY_CAP
+
+
+@blp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> Response:
+    if request.endpoint == "verifications.verify_pdf":
+        return _file_too_large()
+    return problem(413, "payload_too_large", extra={"max_bytes": JSON_BODY_CAP})
+
+
+def _file_too_large() -> Response:
+    return problem(413, "file_too_large", extra={"max_bytes": settings().max_pdf_upload_bytes})
+
+
+@blp.route("", methods=["POST"])
+@rate_limit("verification")
+@blp.arguments(VerificationRequestSchema)
+@blp.response(200, VerificationResultSchema)
+@blp.alt_response(413, schema=ProblemSchema, description="Body over 256 KiB")
+@blp.alt_response(422, schema=ProblemSchema, description="Neither (or both) of {qr} and {number, code}")
+@blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
+def verify(payload: dict[str, Any]) -> Response:
+    """Verify a scanned QR (``{"qr"}``) or the number and code printed on paper (``{"number", "code"}``).
+
+    Always 200 with a verdict, including ``malformed`` for anything that is not one of our
+    codes. A wrong code and an unknown number give the same ``not_found``.
+    """
+    session = db_session()
+    if "qr" in payload:
+        verification = verification_service.verify_text(session, trust_lists(), payload["qr"])
+        channel = "qr"
+    else:
+        verification = verification_service.verify_number_code(
+            session, trust_lists(), payload["number"], payload["code"]
+        )
+        channel = "code"
+    body = _RESULT.dump(result_document(verification, _lang()))
+    record(session, verification, channel)
+    return json_response(body)
+
+
+@blp.route("/pdf", methods=["POST"])
+@rate_limit("verification_pdf")
+@blp.arguments(PdfUploadSchema, location="files")
+@blp.response(200, VerificationResultSchema)
+@blp.alt_response(413, schema=ProblemSchema, description="File over the size cap (max_bytes)")
+@blp.alt_response(422, schema=ProblemSchema, description="No file field, or an empty file")
+@blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
+def verify_pdf(files: dict[str, Any]) -> Response:
+    """Verify an uploaded certificate PDF (multipart field ``file``): its PAdES signature
+    against our root, the token it carries, and the certificate's status."""
+    cap = settings().max_pdf_upload_bytes
+    data = files["file"].stream.read(cap + 1)
+    if len(data) > cap:
+        return _file_too_large()
+    if not data:
+        raise InvalidInput({"file": ["empty_file"]})
+    session = db_session()
+    verification = verification_service.verify_pdf_bytes(session, trust_lists(), data, max_bytes=cap)
+    body = _RESULT.dump(result_document(verification, _lang()))
+    record(session, verification, "pdf")
+    return json_response(body)
+
+
+def register(app: Flask, api: Api) -> None:
+    app.extensions["ecert.verification.trust_lists"] = verification_service.TrustListCache(
+        app.extensions["ecert.keystore"]
+    )
+    api.register_blueprint(blp)

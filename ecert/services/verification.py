@@ -1,0 +1,364 @@
+"""Verification on the server: the issuer's answers to the pure verifier in ``verification/``.
+
+The verifier decides (format, issuer, signature, signer status); this module supplies what only
+the issuer knows and keeps the record:
+
+* the **status** of a certificate by its ``cti``, read from the database on every verification
+  (no cache: a revocation is visible to the very next check), with the stored content digest so
+  a token that does not describe the certificate on record is ``tampered``;
+* the **number + verification code** lookup for the paper channel. A wrong code answers exactly
+  like an unknown number (``not_found``, same checks): the answer never reveals that a number
+  exists. No other lookup exists (no name, no personal ID: DESIGN §7);
+* the **trust list**, parsed once per change of the ``signing_keys`` table (parsing checks every
+  chain, ~9 ms) while the table itself is still read on each verification, so a key revocation
+  is seen at once;
+* a :class:`~ecert.models.VerificationEvent` per verification: certificate (only once the
+  signature verified), time, channel, outcome. No IP, no user agent.
+
+Plain functions taking a Session: no flask, never a commit (the view commits once).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, Literal
+
+from cryptography.hazmat.primitives import hashes
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from ecert.db import utcnow
+from ecert.models import Certificate, SigningKey, VerificationEvent
+from ecert.services.issuance import CODE_LENGTH, normalise_code
+from verification import (
+    CertificateStatus,
+    Check,
+    MalformedToken,
+    StatusUnavailable,
+    TrustList,
+    TrustListError,
+    VerificationResult,
+    decode_token,
+    verify_token,
+)
+
+if TYPE_CHECKING:
+    from ecert.keystore import Keystore
+
+log = logging.getLogger(__name__)
+
+Channel = Literal["qr", "page", "code", "pdf"]
+CHANNELS: Final[tuple[str, ...]] = ("qr", "page", "code", "pdf")
+
+#: Longest certificate number looked up (the column is 32 characters); longer is simply unknown.
+MAX_NUMBER_LENGTH: Final = 32
+
+# Compared against when the number is unknown, so that an unknown number and a wrong code cost
+# the same constant-time comparison (the code alphabet never contains "*").
+_NO_CODE: Final = "*" * CODE_LENGTH
+
+_OK: Final = Check(True, "ok")
+
+
+# --- status by cti ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A certificate's id and its status as the verifier wants it."""
+
+    certificate_id: str
+    status: CertificateStatus
+
+
+# Core statements on the session's connection: the ORM layer adds ~100 µs a query for nothing
+# here (plain columns, no objects), and these run on every verification.
+_STATUS_BY_CTI = select(
+    Certificate.id,
+    Certificate.status,
+    Certificate.content_digest,
+    Certificate.revoked_at,
+    Certificate.revocation_reason,
+).where(Certificate.cti == bindparam("cti"))
+
+
+def find_status(session: Session, cti: bytes) -> StatusRecord | None:
+    """The certificate with this ``cti`` (its public id), or None. Reads the database every time.
+
+    Only the columns the verdict needs: the row also holds the PDF, which must not be loaded
+    on the hot path.
+    """
+    row = session.connection().execute(_STATUS_BY_CTI, {"cti": cti}).one_or_none()
+    if row is None:
+        return None
+    # Anything but "valid" reads as revoked: fail closed on a status this code does not know.
+    state = "valid" if row.status == "valid" else "revoked"
+    return StatusRecord(
+        row.id,
+        CertificateStatus(
+            state,
+            revoked_at=row.revoked_at if state == "revoked" else None,
+            reason=row.revocation_reason if state == "revoked" else None,
+            digest=bytes(row.content_digest),
+        ),
+    )
+
+
+class DatabaseStatusLookup:
+    """The ``status_lookup`` the verifier calls, answered from the database.
+
+    Remembers the certificate id of each cti it found (for the verification event) and whether
+    the database failed (the caller must then roll the session back before writing the event:
+    on PostgreSQL a failed statement aborts the whole transaction).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.certificate_ids: dict[bytes, str] = {}
+        self.failed = False
+
+    def __call__(self, cti: bytes) -> CertificateStatus:
+        try:
+            record = find_status(self.session, cti)
+        except Exception as exc:  # the database, or a bug: either way the status is unknown
+            self.failed = True
+            log.warning("certificate status lookup failed: %s", type(exc).__name__)
+            raise StatusUnavailable("certificate status could not be read") from exc
+        if record is None:
+            return CertificateStatus("not_found")
+        self.certificate_ids[cti] = record.certificate_id
+        return record.status
+
+
+class _Unavailable:
+    """A status lookup for when the trust list could not be read fresh: never valid."""
+
+    def __call__(self, cti: bytes) -> CertificateStatus:
+        raise StatusUnavailable("signing keys could not be read")
+
+
+# --- the trust list, parsed once per change ---------------------------------------------------------
+
+
+_KEY_STATES = select(
+    SigningKey.kid,
+    SigningKey.status,
+    SigningKey.revoked_at,
+    SigningKey.not_before,
+    SigningKey.not_after,
+).order_by(SigningKey.kid)
+
+
+def _keys_fingerprint(session: Session, issuer: str, root_fingerprint: bytes) -> bytes:
+    """A hash of everything the trust-list document is built from.
+
+    The document (Keystore.trust_list) is a pure function of the keys' rows, the issuer id and
+    the root, so this changes exactly when the document does. The certificate PEM itself is left
+    out: a kid *is* the hash of its certificate (DESIGN §6), so no certificate changes under a kid.
+    Hashing the document instead would first require building it, which parses every
+    certificate (~150 µs a key, more than verifying a token); this is one small query.
+    """
+    # Core execution on the session's connection (same transaction): the ORM layer would more
+    # than double the cost of a query run on every verification.
+    rows = session.connection().execute(_KEY_STATES).all()
+    return hashlib.sha256(repr((issuer, root_fingerprint, [tuple(row) for row in rows])).encode()).digest()
+
+
+class TrustListCache:
+    """The parsed :class:`verification.TrustList`, rebuilt only when the keys table changes.
+
+    Per process (each worker keeps its own; nothing another worker needs). The keys table is
+    read on every call, so a key retired or revoked by another worker or host is honoured by
+    the very next verification. No lock: two threads rebuilding at once both produce the same
+    list and the last assignment wins.
+    """
+
+    def __init__(self, keystore: "Keystore") -> None:
+        self.keystore = keystore
+        self._entry: tuple[bytes, TrustList] | None = None
+        self._root: tuple[object, bytes] | None = None  # (root certificate, its SHA-256)
+        self.rebuilds = 0  # how many times the list was parsed (tests and benchmarks read it)
+
+    def _root_fingerprint(self) -> bytes:
+        root = self.keystore.root_certificate
+        if root is None:
+            raise TrustListError("the root certificate is not loaded")
+        # The root is loaded once per process; hashing it per verification cost ~0.1 ms.
+        cached = self._root
+        if cached is None or cached[0] is not root:
+            cached = self._root = (root, root.fingerprint(hashes.SHA256()))
+        return cached[1]
+
+    def get(self, session: Session) -> TrustList:
+        """The current trust list. Raises when the keys cannot be read or there is no root."""
+        key = _keys_fingerprint(session, self.keystore.settings.issuer_id, self._root_fingerprint())
+        entry = self._entry
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        # A key change between the fingerprint and this read only stores a newer list under an
+        # older key: the next call sees a different fingerprint and rebuilds. Never stale.
+        trust = TrustList.from_json(self.keystore.trust_list(session), root=self.keystore.root_certificate)
+        self._entry = (key, trust)
+        self.rebuilds += 1
+        return trust
+
+    @property
+    def last(self) -> TrustList | None:
+        """The last list built, for when the keys table cannot be read."""
+        return self._entry[1] if self._entry is not None else None
+
+
+# --- verifying --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A verdict and what the server needs to record it."""
+
+    result: VerificationResult
+    certificate_id: str | None = None
+    # True when a database statement failed: roll back before writing anything.
+    database_failed: bool = False
+
+
+def _trust(session: Session, trust_lists: TrustListCache) -> tuple[TrustList | None, bool]:
+    """(trust list, whether it is fresh). A stale or missing list never yields "valid"."""
+    try:
+        return trust_lists.get(session), True
+    except Exception as exc:  # database down, root missing, list unreadable
+        log.warning("trust list unavailable: %s", type(exc).__name__)
+        return trust_lists.last, False
+
+
+def _unavailable_result(text: str, now: datetime) -> VerificationResult:
+    """No trust list at all: still call junk junk, but nothing genuine can be confirmed."""
+    try:
+        decode_token(text)
+    except MalformedToken as exc:
+        return VerificationResult("malformed", {"format": Check(False, exc.reason)}, checked_at=now)
+    return VerificationResult(
+        "status_unavailable", {"format": _OK, "status": Check(False, "unavailable")}, checked_at=now
+    )
+
+
+def _finish(result: VerificationResult, lookup: DatabaseStatusLookup, fresh: bool) -> Verification:
+    # The certificate is named only once its signature verified (the library sets cti only
+    # then), so a forged token can never log a check against someone else's certificate.
+    certificate_id = lookup.certificate_ids.get(result.cti) if result.cti is not None else None
+    return Verification(result, certificate_id, lookup.failed or not fresh)
+
+
+def verify_text(
+    session: Session, trust_lists: TrustListCache, text: str, now: datetime | None = None
+) -> Verification:
+    """Verify a scanned QR text or bare token (channels ``qr`` and ``page``)."""
+    now = now or utcnow()
+    lookup = DatabaseStatusLookup(session)
+    trust, fresh = _trust(session, trust_lists)
+    if trust is None:
+        return Verification(_unavailable_result(text, now), None, True)
+    status_lookup = lookup if fresh else _Unavailable()
+    return _finish(verify_token(text, trust, status_lookup, now=now), lookup, fresh)
+
+
+def verify_pdf_bytes(
+    session: Session,
+    trust_lists: TrustListCache,
+    data: bytes,
+    *,
+    max_bytes: int,
+    now: datetime | None = None,
+) -> Verification:
+    """Verify an uploaded certificate PDF (channel ``pdf``)."""
+    from verification import verify_pdf  # pyHanko: imported only by the PDF channel
+
+    now = now or utcnow()
+    lookup = DatabaseStatusLookup(session)
+    trust, fresh = _trust(session, trust_lists)
+    if trust is None:
+        result = VerificationResult("status_unavailable", {"status": Check(False, "unavailable")}, checked_at=now)
+        return Verification(result, None, True)
+    status_lookup = lookup if fresh else _Unavailable()
+    return _finish(verify_pdf(data, trust, status_lookup, now=now, max_bytes=max_bytes), lookup, fresh)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    certificate_id: str
+    token: str
+
+
+_BY_NUMBER = select(Certificate.id, Certificate.verification_code, Certificate.token).where(
+    Certificate.number == bindparam("number")
+)
+
+
+def find_by_code(session: Session, number: str, code: str) -> CodeMatch | None:
+    """The certificate printed with this number and verification code, or None.
+
+    An unknown number and a wrong code both give None after the same constant-time comparison,
+    so neither the answer nor (beyond one indexed query) its timing says whether the number
+    exists. The code is normalised as a person types it (case, spaces, dashes, O/0, I/L/1, U/V).
+    """
+    wanted = normalise_code(code)
+    number = number.strip().upper()
+    row = None
+    # Only a plausible number reaches the database: a NUL or a lone surrogate cannot be stored
+    # in a number, and the driver would raise on it (a "status unavailable", not "not found").
+    if 0 < len(number) <= MAX_NUMBER_LENGTH and number.isprintable():
+        row = session.connection().execute(_BY_NUMBER, {"number": number}).one_or_none()
+    stored = row.verification_code if row is not None else _NO_CODE
+    matches = hmac.compare_digest(stored.encode(), wanted.encode())
+    if row is None or not matches:
+        return None
+    return CodeMatch(row.id, row.token)
+
+
+def not_found_result(now: datetime) -> VerificationResult:
+    """The one answer for an unknown number and for a wrong code: identical but for the time."""
+    return VerificationResult(
+        "not_found", {"format": _OK, "status": Check(False, "not_found")}, checked_at=now
+    )
+
+
+def verify_number_code(
+    session: Session, trust_lists: TrustListCache, number: str, code: str, now: datetime | None = None
+) -> Verification:
+    """Verify by the number and code printed on paper (channel ``code``).
+
+    A match is then verified like its QR: the stored token still goes through every check, so a
+    revoked certificate or a revoked signing key is reported the same way on every channel.
+    """
+    now = now or utcnow()
+    try:
+        match = find_by_code(session, number, code)
+    except Exception as exc:
+        log.warning("certificate lookup by number failed: %s", type(exc).__name__)
+        result = VerificationResult(
+            "status_unavailable", {"format": _OK, "status": Check(False, "unavailable")}, checked_at=now
+        )
+        return Verification(result, None, True)
+    if match is None:
+        return Verification(not_found_result(now))
+    return verify_text(session, trust_lists, match.token, now)
+
+
+# --- the record ------------------------------------------------------------------------------------
+
+
+def record_verification(session: Session, verification: Verification, channel: Channel) -> VerificationEvent:
+    """Add the verification event (flushed, not committed). No IP or user agent is kept."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown verification channel {channel!r}")
+    event = VerificationEvent(
+        certificate_id=verification.certificate_id,
+        checked_at=verification.result.checked_at,
+        channel=channel,
+        outcome=verification.result.outcome,
+    )
+    session.add(event)
+    session.flush()
+    return event
