@@ -125,6 +125,9 @@ def _start() -> None:
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     g.started = time.perf_counter()
+    # JSON bodies are small; only the PDF upload (which sets its own cap) needs the app-wide
+    # MAX_CONTENT_LENGTH. A smaller cap here means a huge body is refused before it is read.
+    request.max_content_length = settings().max_body_bytes
 
 
 _SECURITY_HEADERS = {

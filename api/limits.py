@@ -88,6 +88,8 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     for endpoint, view in list(app.view_functions.items()):
         name = getattr(view, "_ecert_rate_limit", None)
         if name:
-            app.view_functions[endpoint] = limiter.limit(lambda name=name: limit_for(name), scope=name)(view)
+            # shared_limit: every view with the same name draws on one budget per client (the
+            # verification page and the JSON API are one "verification" allowance).
+            app.view_functions[endpoint] = limiter.shared_limit(lambda name=name: limit_for(name), scope=name)(view)
     app.extensions["ecert.limiter"] = limiter
     return limiter

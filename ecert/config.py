@@ -64,7 +64,7 @@ class Settings:
     rate_limits: str = ""
     bind: str = "127.0.0.1:8000"
     workers: int = 2
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = 256 * 1024
     max_pdf_upload_bytes: int = 10 * 1024 * 1024
     extra_holidays: frozenset = field(default_factory=frozenset)
     pki_dir: Path = Path("instance/pki")
@@ -140,6 +140,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["workers"] = _int("ECERT_WORKERS", get("WORKERS"), 1)
     if get("MAX_BODY_BYTES"):
         values["max_body_bytes"] = _int("ECERT_MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 1024)
+    if get("MAX_PDF_UPLOAD_BYTES"):
+        values["max_pdf_upload_bytes"] = _int("ECERT_MAX_PDF_UPLOAD_BYTES", get("MAX_PDF_UPLOAD_BYTES"), 1024)
     if get("STAFF_IDLE_MINUTES"):
         values["staff_idle_minutes"] = _int("ECERT_STAFF_IDLE_MINUTES", get("STAFF_IDLE_MINUTES"), 1)
     if get("STAFF_ABSOLUTE_HOURS"):

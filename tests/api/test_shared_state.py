@@ -46,3 +46,14 @@ def test_rate_limit_counts_are_shared_across_hosts_through_redis(provisioned, ma
 def test_without_redis_limits_fall_back_to_process_memory(make_app):
     app = make_app(rate_limits="request_creation=3/minute")
     assert app.extensions["ecert.limiter"]._storage_uri == "memory://"
+
+
+def test_page_and_api_share_one_verification_budget(make_app):
+    client = make_app(rate_limits="verification=3/minute").test_client()
+    statuses = [
+        client.post("/api/v1/verifications", json={"qr": "junk"}).status_code,
+        client.get("/v/junk").status_code,
+        client.post("/api/v1/verifications", json={"qr": "junk"}).status_code,
+        client.get("/v/junk").status_code,
+    ]
+    assert statuses == [200, 200, 200, 429]
