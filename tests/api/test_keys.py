@@ -96,3 +96,26 @@ def test_unknown_kid_is_a_clear_error(seeded):
     result = _cli(seeded, "revoke", "ffffffffffff")
     assert result.exit_code != 0
     assert "no single key" in result.output
+
+
+def test_an_expired_signing_key_is_never_used(seeded, client, auth, db, tmp_path):
+    """An expired DSC imported as active: issuance stops (to review), nothing is signed with it."""
+    from datetime import datetime, timedelta, timezone
+
+    from ecert.models import Certificate
+    from signing.pki import ROOT_KEY_FILE, issue_document_signer, load_certificate, load_private_key, save_certificate, save_private_key
+
+    settings = seeded.extensions["ecert.settings"]
+    root_key = load_private_key(settings.pki_dir / ROOT_KEY_FILE)
+    root_cert = load_certificate(settings.pki_dir / "root-ca.pem")
+    past = datetime.now(timezone.utc) - timedelta(days=30)
+    key, cert = issue_document_signer(root_key, root_cert, "expired DSC", "test", validity_days=1, now=past)
+    save_private_key(tmp_path / "expired.key", key)
+    save_certificate(tmp_path / "expired.pem", cert)
+    result = _cli(seeded, "import", "--key", str(tmp_path / "expired.key"), "--cert", str(tmp_path / "expired.pem"))
+    assert result.exit_code == 0, result.output
+    before = db.query(Certificate).count()
+    body = client.post("/api/v1/requests", json=form1_payload(residence_history=history_since_14(AN["birthdate"])),
+                       headers=auth(**AN)).get_json()
+    assert body["status"] == "needs_review"
+    assert db.query(Certificate).count() == before

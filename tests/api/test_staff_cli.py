@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from ecert import security
 from ecert.models import AuditEvent, StaffUser
-from tests.api.test_staff_support import (  # noqa: F401  (fixtures)
+from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     Member,
     clock,
     events,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ecert import security
 from ecert.models import StaffSession, StaffUser
 from ecert.services import staff as staff_service
-from tests.api.test_staff_support import (  # noqa: F401  (fixtures)
+from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,
     PASSWORD,
     TEST_ACTOR,
@@ -161,7 +161,7 @@ def test_five_failures_lock_the_account_until_the_window_passes(staff, db, clock
 
 
 def test_lockout_threshold_and_window_are_settings(make_app, clock):
-    from tests.api.test_staff_support import Staff
+    from tests.api.staff_fixtures import Staff
 
     app = make_app(staff_lockout_attempts=2, staff_lockout_minutes=1)
     kit = Staff(app, app.test_client(), clock)

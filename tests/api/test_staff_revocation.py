@@ -5,7 +5,7 @@ import pytest
 
 from ecert import rules, security
 from ecert.models import Certificate, StaffUser
-from tests.api.test_staff_support import (  # noqa: F401  (fixtures)
+from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,
     BINH,
     clock,

@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="needs ECERT_TEST_DATABASE_URL=postgresql+psycopg://..."),
 ]
 
-THREADS = 10
+THREADS = 50
 PASSWORD = "concurrency test password"
 
 

@@ -11,33 +11,15 @@ import threading
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from ecert import create_app
-from ecert.models import Certificate, CertificateRequest, IdempotencyRecord, VerificationEvent
+from ecert.models import Certificate, CertificateRequest
 from tests.support import ON_POSTGRES, form1_payload, history_since_14
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not ON_POSTGRES, reason="needs ECERT_TEST_DATABASE_URL=postgresql+psycopg://..."),
 ]
-
-
-@pytest.fixture
-def committed_app(provisioned: dict[str, Any]):
-    app = create_app({**provisioned, "rate_limits": "off"})
-    app.config["TESTING"] = True
-    pids: list[str] = []
-    yield app, pids
-    with app.extensions["ecert.sessionmaker"]() as session:
-        request_ids = select(CertificateRequest.id).where(CertificateRequest.citizen_pid.in_(pids))
-        cert_ids = select(Certificate.id).where(Certificate.request_id.in_(request_ids))
-        session.execute(delete(VerificationEvent).where(VerificationEvent.certificate_id.in_(cert_ids)))
-        session.execute(delete(Certificate).where(Certificate.request_id.in_(request_ids)))
-        session.execute(delete(CertificateRequest).where(CertificateRequest.citizen_pid.in_(pids)))
-        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.scope.in_([f"citizen:{p}:requests" for p in pids])))
-        session.commit()
-    app.extensions["ecert.engine"].dispose()
 
 
 def _citizen(serial: int) -> dict[str, str]:

@@ -5,36 +5,18 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import update
 
-from ecert import create_app
 from ecert.db import utcnow
-from ecert.models import Certificate, CertificateRequest, VerificationEvent
+from ecert.models import Certificate
 from tests.support import ON_POSTGRES, form1_payload, history_since_14
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not ON_POSTGRES, reason="needs ECERT_TEST_DATABASE_URL=postgresql+psycopg://..."),
 ]
-
-
-@pytest.fixture
-def committed_app(provisioned: dict[str, Any]):
-    app = create_app({**provisioned, "rate_limits": "off"})
-    app.config["TESTING"] = True
-    pids: list[str] = []
-    yield app, pids
-    with app.extensions["ecert.sessionmaker"]() as session:
-        request_ids = select(CertificateRequest.id).where(CertificateRequest.citizen_pid.in_(pids))
-        cert_ids = select(Certificate.id).where(Certificate.request_id.in_(request_ids))
-        session.execute(delete(VerificationEvent).where(VerificationEvent.certificate_id.in_(cert_ids)))
-        session.execute(delete(Certificate).where(Certificate.request_id.in_(request_ids)))
-        session.execute(delete(CertificateRequest).where(CertificateRequest.citizen_pid.in_(pids)))
-        session.commit()
-    app.extensions["ecert.engine"].dispose()
 
 
 def test_every_verification_after_the_revocation_commit_says_revoked(committed_app, token_for):

@@ -1,6 +1,6 @@
 """Fixtures and helpers shared by the staff API tests (this module holds no tests itself).
 
-Import the fixtures by name into a test module: ``from tests.api.test_staff_support import ...``.
+Import the fixtures by name into a test module: ``from tests.api.staff_fixtures import ...``.
 """
 from __future__ import annotations
 
