@@ -1,0 +1,228 @@
+"""In-process figures on one core: the issuance parts, offline verification, the password hash."""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from bench.common import RUNS, Results, log, rate_loop, ratios
+from bench.server import PUBLIC_BASE_URL, Instance
+
+SECTION_PARTS = "issuance parts (in-process, 1 core)"
+SECTION_OFFLINE = "offline verification (1 core)"
+
+# (key, label): the issuance path in order. The QR figures are informational: the vector QR is
+# drawn inside the PDF render, and the PNG is made only when asked for (GET .../qr.png).
+PATH_PARTS = [
+    ("content", "content build (record lookup + build_content)"),
+    ("canonical", "canonical JSON + digest"),
+    ("cose", "COSE sign (claims + ES256 + zlib + base64url)"),
+    ("pdf", "PDF render (ReportLab, incl. vector QR)"),
+    ("pades", "PAdES sign (pyHanko)"),
+]
+QR_PARTS = [
+    ("qr_vector", "QR for the PDF (layout + module matrix)"),
+    ("qr_png", "QR PNG (GET .../qr.png)"),
+]
+
+
+@dataclass
+class Context:
+    app: Any
+    session: Any
+    signer: Any
+    trust_list: Any
+    settings: Any
+
+
+def open_context(instance: Instance) -> Context:
+    instance.apply_to_process()
+    from ecert import create_app
+    from verification import TrustList
+
+    app = create_app()
+    logging.getLogger().setLevel(logging.WARNING)
+    session = app.extensions["ecert.sessionmaker"]()
+    keystore = app.extensions["ecert.keystore"]
+    signer = keystore.signer_for_issuance(session, datetime.now(timezone.utc))
+    trust_list = TrustList.from_json(keystore.trust_list(session), root=keystore.root_pem())
+    return Context(app, session, signer, trust_list, app.extensions["ecert.settings"])
+
+
+class _Issuer:
+    """The steps of ecert.services.issuance.issue_certificate, one callable each."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.serial = 0
+
+    def holder(self) -> dict[str, Any]:
+        from ecert.validation import ascii_fold
+
+        name = "Nguyễn Văn Minh"
+        return {
+            "full_name": name, "full_name_ascii": ascii_fold(name), "birth_date": "1990-01-01", "gender": "male",
+            "personal_id": "001090999999", "nationality": "Việt Nam", "place_of_birth": None,
+            "residence": "12 Hàng Bài, Hoàn Kiếm, Hà Nội", "father_name": None, "mother_name": None,
+            "spouse_name": None,
+        }
+
+    def content(self) -> dict[str, Any]:
+        from ecert.content import build_content
+        from ecert.services import records
+
+        self.serial += 1
+        now = datetime.now(timezone.utc)
+        return build_content(
+            number=f"LLTP-{now.year}-{self.serial:08d}", form_type=1, issued_at=now,
+            issuer_id=self.ctx.settings.issuer_id, authority=self.ctx.settings.authority_name,
+            holder=self.holder(), purpose="Bổ sung hồ sơ xin việc", request_id="bench-" + str(self.serial),
+            include_ban_section=False,
+            person_record=records.person_record(self.ctx.session, "001090999999"),
+        )
+
+    @staticmethod
+    def canonical(content: dict[str, Any]) -> tuple[bytes, bytes]:
+        from signing.canonical import canonical_json, content_digest
+
+        canonical = canonical_json(content)
+        return canonical, content_digest(canonical)
+
+    def token(self, content: dict[str, Any], digest: bytes) -> tuple[str, str]:
+        from ecert.content import ban_statement, record_statement
+        from signing.cose import TokenClaims, mask_personal_id, qr_text, sign_token
+
+        claims = TokenClaims(
+            issuer=self.ctx.settings.issuer_id, issued_at=int(time.time()), cti=secrets.token_bytes(16),
+            number=content["number"], form_type=1, holder_name=content["holder"]["full_name"],
+            holder_birth_date=content["holder"]["birth_date"], masked_personal_id=mask_personal_id("001090999999"),
+            record_statement=record_statement(content), ban_statement=ban_statement(content), digest=digest,
+        )
+        token = sign_token(claims, self.ctx.signer)
+        return token, qr_text(PUBLIC_BASE_URL, token)
+
+    def fresh_texts(self, count: int) -> list[tuple[dict, str, str]]:
+        out = []
+        for _ in range(count):
+            content = self.content()
+            _, digest = self.canonical(content)
+            token, text = self.token(content, digest)
+            out.append((content, token, text))
+        return out
+
+
+def _per_item(fn: Callable[[Any], Any], items: list[Any]) -> tuple[float, list[Any]]:
+    """Rate (items/s) of ``fn`` over ``items``, and its results."""
+    results = []
+    start = time.perf_counter()
+    for item in items:
+        results.append(fn(item))
+    elapsed = time.perf_counter() - start
+    return len(items) / elapsed, results
+
+
+def issuance_parts(ctx: Context, results: Results, *, quick: bool) -> dict[str, list[float]]:
+    """Each part per second, median of RUNS runs; returns the per-run rates by part."""
+    from signing.pdf import render_certificate_pdf, sign_pdf
+    from signing.qr import qr_matrix, qr_png
+
+    issuer = _Issuer(ctx)
+    fast_seconds = 0.4 if quick else 1.0
+    heavy = 4 if quick else 10
+    rates: dict[str, list[float]] = {key: [] for key, _ in PATH_PARTS + QR_PARTS}
+    # One untimed pass so fonts, the key and imports are loaded (as in a warm worker).
+    content, token, text = issuer.fresh_texts(1)[0]
+    sign_pdf(render_certificate_pdf(content, qr_text=text, token=token, verification_code="0" * 12), ctx.signer)
+    for run in range(RUNS):
+        log(f"issuance parts, run {run + 1}/{RUNS}")
+        contents: list[dict] = []
+
+        def content_step() -> None:
+            contents.append(issuer.content())
+
+        rates["content"].append(rate_loop(content_step, seconds=fast_seconds, max_count=20000))
+        sample = contents[-1]
+        rates["canonical"].append(rate_loop(lambda: issuer.canonical(sample), seconds=fast_seconds, max_count=20000))
+        _, digest = issuer.canonical(sample)
+        rates["cose"].append(rate_loop(lambda: issuer.token(sample, digest), seconds=fast_seconds, max_count=20000))
+        # The heavy parts on fresh tokens: the QR layout is cached per text, as in a worker.
+        fresh = issuer.fresh_texts(heavy)
+        code = "ABCDEFGH2345"
+        rate, pdfs = _per_item(lambda item: render_certificate_pdf(item[0], qr_text=item[2], token=item[1],
+                                                                   verification_code=code), fresh)
+        rates["pdf"].append(rate)
+        rate, _ = _per_item(lambda pdf: sign_pdf(pdf, ctx.signer), pdfs)
+        rates["pades"].append(rate)
+        rate, _ = _per_item(lambda item: qr_matrix(item[2]), issuer.fresh_texts(heavy))
+        rates["qr_vector"].append(rate)
+        rate, _ = _per_item(lambda item: qr_png(item[2]), issuer.fresh_texts(heavy))
+        rates["qr_png"].append(rate)
+    for key, label in PATH_PARTS:
+        figure = results.add(SECTION_PARTS, label, rates[key], "/s")
+        figure.note = f"{1000.0 / figure.median:.3g} ms each"
+    for key, label in QR_PARTS:
+        figure = results.add(SECTION_PARTS, label, rates[key], "/s")
+        figure.note = f"{1000.0 / figure.median:.3g} ms each; not added to the sum"
+    per_run_ms = [sum(1000.0 / rates[key][i] for key, _ in PATH_PARTS) for i in range(RUNS)]
+    results.add(SECTION_PARTS, "sum of the path's parts", per_run_ms, "ms/cert",
+                note="content + canonical + COSE + PDF render + PAdES")
+    results.add(SECTION_PARTS, "issuance rate the parts allow", [1000.0 / ms for ms in per_run_ms], "/s",
+                note="1 / sum, one core, serial")
+    return rates
+
+
+def offline_verification(ctx: Context, results: Results, *, quick: bool) -> None:
+    """verify_token against raw ECDSA P-256 verify, same process, interleaved runs."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from verification import verify_token
+    from verification.status import CertificateStatus
+    from verification.token import decode_token, extract_token
+
+    issuer = _Issuer(ctx)
+    content, token, text = issuer.fresh_texts(1)[0]
+    decoded = decode_token(extract_token(text))
+    status = CertificateStatus("valid", digest=decoded.claims.digest)
+
+    def lookup(_cti: bytes) -> CertificateStatus:
+        return status  # an in-memory status source: the whole path runs, no database
+
+    outcome = verify_token(text, ctx.trust_list, status_lookup=lookup).outcome
+    if outcome != "valid":
+        results.note(f"offline verify_token gave {outcome!r} for a fresh token (expected 'valid')")
+    key = ctx.signer.certificate.public_key()
+    sig = decoded.signature
+    der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+    data = decoded.sig_structure()
+    algorithm = ec.ECDSA(hashes.SHA256())
+    seconds = 0.5 if quick else 1.5
+    raw_rates, verify_rates = [], []
+    for run in range(RUNS):
+        log(f"offline verification, run {run + 1}/{RUNS}")
+        raw_rates.append(rate_loop(lambda: key.verify(der, data, algorithm), seconds=seconds, max_count=200000))
+        verify_rates.append(rate_loop(lambda: verify_token(text, ctx.trust_list, status_lookup=lookup),
+                                      seconds=seconds, max_count=200000))
+    results.add(SECTION_OFFLINE, "raw ECDSA P-256 verify (cryptography)", raw_rates, "/s", note="baseline")
+    results.add(SECTION_OFFLINE, "verify_token(QR text, trust list, in-memory status)", verify_rates, "/s",
+                note=f"outcome {outcome}")
+    results.add(SECTION_OFFLINE, "verify_token / raw ECDSA", ratios(verify_rates, raw_rates), "×", digits=2)
+
+
+def password_hash(results: Results, section: str) -> None:
+    """The scrypt check a login pays, in-process."""
+    from ecert import security
+
+    stored = security.hash_password("bench-password-123456")
+    samples = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        security.verify_password("bench-password-123456", stored)
+        samples.append((time.perf_counter() - start) * 1000)
+    params = security.current_params()
+    results.add(section, "scrypt verify in-process", samples, "ms",
+                note=f"N=2^{params.n.bit_length() - 1}, r={params.r}, p={params.p}")
