@@ -169,12 +169,20 @@ def test_every_flipped_byte_of_compressed_cose_is_rejected(issued, signer):
 def test_every_flipped_character_of_base64_text_is_rejected(issued, signer):
     token = issued["form1_convicted"].token
     keys = {signer.kid: signer.certificate}
+    cose = zlib.decompress(_b64url_decode_strict(token))
     for i in range(len(token)):
         # flip the low bit of the ASCII byte: gives either a character outside
         # the alphabet or a neighbouring base64 digit
-        flipped = chr(ord(token[i]) ^ 0x01)
+        flipped = token[:i] + chr(ord(token[i]) ^ 0x01) + token[i + 1 :]
+        try:
+            same = zlib.decompress(_b64url_decode_strict(flipped)) == cose
+        except Exception:  # noqa: BLE001 - undecodable is simply "not the same"
+            same = False
+        if same:
+            # Only deflate's unused padding bits changed: the signed bytes are identical.
+            continue
         with pytest.raises(Rejected):
-            minimal_verify(token[:i] + flipped + token[i + 1 :], keys)
+            minimal_verify(flipped, keys)
 
 
 def test_token_from_another_key_is_rejected(signer, other_signer, claims_for, contents):

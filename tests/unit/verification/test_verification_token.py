@@ -101,11 +101,27 @@ def test_non_canonical_base64_is_refused(factory, kit, our_token):
 def test_every_single_character_change_is_refused(factory, kit, our_token):
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     trust = factory.trust_list()
+    original_cose = _inflate_or_none(our_token)
     for at, char in enumerate(our_token):
         other = alphabet[(alphabet.index(char) + 1) % 64]
         changed = our_token[:at] + other + our_token[at + 1:]
         result = verify_token(changed, trust, kit.status_of(), now=kit.NOW)
+        if _inflate_or_none(changed) == original_cose:
+            # The change hit the unused padding bits after deflate's final block: the signed
+            # COSE bytes are the same, so this is the same genuine certificate (docs/decisions.md);
+            # or the change broke the one canonical base64 spelling, which is refused.
+            assert result.outcome in ("valid", "malformed")
+            continue
         assert result.outcome in ("malformed", "tampered", "unknown_issuer"), (at, result)
+
+
+def _inflate_or_none(token: str) -> bytes | None:
+    import base64
+
+    try:
+        return zlib.decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, zlib.error):
+        return None
 
 
 def test_not_zlib(factory, kit):
