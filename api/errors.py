@@ -9,7 +9,8 @@ import logging
 from typing import Any, Iterable
 
 from flask import Flask, Response, g, json, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from ecert.errors import DomainError, InvalidInput
@@ -165,8 +166,10 @@ def http_error(error: HTTPException) -> Response:
     return problem(status, code, field_errors=field_errors, headers=headers)
 
 
-def database_error(error: DBAPIError) -> Response:
-    log.error("database error", exc_info=error)
+def database_error(error: Exception) -> Response:
+    # The database went away (or the pool is exhausted): a temporary condition the client may
+    # retry, never a 500. Logged without the statement, which may carry personal data.
+    log.error("database unavailable: %s", type(error).__name__)
     return problem(503, "database_unavailable", headers={"Retry-After": "5"})
 
 
@@ -178,5 +181,6 @@ def unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(OperationalError, database_error)
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError, PendingRollbackError, PoolTimeoutError):
+        app.register_error_handler(unavailable, database_error)
     app.register_error_handler(Exception, unexpected)
