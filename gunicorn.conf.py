@@ -15,6 +15,10 @@ loglevel = "info"
 limit_request_line = 8190
 limit_request_field_size = 8190
 preload_app = False
+# gunicorn's runtime control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+# two services on one host (make run and a benchmark, say) would fight over it. Nothing here
+# uses gunicornc, so it is off.
+control_socket_disable = True
 
 # Prometheus: each worker writes its figures to this directory and /metrics sums them.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
