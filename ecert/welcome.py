@@ -39,6 +39,10 @@ Other demo citizens: .venv/bin/flask --app wsgi ecert dev-token --pid <one of>""
     for other_pid, other_name, _, _, other_case in DEMO_CITIZENS[1:]:
         print(f"  {other_pid}  {other_name}: {other_case}")
     print(f"""
+Staff (review queue, refusal, revocation): create an account, add its TOTP secret to an
+authenticator app, then log in with POST /api/v1/staff/sessions (docs/staff.md):
+  .venv/bin/flask --app wsgi ecert staff create --username officer1 --role officer
+
 Open in a browser: {base}/api/v1/docs (API), {base}/.well-known/ecert/trust-list.json (trust list),
 and a certificate's qr_text (from GET /api/v1/certificates/<id>) for the verification page.
 """, flush=True)
