@@ -1,11 +1,16 @@
 """Per-request plumbing shared by the views: the database session, the actor, settings."""
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
 from ecert.services.audit import Actor
+
+log = logging.getLogger(__name__)
 
 
 def settings() -> Settings:
@@ -26,9 +31,16 @@ def db_session() -> Session:
 
 def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.rollback()
         session.close()
+    except SQLAlchemyError as exc:
+        # The answer is already made; a connection that died under us must not turn it into a
+        # server error page. The pool discards the broken connection.
+        log.warning("session cleanup failed: %s", type(exc).__name__)
+        session.invalidate()
 
 
 def actor(kind: str, actor_id: str | None) -> Actor:

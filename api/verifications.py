@@ -178,7 +178,10 @@ def record(session: Session, verification: verification_service.Verification, ch
         verification_service.record_verification(session, verification, channel)  # type: ignore[arg-type]
         session.commit()
     except SQLAlchemyError as exc:
-        session.rollback()
+        try:
+            session.rollback()
+        except SQLAlchemyError:
+            session.invalidate()  # the connection died: the pool drops it
         log.error("verification event not recorded (%s, %s): %s", channel,
                   verification.result.outcome, type(exc).__name__)
 

@@ -161,6 +161,8 @@ def test_database_outage_gives_503_problems_and_recovers_by_itself(service_facto
                 ("readyz", "GET", "/readyz", None),
                 ("create", "POST", "/api/v1/requests", form1_payload(residence_history=history_since_14(born))),
                 ("list", "GET", "/api/v1/requests", None),
+                # fails closed: a verdict that needs the database is status_unavailable, never valid
+                ("verify", "POST", "/api/v1/verifications", {"qr": service.base + "/v/not-a-token"}),
             ):
                 try:
                     status, ctype, payload = _http(method, service.base + path, body, headers, timeout=15)
@@ -193,6 +195,9 @@ def test_database_outage_gives_503_problems_and_recovers_by_itself(service_facto
             assert ctype.startswith("application/problem+json"), (name, ctype)
         assert b"Traceback" not in payload and b"psycopg" not in payload and b"sqlalchemy" not in payload
     assert any(name == "readyz" and status == 503 for name, status, _, _ in during)
+    for name, status, _, payload in seen:
+        if name == "verify":
+            assert status == 200 and json.loads(payload)["outcome"] == "malformed"
 
     service.wait_ready(timeout=30)  # the pool reconnects by itself
     pid, born = _citizen(99_999)
