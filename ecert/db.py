@@ -87,3 +87,23 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+_AUTOCOMMIT_ENGINES: dict[str, Engine] = {}
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """A small pool of autocommit connections beside ``engine``'s, for one-statement work that
+    must not wait for, or hold locks in, the caller's transaction (the certificate serial).
+
+    Separate on purpose: a transaction that needs a second connection from its own pool while
+    other requests hold all of them (waiting on a row it has locked) would deadlock the pool.
+    """
+    key = engine.url.render_as_string(hide_password=False)
+    side = _AUTOCOMMIT_ENGINES.get(key)
+    if side is None:
+        side = create_engine(
+            engine.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True
+        )
+        _AUTOCOMMIT_ENGINES[key] = side
+    return side

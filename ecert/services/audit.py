@@ -1,17 +1,19 @@
 """The audit log: append-only, each event hash-chained to the one before it.
 
-Appends lock the single chain-head row, so concurrent transactions on several workers take
-turns and the chain never forks. Append last in a transaction to keep that lock short.
+Events are queued during the transaction and chained at commit, under the single chain-head
+row's lock, so concurrent transactions on several workers take turns only for their commits and
+the chain never forks.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
@@ -52,6 +54,9 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+_PENDING = "ecert.audit.pending"
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -62,30 +67,77 @@ def record(
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> AuditEvent:
-    head = session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).scalar_one()
-    # Round-trip through JSON now so the hash covers exactly what the database will return.
-    clean_details = json.loads(json.dumps(details or {}, default=str))
-    occurred_at = now or utcnow()
+    """Queue an audit event; it is chained and written when the session commits.
+
+    Appending takes the chain head's row lock. Taking it here would hold it through whatever
+    the transaction does next (an issuance renders and signs a PDF), making every audited change
+    on every worker wait; taking it in ``before_commit`` holds it for the commit only. The event
+    still commits with the change or not at all. Its seq and hashes are set at commit.
+    """
     event = AuditEvent(
-        seq=head.last_seq + 1,
-        occurred_at=occurred_at,
+        occurred_at=now or utcnow(),
         actor_type=actor.type,
         actor_id=actor.id,
         action=action,
         target_type=target_type,
         target_id=target_id,
         http_request_id=actor.request_id,
-        details=clean_details,
-        prev_hash=head.last_hash,
+        # Round-trip through JSON now so the hash covers exactly what the database returns.
+        details=json.loads(json.dumps(details or {}, default=str)),
     )
-    event.hash = event_hash(event)
-    head.last_seq = event.seq
-    head.last_hash = event.hash
-    session.add(event)
-    session.flush()
+    if not session.in_transaction():
+        # Tie the queue to a transaction (no connection is taken yet), so that a rollback before
+        # any other statement still drops it.
+        session.begin()
+    session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+def pending(session: Session) -> list[AuditEvent]:
+    return list(session.info.get(_PENDING, ()))
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """``session.begin_nested()`` that also drops the audit events queued inside it when it
+    rolls back (they are not rows yet, so the database cannot do it for us)."""
+    queued = session.info.setdefault(_PENDING, [])
+    mark = len(queued)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        del queued[mark:]
+        raise
+
+
+def _append_pending(session: Session) -> None:
+    queued = session.info.pop(_PENDING, None)
+    if not queued:
+        return
+    head = session.execute(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    ).scalar_one()
+    for queued_event in queued:
+        queued_event.seq = head.last_seq + 1
+        queued_event.prev_hash = head.last_hash
+        queued_event.hash = event_hash(queued_event)
+        head.last_seq, head.last_hash = queued_event.seq, queued_event.hash
+        session.add(queued_event)
+    session.flush()
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _append_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    # The outermost transaction ended without a commit (a commit has already taken the queue):
+    # whatever was queued belonged to changes that were rolled back.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

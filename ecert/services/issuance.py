@@ -13,13 +13,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
+from ecert.db import autocommit_engine
 from ecert.content import build_content, ban_statement, record_statement
 from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
 from ecert.services import records
+from ecert.services import audit
 from ecert.services.audit import Actor, record
 from ecert.validation import ascii_fold, current_period
 from signing.canonical import canonical_json, content_digest
@@ -52,7 +55,28 @@ def normalise_code(code: str) -> str:
 
 
 def next_number(session: Session, year: int) -> str:
-    """A readable per-year serial, e.g. LLTP-2026-00000123, taken under a row lock."""
+    """A readable per-year serial, e.g. LLTP-2026-00000123.
+
+    On PostgreSQL the serial is taken in its own tiny autocommit transaction (one atomic upsert):
+    taking it inside the issuing transaction would hold the counter row's lock while the PDF is
+    rendered and signed, and every issuance on every host would queue behind it. The price is
+    that an issuance that fails after this leaves a gap in the serials. SQLite allows one writer
+    at a time anyway, so there the counter stays inside the transaction (no gaps).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        statement = (
+            pg_insert(CertificateCounter)
+            .values(year=year, last_serial=1)
+            .on_conflict_do_update(
+                index_elements=[CertificateCounter.year],
+                set_={"last_serial": CertificateCounter.last_serial + 1},
+            )
+            .returning(CertificateCounter.last_serial)
+        )
+        with autocommit_engine(bind.engine).connect() as connection:
+            serial = connection.execute(statement).scalar_one()
+        return f"LLTP-{year}-{serial:08d}"
     updated = session.execute(
         update(CertificateCounter)
         .where(CertificateCounter.year == year)
@@ -194,7 +218,7 @@ def issue_for(keystore: "Keystore", settings: Settings) -> Callable[[Session, Ce
     def issue(session: Session, request: CertificateRequest, actor: Actor, now: datetime) -> Certificate | None:
         try:
             signer = keystore.signer_for_issuance(session, now)
-            with session.begin_nested():
+            with audit.savepoint(session):
                 return issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
         except Exception:
             log.exception("automatic issuance failed for request %s; sent to review", request.id)

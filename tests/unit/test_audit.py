@@ -134,3 +134,37 @@ def test_details_round_trip_exactly(db):
     again = db.execute(select(AuditEvent).where(AuditEvent.id == event.id)).scalar_one()
     assert again.details == {"i": 0, "text": "Nguyễn"}
     assert event_hash(again) == again.hash
+
+
+def test_queued_events_are_written_at_commit_and_dropped_on_rollback(db):
+    before = db.get(AuditChainHead, 1).last_seq
+    kept = record(db, ALICE, "test.kept")
+    db.commit()
+    assert kept.seq == before + 1
+    record(db, ALICE, "test.dropped")
+    db.rollback()
+    db.commit()
+    assert db.get(AuditChainHead, 1).last_seq == before + 1
+    assert db.execute(select(AuditEvent).where(AuditEvent.action == "test.dropped")).first() is None
+
+
+def test_a_failed_issuance_leaves_no_certificate_and_no_issued_event(make_app, auth, monkeypatch):
+    """Signing fails after the work began: the savepoint drops its rows and its audit events."""
+    from ecert.models import Certificate
+    from ecert.services import issuance
+    from tests.support import form1_payload, history_since_14
+
+    def broken_pdf_signer(*_args, **_kwargs):
+        raise RuntimeError("HSM unplugged")
+
+    monkeypatch.setattr(issuance, "sign_pdf", broken_pdf_signer)
+    app = make_app()
+    body = app.test_client().post("/api/v1/requests", json=form1_payload(residence_history=history_since_14("1990-05-17")),
+                                  headers=auth()).get_json()
+    assert body["status"] == "needs_review"
+    session = app.extensions["ecert.sessionmaker"]()
+    actions = [e.action for e in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
+    assert "certificate.issued" not in actions
+    assert actions[-1] == "request.needs_review"
+    assert session.query(Certificate).count() == 0
+    assert verify_chain(session).ok
