@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, Response, current_app
 from flask_smorest import Api, Blueprint
 
+from api.metrics import observe_decision
 from api.deps import actor, db_session, settings
 from api.errors import _lang, problem
 from api.idempotency import run_idempotent
@@ -320,6 +321,7 @@ def approve_request(_payload, request_id, idempotency_key=None):
         signer = _signer(session, now)
         req = review_service.approve(session, request_id, signer=signer, settings=settings(),
                                      actor=staff_actor(), now=now)
+        observe_decision(req.status, "staff")
         return _REQUEST.dump(request_view(req, _lang(), now)), 200
 
     # Keys are per member of staff and per request; hashed to fit the scope column (80).
@@ -347,6 +349,7 @@ def refuse_request(payload, request_id):
                                 actor=staff_actor(), now=now)
     body = _REQUEST.dump(request_view(req, _lang(), now))
     session.commit()
+    observe_decision(req.status, "staff")
     return json_response(body)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api.metrics import observe_verification
 from api.deps import db_session, settings
 from api.errors import _lang, problem
 from api.limits import rate_limit
@@ -171,6 +172,7 @@ def result_document(verification: verification_service.Verification, lang: str) 
 
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
     """Write the verification event and commit. A failure to log never withholds the verdict."""
+    observe_verification(channel, verification.result.outcome)
     try:
         if verification.database_failed:
             # On PostgreSQL a failed statement aborts the transaction: start a clean one.

@@ -57,3 +57,16 @@ def test_page_and_api_share_one_verification_budget(make_app):
         client.get("/v/junk").status_code,
     ]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_metrics_count_verification_outcomes(client):
+    from prometheus_client import REGISTRY
+
+    def count(channel: str) -> float:
+        return REGISTRY.get_sample_value(
+            "ecert_verifications_total", {"channel": channel, "outcome": "malformed"}) or 0.0
+
+    before = count("qr"), count("page")
+    client.post("/api/v1/verifications", json={"qr": "junk"})
+    client.get("/v/junk")
+    assert (count("qr"), count("page")) == (before[0] + 1, before[1] + 1)
