@@ -129,6 +129,10 @@ def _append_pending(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    # before_commit also fires when a SAVEPOINT is released; the queue belongs to the outermost
+    # commit (written inside a savepoint, it would vanish if an enclosing one rolled back).
+    if session.in_nested_transaction():
+        return
     _append_pending(session)
 
 
