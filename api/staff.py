@@ -20,7 +20,7 @@ from api.errors import _lang, problem
 from api.idempotency import run_idempotent
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
-from api.schemas import ProblemSchema
+from api.schemas import IdempotencyHeaderSchema, ProblemSchema
 from api.staff_auth import current_staff, current_staff_session, staff_actor, staff_required
 from api.staff_messages import STAFF_MESSAGES
 from api.staff_schemas import (
@@ -28,7 +28,6 @@ from api.staff_schemas import (
     AuditEventListSchema,
     AuditQuerySchema,
     CertificateQuerySchema,
-    IdempotencyHeaderSchema,
     LoginSchema,
     QueueArgsSchema,
     RefuseSchema,

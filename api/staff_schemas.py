@@ -155,16 +155,6 @@ class RefuseSchema(StrictSchema):
     )
 
 
-class IdempotencyHeaderSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    idempotency_key = fields.String(
-        data_key="Idempotency-Key",
-        validate=validate.Regexp(r"^[\x21-\x7e]{1,200}$", error="idempotency_key_invalid"),
-    )
-
-
 # --- certificates ----------------------------------------------------------------------------------
 
 
