@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json, request
-from marshmallow import Schema
+
 
 from ecert import rules
 from ecert.db import utcnow
@@ -50,7 +50,3 @@ def request_view(req: CertificateRequest, lang: str = "vi") -> dict[str, Any]:
         "certificate_id": req.certificate.id if req.certificate is not None else None,
         "refusal": refusal,
     }
-
-
-def dump(schema: Schema, payload: Any) -> Any:
-    return schema.dump(payload)

@@ -27,7 +27,6 @@ from signing.pki import (
     ROOT_CERT_FILE,
     DscFiles,
     check_key_matches_certificate,
-    kid_for,
     load_certificate,
     load_private_key,
 )
@@ -157,7 +156,3 @@ def load_keystore(settings: Settings, engine: Engine) -> Keystore:
         return keystore
     keystore.ready = True
     return keystore
-
-
-def kid_hex_of(cert: x509.Certificate) -> str:
-    return kid_for(cert).hex()

@@ -93,10 +93,6 @@ def record(
     return event
 
 
-def pending(session: Session) -> list[AuditEvent]:
-    return list(session.info.get(_PENDING, ()))
-
-
 @contextmanager
 def savepoint(session: Session) -> Iterator[None]:
     """``session.begin_nested()`` that also drops the audit events queued inside it when it
@@ -158,14 +154,14 @@ def verify_chain(session: Session, batch_size: int = 1000) -> ChainReport:
     previous = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    for event in _iter_events(session, batch_size):
-        if event.seq != expected_seq:
-            return ChainReport(False, checked, event.seq, event.id, f"missing event before seq {event.seq}")
-        if event.prev_hash != previous:
-            return ChainReport(False, checked, event.seq, event.id, "link to the previous event is broken")
-        if event_hash(event) != event.hash:
-            return ChainReport(False, checked, event.seq, event.id, "content does not match its hash")
-        previous = event.hash
+    for stored in _iter_events(session, batch_size):
+        if stored.seq != expected_seq:
+            return ChainReport(False, checked, stored.seq, stored.id, f"missing event before seq {stored.seq}")
+        if stored.prev_hash != previous:
+            return ChainReport(False, checked, stored.seq, stored.id, "link to the previous event is broken")
+        if event_hash(stored) != stored.hash:
+            return ChainReport(False, checked, stored.seq, stored.id, "content does not match its hash")
+        previous = stored.hash
         expected_seq += 1
         checked += 1
     head = session.get(AuditChainHead, 1)
