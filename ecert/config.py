@@ -65,7 +65,7 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     workers: int = 2
     max_body_bytes: int = 256 * 1024
-    max_pdf_upload_bytes: int = 10 * 1024 * 1024
+    max_pdf_upload_bytes: int = 1024 * 1024
     extra_holidays: frozenset = field(default_factory=frozenset)
     pki_dir: Path = Path("instance/pki")
     root_cert_path: Path | None = None
@@ -76,6 +76,12 @@ class Settings:
     staff_lockout_minutes: int = 15
     log_json: bool = True
     metrics_token: str = ""
+    # HMAC key of the audit chain (ECERT_AUDIT_KEY); development falls back to a key file in
+    # the instance dir (see the audit service). Never stored in the database it protects.
+    audit_key: str = ""
+    # The owner role's URL for migrations on PostgreSQL (ECERT_DATABASE_OWNER_URL); the app's
+    # own role (ECERT_DATABASE_URL) cannot drop the audit triggers.
+    database_owner_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +136,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "pki_dir": Path(get("PKI_DIR") or instance_dir / "pki").resolve(),
         "signing_key_passphrase": get("SIGNING_KEY_PASSPHRASE"),
         "metrics_token": get("METRICS_TOKEN"),
+        "audit_key": get("AUDIT_KEY"),
+        "database_owner_url": get("DATABASE_OWNER_URL"),
     }
     if get("AUTO_ISSUE"):
         values["auto_issue"] = _bool("ECERT_AUTO_ISSUE", get("AUTO_ISSUE"))
