@@ -66,6 +66,10 @@ class Settings:
     workers: int = 2
     max_body_bytes: int = 256 * 1024
     max_pdf_upload_bytes: int = 1024 * 1024
+    # PDF checks are CPU-bound and run apart from the web worker: at most this many at once
+    # on a host, each stopped after this many seconds (ECERT_PDF_CHECK_SLOTS/_SECONDS).
+    pdf_check_slots: int = 1
+    pdf_check_seconds: float = 5.0
     extra_holidays: frozenset = field(default_factory=frozenset)
     pki_dir: Path = Path("instance/pki")
     root_cert_path: Path | None = None
