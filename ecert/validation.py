@@ -45,6 +45,29 @@ def has_control_characters(value: str) -> bool:
     return any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value)
 
 
+# After NFC every Vietnamese letter is one code point; a few other Latin letters keep one or two
+# marks. More than this on one base is "zalgo" text: it overprints the lines around it in the PDF
+# and makes a name look like another.
+MAX_MARKS_PER_BASE = 2
+
+
+def has_mark_flood(value: str) -> bool:
+    """More than MAX_MARKS_PER_BASE combining marks in a row, after NFC."""
+    run = 0
+    for ch in unicodedata.normalize("NFC", value):
+        run = run + 1 if unicodedata.category(ch).startswith("M") else 0
+        if run > MAX_MARKS_PER_BASE:
+            return True
+    return False
+
+
+def is_compatibility_form(ch: str) -> bool:
+    """Full-width and half-width forms (U+FF00-U+FFEF) and every other character that only has a
+    compatibility decomposition (ligatures, superscripts, circled letters): look-alikes of
+    ordinary letters that let two different stored names print the same."""
+    return "\uff00" <= ch <= "\uffef" or unicodedata.decomposition(ch).startswith("<")
+
+
 def normalize_text(value: str) -> str:
     """NFC and stripped: the stored form of free text (purpose, address)."""
     return unicodedata.normalize("NFC", value).strip()
@@ -90,8 +113,9 @@ def validate_name(value: Any) -> list[str]:
     """Codes for a person's name: ``required``, ``invalid_type``, ``invalid_characters``,
     ``invalid_format``, ``too_long``. Empty list = valid.
 
-    Allowed: Latin letters with any diacritics (all of Vietnamese), combining marks after a letter,
-    spaces, apostrophe and hyphen. The name starts with a letter; a hyphen sits between letters;
+    Allowed: Latin letters with any diacritics (all of Vietnamese), at most MAX_MARKS_PER_BASE
+    combining marks after a letter, spaces, apostrophe and hyphen; never markup, control
+    characters or compatibility forms (full-width letters, ligatures). The name starts with a letter; a hyphen sits between letters;
     two punctuation marks never touch. 1..NAME_MAX characters after ``normalize_name``.
     Latin script only, so that the ASCII transliteration kept next to every name is meaningful.
     """
@@ -99,7 +123,7 @@ def validate_name(value: Any) -> list[str]:
         return ["required"]
     if not isinstance(value, str):
         return ["invalid_type"]
-    if has_control_characters(value):
+    if has_control_characters(value) or has_mark_flood(value):
         return ["invalid_characters"]
     name = normalize_name(value)
     if not name:
@@ -107,6 +131,9 @@ def validate_name(value: Any) -> list[str]:
     errors: list[str] = []
     previous = ""
     for ch in name:
+        if is_compatibility_form(ch):
+            errors.append("invalid_characters")
+            break
         if ch == " " or ch in _NAME_PUNCTUATION or _is_name_letter(ch):
             pass
         elif _is_mark(ch) and previous and (_is_name_letter(previous) or _is_mark(previous)):
@@ -229,13 +256,13 @@ def validate_email(value: Any) -> list[str]:
 
 
 def validate_text(value: Any, max_length: int, *, required: bool = True) -> list[str]:
-    """A free-text field (purpose, address): NFC and stripped, no control characters, not empty
-    when required, at most ``max_length`` characters."""
+    """A free-text field (purpose, address): NFC and stripped, no control characters nor mark
+    floods, not empty when required, at most ``max_length`` characters."""
     if value is None:
         return ["required"] if required else []
     if not isinstance(value, str):
         return ["invalid_type"]
-    if has_control_characters(value):
+    if has_control_characters(value) or has_mark_flood(value):
         return ["invalid_characters"]
     text = normalize_text(value)
     if not text:
@@ -456,9 +483,9 @@ def validate_identity(identity: Any, today: date) -> tuple[Errors, date | None]:
     gender = identity.get("gender")
     if gender not in ("male", "female"):
         _add(errors, "identity.gender", "required" if gender in (None, "") else "invalid_choice")
-    # The name comes from the national population database: we do not second-guess its spelling,
-    # only refuse what cannot be printed.
-    for code in validate_text(identity.get("name"), rules.NAME_MAX):
+    # The name is printed on the certificate and signed into its QR token: the same rule as every
+    # other name (DESIGN §5), so markup or a mark flood in a token can never reach a signature.
+    for code in validate_name(identity.get("name")):
         _add(errors, "identity.name", code)
     pid = identity.get("sub", identity.get("personal_id"))
     for code in validate_personal_id(pid, birth_date, gender):

@@ -106,6 +106,33 @@ def test_invalid_names(name, code):
     assert code in validate_name(name)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "<b>An</b>",
+        "<script>alert(1)</script>",
+        "An &amp; Bình",
+        "N\u0301\u0302\u0303\u0304guyễn",  # NFC makes Ń, three marks stay: no letter needs that
+        "Z" + "\u0336" * 40 + "algo",  # zalgo
+        "A" + "\u0489" * 3,  # enclosing marks count too
+        "\uff2e\uff47\uff55\uff59\u1ec5\uff4e",  # full-width Latin letters
+        "Nguy\uff45n",  # one full-width letter among normal ones
+        "An\uff0dBình",  # full-width hyphen
+        "An\uff07Bình",  # full-width apostrophe
+        "\uff61An",  # half-width forms live in the same block
+        "Nguy\u1d49n",  # modifier (superscript) letter: a compatibility form
+        "\ufb01ona",  # the "fi" ligature
+    ],
+)
+def test_markup_mark_floods_and_compatibility_forms_are_refused(name):
+    assert validate_name(name) == ["invalid_characters"]
+
+
+def test_two_marks_on_one_base_are_allowed():
+    # No precomposed form exists for this pair, so NFC keeps both marks: still a plausible letter.
+    assert validate_name("Ba\u0323\u0308n") == []
+
+
 def test_combining_mark_without_a_letter_is_rejected():
     assert validate_name("An \u0301") == ["invalid_characters"]
 
@@ -596,9 +623,25 @@ def test_identity_birthdate_errors(form1, identity, today):
     assert validate_request(form1, identity, today) == {}
 
 
-def test_identity_name_is_not_second_guessed(form1, identity, today):
-    identity["name"] = "Nguyễn Văn An Jr."
-    assert validate_request(form1, identity, today) == {}
+@pytest.mark.parametrize(
+    "name", ["Nguyễn Văn An Jr.", "<b>Nguyễn Văn An</b>", "Z" + "\u0336" * 10 + "alg", "\uff2e\uff47\uff55"]
+)
+def test_identity_name_is_held_to_the_name_rules(form1, identity, today, name):
+    # The name is printed and signed: one rule for it and for the family names (DESIGN §5).
+    identity["name"] = name
+    assert validate_request(form1, identity, today) == {"identity.name": ["invalid_characters"]}
+
+
+@pytest.mark.parametrize("field", ["father_name", "mother_name", "spouse_name"])
+@pytest.mark.parametrize("name", ["<i>Bình</i>", "B\u0301\u0301\u0301ình", "\uff22ình"])
+def test_family_names_refuse_markup_floods_and_full_width(form2, identity, today, field, name):
+    assert validate_request({**form2, field: name}, identity, today) == {field: ["invalid_characters"]}
+
+
+def test_free_text_refuses_mark_floods(form1, identity, today):
+    assert validate_request({**form1, "purpose": "Xin vie\u0302\u0302\u0302\u0302c"}, identity, today) == {
+        "purpose": ["invalid_characters"]}
+    assert validate_request({**form1, "purpose": unicodedata.normalize("NFD", "Bổ sung hồ sơ")}, identity, today) == {}
 
 
 def test_not_a_dict(identity, today):
