@@ -23,6 +23,7 @@ EDGE_MESSAGES: dict[str, dict[str, str]] = {
     "token_malformed": {"vi": "Mã định danh không đúng định dạng", "en": "The identity token is malformed"},
     "token_signature_invalid": {"vi": "Chữ ký của mã định danh không hợp lệ", "en": "The identity token's signature is invalid"},
     "token_claims_invalid": {"vi": "Thông tin trong mã định danh không đầy đủ hoặc sai", "en": "The identity token's claims are missing or wrong"},
+    "token_lifetime_too_long": {"vi": "Mã định danh có thời hạn quá dài (tối đa 24 giờ)", "en": "The identity token's lifetime is too long (24 hours at most)"},
     "token_loa_too_low": {"vi": "Cần tài khoản định danh điện tử mức 2", "en": "A level-2 electronic identity account is required"},
     "identity_keys_unavailable": {"vi": "Không kiểm tra được mã định danh lúc này", "en": "The identity token cannot be checked right now"},
     "open_request_exists.detail": {

@@ -7,21 +7,29 @@ keys come from the provider's JWKS, a file or a URL, cached and refetched when a
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWKClient, PyJWKSet
+from jwt.exceptions import InvalidSubjectError
 
+from ecert import rules, validation
 from ecert.errors import Unauthorized
 
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
-_PID = re.compile(r"^\d{12}$")
+# ASCII digits only: \d would let Arabic-Indic or full-width digits through, and "$" a newline.
+_PID = re.compile(r"[0-9]{12}")
+# DESIGN §5: exp - iat <= 24 h.
+MAX_LIFETIME_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class _FileJwks:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str | None, Any] = {}
         self._mtime: float | None = None
 
     def _load(self) -> None:
@@ -95,6 +103,9 @@ class _UrlJwks:
             raise Unauthorized("identity_keys_unavailable") from exc
         except jwt.PyJWKClientError as exc:
             raise Unauthorized("token_unknown_key") from exc
+        except jwt.PyJWTError as exc:
+            # The provider served a key set we cannot read: not the citizen's fault, still no 500.
+            raise Unauthorized("identity_keys_unavailable") from exc
 
 
 class IdentityVerifier:
@@ -110,18 +121,29 @@ class IdentityVerifier:
         self.min_loa = min_loa
 
     def verify(self, token: str) -> CitizenIdentity:
+        """The citizen the token speaks for, or Unauthorized: whatever the token holds, nothing
+        else leaves this method (a hostile header or payload is a 401, never a 500)."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
+            # RecursionError: a header of deeply nested JSON; ValueError: a 5,000-digit number.
             raise Unauthorized("token_malformed") from None
-        if header.get("alg") not in ALLOWED_ALGORITHMS:
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
             raise Unauthorized("token_algorithm_not_allowed")
-        key = self._source.key_for(header.get("kid"))
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise Unauthorized("token_unknown_key")
+        key = self._source.key_for(kid)
+        if not _algorithm_fits_key(alg, key):
+            # An RS256 header on our EC key (or the reverse) is refused here: PyJWT would raise
+            # something that is not a PyJWTError when asked to use a key of the wrong type.
+            raise Unauthorized("token_algorithm_not_allowed")
         try:
             claims = jwt.decode(
                 token,
                 key=key.key,
-                algorithms=list(ALLOWED_ALGORITHMS),
+                algorithms=[alg],
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway,
@@ -139,49 +161,98 @@ class IdentityVerifier:
             raise Unauthorized("token_signature_invalid") from None
         except jwt.InvalidAlgorithmError:
             raise Unauthorized("token_algorithm_not_allowed") from None
-        except jwt.MissingRequiredClaimError:
-            raise Unauthorized("token_claims_invalid") from None
-        except jwt.PyJWTError:
+        except InvalidSubjectError:
+            raise Unauthorized("token_claims_invalid", claim="sub") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthorized("token_claims_invalid", claim=exc.claim) from None
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError):
             raise Unauthorized("token_malformed") from None
-        if claims["iat"] > time.time() + self.leeway:
+        issued_at, expires = _numeric_date(claims, "iat"), _numeric_date(claims, "exp")
+        if issued_at > time.time() + self.leeway:
             raise Unauthorized("token_not_yet_valid")
+        if expires - issued_at > MAX_LIFETIME_SECONDS:
+            # A stolen long-lived token would work for its whole life: the provider's tokens are
+            # short, so one that claims a long life is not one of theirs to trust.
+            raise Unauthorized("token_lifetime_too_long")
         return _identity_from_claims(claims, self.min_loa)
 
 
+def _algorithm_fits_key(alg: str, jwk: Any) -> bool:
+    key = getattr(jwk, "key", None)
+    if alg == "RS256":
+        return isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey))
+    if alg == "ES256":
+        return isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)) and isinstance(
+            key.curve, ec.SECP256R1
+        )
+    return False
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise Unauthorized("token_claims_invalid", claim=name)
+    return float(value)
+
+
+def _bad_claim(name: str) -> Unauthorized:
+    # The claim is named, never its value: the value may be personal data or an attacker's payload.
+    return Unauthorized("token_claims_invalid", claim=name)
+
+
 def _identity_from_claims(claims: dict[str, Any], min_loa: int) -> CitizenIdentity:
+    """The claims, held to the request-field rules (DESIGN §4, §5): what is printed and signed
+    later comes from here, so nothing passes unvalidated."""
     loa = claims.get("loa")
-    if isinstance(loa, str) and loa.isdigit():
+    if isinstance(loa, str) and loa.isascii() and loa.isdigit() and len(loa) < 3:
         loa = int(loa)
     if not isinstance(loa, int) or isinstance(loa, bool):
         raise Unauthorized("token_loa_too_low")
     if loa < min_loa:
         raise Unauthorized("token_loa_too_low")
-    sub, name = claims.get("sub"), claims.get("name")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not _PID.fullmatch(sub):
+        raise _bad_claim("sub")
+    name = claims.get("name")
+    if not isinstance(name, str) or validation.validate_name(name):
+        raise _bad_claim("name")
+    birthdate = validation.parse_date(claims.get("birthdate"))
+    if (
+        not isinstance(claims.get("birthdate"), str)
+        or birthdate is None
+        or birthdate.year < validation.MIN_YEAR
+        or birthdate > rules.vietnam_date(datetime.now(UTC))
+    ):
+        raise _bad_claim("birthdate")
     gender = claims.get("gender")
-    if not isinstance(sub, str) or not _PID.match(sub):
-        raise Unauthorized("token_claims_invalid")
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise Unauthorized("token_claims_invalid")
-    if gender not in ("male", "female"):
-        raise Unauthorized("token_claims_invalid")
-    try:
-        birthdate = date.fromisoformat(claims.get("birthdate", ""))
-    except (TypeError, ValueError):
-        raise Unauthorized("token_claims_invalid") from None
-
-    def optional(name: str, limit: int = 300) -> str | None:
-        value = claims.get(name)
-        return value[:limit] if isinstance(value, str) and value.strip() else None
+    if not isinstance(gender, str) or gender not in ("male", "female"):
+        raise _bad_claim("gender")
 
     return CitizenIdentity(
         personal_id=sub,
-        name=name.strip(),
+        name=validation.normalize_name(name),
         birthdate=birthdate,
         gender=gender,
         loa=loa,
-        nationality=optional("nationality", 100),
-        place_of_birth=optional("place_of_birth"),
-        address=optional("address"),
-        phone_number=optional("phone_number", 20),
-        email=optional("email", 254),
+        nationality=_optional_text(claims, "nationality", 100),
+        place_of_birth=_optional_text(claims, "place_of_birth", rules.PLACE_OF_BIRTH_MAX),
+        address=_optional_text(claims, "address", rules.ADDRESS_MAX),
+        phone_number=_optional(claims, "phone_number", validation.validate_phone),
+        email=_optional(claims, "email", validation.validate_email),
     )
+
+
+def _optional_text(claims: dict[str, Any], name: str, limit: int) -> str | None:
+    # An optional claim that breaks the rules is dropped, not truncated nor trusted: the citizen
+    # still gets in, and the request form asks for what it needs.
+    value = claims.get(name)
+    if not isinstance(value, str) or validation.validate_text(value, limit):
+        return None
+    return validation.normalize_text(value)
+
+
+def _optional(claims: dict[str, Any], name: str, validator: Callable[[Any], list[str]]) -> str | None:
+    value = claims.get(name)
+    if not isinstance(value, str) or validator(value):
+        return None
+    return value
