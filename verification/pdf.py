@@ -8,13 +8,15 @@ covering the whole file, and the QR token in the document information dictionary
 * not a PDF, too big (``max_bytes``), unparseable, encrypted → ``malformed``;
 * no signature: ``tampered`` (``unsigned_pdf``) when the file carries an ``/EcertToken`` (it
   claims to be ours, and ours are always signed); ``malformed`` otherwise (just some PDF);
-* signature not intact / not cryptographically valid / broken → ``tampered``;
-* anything appended after signing → ``tampered`` (``pdf_modified``). Ours are issued as one
-  signed revision. The one tolerance: updates pyHanko's difference analysis classes as
-  ``LTA_UPDATES`` (DSS and document timestamps an archive adds for long-term validation, and
-  metadata), so that archiving a genuine certificate does not make it "altered". Even then the
-  token is read from the signed revision, and the current ``/EcertToken`` must still be the same
-  (a PDF viewer showing another token than the signed one would mislead its reader);
+* signature not intact (a signed byte changed) → ``tampered`` (``modified_after_signing``); not
+  cryptographically valid or broken → ``tampered`` (``pdf_signature_invalid``);
+* a PDF is judged by its signed revision only (DESIGN §7): the signature must cover the whole
+  file, so ANY revision appended after it → ``tampered`` (``modified_after_signing``), even one
+  that only rewrites the document information or the metadata, even one that changes nothing
+  visible. Ours are issued as one signed revision and the service adds none. (Should it one day
+  add long-term-validation revisions of its own, those become the only accepted kind, recognised
+  as its own — not whatever pyHanko's difference analysis would let pass.) The token is read from
+  the bytes the signature covers: up to the end of the signature's ``/ByteRange``;
 * signer does not chain to our root → ``unknown_issuer`` (``chain_not_to_root``); chains to it
   but is not a DSC in the trust list → ``unknown_issuer`` (``unknown_kid``);
 * signed by us but without a token → ``malformed`` (``no_token``);
@@ -36,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from cryptography.hazmat.primitives import serialization
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 MAX_PDF_BYTES: Final = 10 * 1024 * 1024
 TOKEN_INFO_KEY: Final = "/EcertToken"
+MODIFIED_AFTER_SIGNING: Final = "modified_after_signing"
 _TOKEN_MARKER: Final = b"/EcertToken"
 
 
@@ -117,7 +120,8 @@ def _verify_pdf(
         if reader.encrypted:
             return _result("malformed", checked_at, format=Check(False, "pdf_encrypted"))
         claims_ours = claims_ours or _info_token(reader.trailer_view) is not None
-        signatures = list(reader.embedded_regular_signatures)
+        # All of them, document timestamps included: ours carry exactly one.
+        signatures = list(reader.embedded_signatures)
     except Exception as exc:
         log.info("unreadable PDF: %s: %s", type(exc).__name__, exc)
         if claims_ours:
@@ -132,14 +136,19 @@ def _verify_pdf(
                            signature=Check(False, "unsigned_pdf"))
         return _result("malformed", checked_at, format=Check(False, "unsigned_pdf"))
 
-    # Ours carry one signature; if there are more, the first must still cover everything
-    # (the coverage rule below turns any later signature into "modified after signing").
+    # Ours carry exactly one signature, and it covers every byte of the file. Anything after its
+    # /ByteRange (an incremental update: new /Info, annotation, page, a second signature or a
+    # document timestamp) was written by someone else: refuse it before the costly validation.
     embedded = signatures[0]
-    try:
-        signed_trailer = reader.get_historical_resolver(embedded.signed_revision).trailer_view
-        token = _info_token(signed_trailer)
-    except Exception:
-        token = None
+    signed_end = _signed_end(embedded)
+    if signed_end is None or signed_end > len(data):
+        return _result("tampered", checked_at, format=OK,
+                       signature=Check(False, "pdf_signature_invalid"))
+    if signed_end < len(data) or len(signatures) > 1:
+        return _result("tampered", checked_at, format=OK,
+                       signature=Check(False, MODIFIED_AFTER_SIGNING))
+    # The whole file is data[:signed_end]: the token comes from the signed bytes, nowhere else.
+    token = _info_token(reader.trailer_view)
     decoded = None
     if token is not None:
         try:
@@ -150,17 +159,14 @@ def _verify_pdf(
     # Validate the chain at the signing time our token vouches for (see module docstring).
     moment = checked_at
     if decoded is not None:
-        iat = datetime.fromtimestamp(decoded.claims.iat, timezone.utc)
+        iat = datetime.fromtimestamp(decoded.claims.iat, UTC)
         if iat <= checked_at:
             moment = iat
 
     pdf_check = _check_pdf_signature(embedded, trust_list, moment, checked_at)
     if isinstance(pdf_check, VerificationResult):
         return pdf_check
-    pdf_kid, whole_file = pdf_check
-    if not whole_file and _info_token(reader.trailer_view) != token:
-        return _result("tampered", checked_at, b64url_encode(pdf_kid), format=OK,
-                       signature=Check(False, "pdf_modified"))
+    pdf_kid = pdf_check
 
     if token is None:
         return _result("malformed", checked_at, b64url_encode(pdf_kid), signature=OK, issuer=OK,
@@ -173,16 +179,30 @@ def _verify_pdf(
     return verify_token(token, trust_list, status_lookup, now=checked_at)
 
 
+def _signed_end(embedded: Any) -> int | None:
+    """Where the bytes the signature covers end (``/ByteRange [0 a b c]`` -> b + c), or None when
+    the range is not the one shape a PAdES signature has."""
+    try:
+        byte_range = [int(v) for v in embedded.sig_object.raw_get("/ByteRange")]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if len(byte_range) != 4 or byte_range[0] != 0 or min(byte_range) < 0:
+        return None
+    _, first_len, second_start, second_len = byte_range
+    if second_start <= first_len:
+        return None
+    return second_start + second_len
+
+
 def _check_pdf_signature(
     embedded: Any, trust_list: TrustList, moment: datetime, checked_at: datetime
-) -> tuple[bytes, bool] | VerificationResult:
-    """(kid of the signing DSC, whether the signature covers the whole file) when the signature
-    is intact, covers everything but tolerated updates, and is ours; else the verdict."""
-    from asn1crypto import x509 as asn1_x509
+) -> bytes | VerificationResult:
+    """The kid of the signing DSC when the signature is intact, covers the whole file and is
+    ours; else the verdict."""
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko_certvalidator import ValidationContext
 
     roots = [
@@ -208,18 +228,15 @@ def _check_pdf_signature(
 
     if not status.intact:
         # The signed byte ranges no longer hash to the signed digest: bytes were changed.
-        return _result("tampered", checked_at, format=OK, signature=Check(False, "pdf_modified"))
+        return _result("tampered", checked_at, format=OK,
+                       signature=Check(False, MODIFIED_AFTER_SIGNING))
     if not status.valid:
         return _result("tampered", checked_at, format=OK,
                        signature=Check(False, "pdf_signature_invalid"))
-    whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    tolerated = (
-        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
-        and status.modification_level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
-        and bool(status.docmdp_ok)
-    )
-    if not (whole_file or tolerated):
-        return _result("tampered", checked_at, format=OK, signature=Check(False, "pdf_modified"))
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        # Our own /ByteRange check already demands this; pyHanko's view must agree.
+        return _result("tampered", checked_at, format=OK,
+                       signature=Check(False, MODIFIED_AFTER_SIGNING))
 
     kid = hashlib.sha256(status.signing_cert.dump()).digest()[:KID_LENGTH]
     kid_b64 = b64url_encode(kid)
@@ -233,11 +250,12 @@ def _check_pdf_signature(
     if not key.usable:
         return _result("unknown_issuer", checked_at, kid_b64, format=OK, signature=OK,
                        issuer=Check(False, key.problem or "bad_key_entry"))
-    return kid, whole_file
+    return kid
 
 
 def read_pdf_token(pdf_bytes: bytes, max_bytes: int = MAX_PDF_BYTES) -> str | None:
-    """The ``/EcertToken`` a PDF carries (from its first signed revision when signed), or None.
+    """The ``/EcertToken`` a PDF carries (from the bytes its first signature covers when signed),
+    or None.
 
     Only reads: it proves nothing. Used to ask a server about the token (the CLI's ``--server``);
     :func:`verify_pdf` does the proving. Never raises.
@@ -249,10 +267,15 @@ def read_pdf_token(pdf_bytes: bytes, max_bytes: int = MAX_PDF_BYTES) -> str | No
         from pyhanko.pdf_utils.reader import PdfFileReader
 
         reader = PdfFileReader(io.BytesIO(data))
-        signatures = list(reader.embedded_regular_signatures)
-        if signatures:
-            revision = signatures[0].signed_revision
-            return _info_token(reader.get_historical_resolver(revision).trailer_view)
+        signatures = list(reader.embedded_signatures)
+        if not signatures:
+            return _info_token(reader.trailer_view)
+        end = _signed_end(signatures[0])
+        if end is None or end > len(data):
+            return None
+        if end < len(data):
+            # Read the signed revision as a file of its own: what came after is not ours.
+            reader = PdfFileReader(io.BytesIO(data[:end]))
         return _info_token(reader.trailer_view)
     except Exception:
         return None

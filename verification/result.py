@@ -70,7 +70,7 @@ REASON_CODES: Final[Mapping[str, str]] = MappingProxyType(
         # signature
         "signature_mismatch": "the signature does not match the signed content",
         "outside_signer_validity": "the issue time lies outside the signing key's validity",
-        "pdf_modified": "the PDF was changed after it was signed",
+        "modified_after_signing": "the PDF was changed after it was signed",
         "pdf_signature_invalid": "the PDF signature is not a valid PAdES signature",
         "signer_mismatch": "the PDF and its token were signed by different keys",
         # issuer
