@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
 from ecert.config import Settings, load_settings
-from ecert.errors import ConfigurationError
 from ecert.db import make_engine, make_sessionmaker
+from ecert.errors import ConfigurationError
 from ecert.identity import IdentityVerifier
 
 log = logging.getLogger("ecert")
@@ -47,6 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from ecert.keystore import load_keystore
 
     app.extensions["ecert.keystore"] = load_keystore(settings, engine)
+    _wire_audit_key(settings, engine)
 
     import api
 
@@ -56,6 +58,23 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _wire_audit_key(settings: Settings, engine: Any) -> None:
+    """The audit chain's HMAC key: ECERT_AUDIT_KEY, or in development the instance key file
+    that `ecert init` creates. Without a key nothing audited can be committed (never an unkeyed
+    event), so development before `init` starts but says what to run."""
+    from ecert.services import audit
+
+    if settings.is_production and not settings.audit_key:
+        raise ConfigurationError("production refuses to start; missing settings: ECERT_AUDIT_KEY")
+    key = audit.load_key(settings.audit_key, settings.instance_dir, create=False)
+    if key is None:
+        log.warning("no audit key (%s); run `flask --app wsgi ecert init`", audit.key_file_path(settings.instance_dir))
+        return
+    if not settings.audit_key:
+        log.info("development audit key from %s (key id %s)", audit.key_file_path(settings.instance_dir), key.key_id)
+    audit.use_key(engine, key)
 
 
 def _check_instance_dir(settings: Settings) -> None:

@@ -38,13 +38,24 @@ def init_command(as_json: bool) -> None:
     """Migrate the database; in development also create the PKI and identity-provider key."""
     from ecert.devidp import ensure_dev_idp
     from ecert.keystore import register_dsc
-    from ecert.migrate import upgrade_head
+    from ecert.migrate import migrate_settings
+    from ecert.services import audit
     from signing.pki import create_dev_pki, find_document_signers, load_certificate
 
     settings = _settings()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_head(settings.database_url)
+    created_key = False
+    if not settings.audit_key and not settings.is_production:
+        _, created_key = audit.ensure_dev_key_file(settings.instance_dir)
+    key = audit.load_key(settings.audit_key, settings.instance_dir, create=False)
+    # Migrations run as the owner role when one is configured; the app's role gets its grants.
+    migrate_settings(settings, audit_key=key)
     result: dict[str, object] = {"database": "migrated"}
+    if key is not None:
+        result["audit_key_id"] = key.key_id
+        audit.use_key(current_app.extensions["ecert.engine"], key)  # this process writes events below
+    if created_key:
+        result["audit_key_file"] = str(audit.key_file_path(settings.instance_dir))
     if settings.is_production:
         _out(result, as_json, "database migrated (production: keys are provisioned with `ecert keys import`)")
         return
@@ -61,7 +72,8 @@ def init_command(as_json: bool) -> None:
         session.commit()
     result.update({"pki_dir": str(settings.pki_dir), "active_kid": pki.kid.hex(), "idp": str(settings.dev_idp_dir)})
     _out(result, as_json, f"database migrated; development PKI in {settings.pki_dir} (kid {pki.kid.hex()}); "
-         f"identity provider in {settings.dev_idp_dir}")
+         f"identity provider in {settings.dev_idp_dir}"
+         + (f"; audit key created in {result['audit_key_file']}" if created_key else ""))
 
 
 @ecert_cli.command("seed-demo")

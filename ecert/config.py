@@ -170,13 +170,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if production:
         missing = [
             f"ECERT_{name}"
-            for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "IDP_JWKS", "IDP_ISSUER", "IDP_AUDIENCE")
+            for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "IDP_JWKS", "IDP_ISSUER", "IDP_AUDIENCE",
+                         "AUDIT_KEY")
             if not get(name)
         ]
         if missing:
             raise ConfigurationError("production refuses to start; missing settings: " + ", ".join(missing))
         if len(values["secret_key"]) < 32:
             raise ConfigurationError("ECERT_SECRET_KEY must be at least 32 characters in production")
+        if len(values["audit_key"]) < 32:
+            raise ConfigurationError("ECERT_AUDIT_KEY must be at least 32 characters in production")
     else:
         filled = []
         if not values["database_url"]:

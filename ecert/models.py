@@ -268,6 +268,8 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Which audit key made ``hash`` (HMAC-SHA256); the key itself is never in the database.
+    key_id: Mapped[Optional[str]] = mapped_column(String(16))
 
 
 class AuditChainHead(Base):

@@ -1,25 +1,126 @@
-"""The audit log: append-only, each event hash-chained to the one before it.
+"""The audit log: append-only, each event chained to the one before it with a keyed hash.
 
 Events are queued during the transaction and chained at commit, under the single chain-head
 row's lock, so concurrent transactions on several workers take turns only for their commits and
 the chain never forks.
+
+Each event's ``hash`` is HMAC-SHA256 under the audit key over the event and its ``prev_hash``.
+The key never lives in the database, so someone who can write the database (triggers dropped,
+rows edited) cannot recompute a chain that verifies. Deleting the newest events leaves a shorter
+chain that is still valid: signed checkpoints of the head, kept outside the database, catch
+that (``make_checkpoint`` / ``verify_chain(..., checkpoint=...)``).
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
 from ecert.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+KEY_FILE_NAME = "audit.key"
+CHECKPOINT_FORMAT = "ecert-audit-checkpoint/1"
+# Checkpoint MACs are computed over this prefix + JSON, events over bare JSON (which starts
+# with "{"): one key, two kinds of message that can never be confused.
+_CHECKPOINT_DOMAIN = CHECKPOINT_FORMAT.encode() + b"\n"
+
+
+class AuditKeyMissing(RuntimeError):
+    """An audit event was to be written, or the chain checked, with no audit key configured."""
+
+
+class CheckpointInvalid(ValueError):
+    """A checkpoint file that is unreadable, forged, or made under another key."""
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """The chain's HMAC key. ``key_id`` names it in every event, so a later rotation can tell
+    which key made which event; it is derived from the key and reveals nothing usable."""
+
+    secret: bytes
+
+    @property
+    def key_id(self) -> str:
+        return hashlib.sha256(b"ecert-audit-key-id\n" + self.secret).hexdigest()[:16]
+
+    @classmethod
+    def from_text(cls, text: str) -> AuditKey:
+        return cls(text.strip().encode())
+
+    def __repr__(self) -> str:  # never print the secret in a traceback or a log
+        return f"AuditKey(key_id={self.key_id!r})"
+
+
+def key_file_path(instance_dir: Path) -> Path:
+    return instance_dir / KEY_FILE_NAME
+
+
+def ensure_dev_key_file(instance_dir: Path) -> tuple[Path, bool]:
+    """Create the development key file (0600) unless it exists; returns (path, created).
+
+    Created with O_EXCL, so workers starting at once never overwrite each other's key.
+    """
+    path = key_file_path(instance_dir)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path, False
+    with os.fdopen(fd, "w") as stream:
+        stream.write(secrets.token_hex(32) + "\n")
+    return path, True
+
+
+def load_key(configured: str, instance_dir: Path, *, create: bool) -> AuditKey | None:
+    """The configured key (ECERT_AUDIT_KEY), else the key file in the instance dir.
+
+    ``create`` makes the development key file when it is absent; production passes False (its
+    key is required by the settings, so this is never reached without one there).
+    """
+    if configured:
+        return AuditKey.from_text(configured)
+    path = key_file_path(instance_dir)
+    if create:
+        ensure_dev_key_file(instance_dir)
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if not text:
+        raise AuditKeyMissing(f"the audit key file {path} is empty")
+    return AuditKey.from_text(text)
+
+
+# The key travels with the engine, not the session: services get plain Sessions and must not
+# know where the key lives; every session made on the app's engine (or a connection of it)
+# finds it here. Weak, so a disposed test app's engine does not linger.
+_KEYS: weakref.WeakKeyDictionary[Engine, AuditKey] = weakref.WeakKeyDictionary()
+
+
+def use_key(engine: Engine, key: AuditKey) -> None:
+    _KEYS[engine] = key
+
+
+def key_for(session: Session) -> AuditKey:
+    key = _KEYS.get(session.get_bind().engine)
+    if key is None:
+        raise AuditKeyMissing("no audit key is configured for this database (ECERT_AUDIT_KEY or the instance key file)")
+    return key
 
 
 @dataclass(frozen=True)
@@ -34,10 +135,10 @@ class Actor:
 SYSTEM = Actor("system")
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    body = {
+def event_fields(event: AuditEvent) -> dict[str, Any]:
+    return {
         "seq": event.seq,
-        "occurred_at": event.occurred_at.isoformat(),
+        "occurred_at": event.occurred_at,
         "actor_type": event.actor_type,
         "actor_id": event.actor_id,
         "action": event.action,
@@ -46,12 +147,32 @@ def _canonical(event: AuditEvent) -> bytes:
         "http_request_id": event.http_request_id,
         "details": event.details,
         "prev_hash": event.prev_hash,
+        "key_id": event.key_id,
     }
+
+
+def _canonical(fields: Mapping[str, Any], *, keyed: bool) -> bytes:
+    body = {name: fields[name] for name in (
+        "seq", "actor_type", "actor_id", "action", "target_type", "target_id", "http_request_id", "details",
+        "prev_hash")}
+    body["occurred_at"] = fields["occurred_at"].isoformat()
+    if keyed:
+        body["key_id"] = fields["key_id"]
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+def keyed_hash(fields: Mapping[str, Any], key: AuditKey) -> str:
+    """HMAC-SHA256 of the event (its key id and prev_hash included) under the audit key."""
+    return hmac.new(key.secret, _canonical(fields, keyed=True), hashlib.sha256).hexdigest()
+
+
+def legacy_hash(fields: Mapping[str, Any]) -> str:
+    """The unkeyed SHA-256 of events written before migration 0004 (which re-keys them)."""
+    return hashlib.sha256(_canonical(fields, keyed=False)).hexdigest()
+
+
+def event_hash(event: AuditEvent, key: AuditKey) -> str:
+    return keyed_hash(event_fields(event), key)
 
 
 _PENDING = "ecert.audit.pending"
@@ -111,13 +232,16 @@ def _append_pending(session: Session) -> None:
     queued = session.info.pop(_PENDING, None)
     if not queued:
         return
+    # Before the lock: a missing key fails the commit (never an unkeyed event) without waiting.
+    key = key_for(session)
     head = session.execute(
         select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
     ).scalar_one()
     for queued_event in queued:
         queued_event.seq = head.last_seq + 1
         queued_event.prev_hash = head.last_hash
-        queued_event.hash = event_hash(queued_event)
+        queued_event.key_id = key.key_id
+        queued_event.hash = event_hash(queued_event, key)
         head.last_seq, head.last_hash = queued_event.seq, queued_event.hash
         session.add(queued_event)
     session.flush()
@@ -140,6 +264,89 @@ def _after_transaction_end(session: Session, transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
+# --- checkpoints -----------------------------------------------------------------------------
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _checkpoint_mac(body: Mapping[str, Any], key: AuditKey) -> str:
+    unsigned = {name: value for name, value in body.items() if name != "mac"}
+    message = _CHECKPOINT_DOMAIN + json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head as it was at ``made_at``: event ``seq`` had ``hash``; ``count`` events."""
+
+    seq: int
+    hash: str
+    count: int
+    event_at: str | None
+    made_at: str
+    key_id: str
+
+    def as_dict(self, key: AuditKey) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "format": CHECKPOINT_FORMAT, "seq": self.seq, "hash": self.hash, "count": self.count,
+            "event_at": self.event_at, "made_at": self.made_at, "key_id": self.key_id,
+        }
+        body["mac"] = _checkpoint_mac(body, key)
+        return body
+
+
+def parse_checkpoint(data: Any, key: AuditKey) -> Checkpoint:
+    """Check a checkpoint's MAC and shape; a forged or foreign one raises CheckpointInvalid."""
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointInvalid(f"not an {CHECKPOINT_FORMAT} document")
+    if data.get("key_id") != key.key_id:
+        raise CheckpointInvalid(f"made under audit key {data.get('key_id')!r}, not the configured {key.key_id!r}")
+    mac = data.get("mac")
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _checkpoint_mac(data, key)):
+        raise CheckpointInvalid("its signature does not match (edited, or not made with this audit key)")
+    seq, count, digest = data.get("seq"), data.get("count"), data.get("hash")
+    if not (isinstance(seq, int) and isinstance(count, int) and isinstance(digest, str) and seq >= 0):
+        raise CheckpointInvalid("seq, count or hash is missing or malformed")
+    return Checkpoint(seq, digest, count, data.get("event_at"), str(data.get("made_at")), key.key_id)
+
+
+def load_checkpoint(path: Path, key: AuditKey) -> Checkpoint:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointInvalid(f"cannot read {path}: {exc}") from None
+    return parse_checkpoint(data, key)
+
+
+class ChainBroken(RuntimeError):
+    def __init__(self, report: ChainReport) -> None:
+        super().__init__(report.reason)
+        self.report = report
+
+
+def make_checkpoint(session: Session, *, key: AuditKey | None = None, now: datetime | None = None) -> Checkpoint:
+    """Verify the whole chain, then describe its head. A broken chain raises ChainBroken: a
+    checkpoint over tampered history would vouch for it."""
+    key = key or key_for(session)
+    report = verify_chain(session, key=key)
+    if not report.ok:
+        raise ChainBroken(report)
+    last = session.execute(select(AuditEvent).where(AuditEvent.seq == report.events_checked)).scalar_one_or_none()
+    return Checkpoint(
+        seq=report.events_checked,
+        hash=last.hash if last is not None else GENESIS_HASH,
+        count=report.events_checked,
+        event_at=_rfc3339(last.occurred_at) if last is not None else None,
+        made_at=_rfc3339(now or utcnow()),
+        key_id=key.key_id,
+    )
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
@@ -147,27 +354,61 @@ class ChainReport:
     broken_seq: int | None = None
     broken_id: int | None = None
     reason: str | None = None
+    checkpoint_seq: int | None = None
 
 
-def verify_chain(session: Session, batch_size: int = 1000) -> ChainReport:
-    """Walk the whole chain in order; report the first event whose hash or link is wrong."""
+def chain_length(session: Session) -> int:
+    """The head's idea of the chain's length (for a progress bar; not trusted)."""
+    head = session.get(AuditChainHead, 1)
+    return head.last_seq if head is not None else session.execute(select(func.count(AuditEvent.id))).scalar_one()
+
+
+def verify_chain(
+    session: Session,
+    batch_size: int = 1000,
+    *,
+    key: AuditKey | None = None,
+    checkpoint: Checkpoint | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ChainReport:
+    """Walk the whole chain in order; report the first event whose key, hash or link is wrong.
+
+    With a checkpoint, also report an event at the checkpoint's seq that no longer has the
+    checkpoint's hash, and a chain that has become shorter than the checkpoint saw.
+    """
+    key = key or key_for(session)
+    cp_seq = checkpoint.seq if checkpoint is not None else None
     previous = GENESIS_HASH
     expected_seq = 1
     checked = 0
+
+    def broken(stored: AuditEvent | None, seq: int, reason: str) -> ChainReport:
+        return ChainReport(False, checked, seq, stored.id if stored is not None else None, reason, cp_seq)
+
     for stored in _iter_events(session, batch_size):
         if stored.seq != expected_seq:
-            return ChainReport(False, checked, stored.seq, stored.id, f"missing event before seq {stored.seq}")
+            return broken(stored, stored.seq, f"missing event before seq {stored.seq}")
         if stored.prev_hash != previous:
-            return ChainReport(False, checked, stored.seq, stored.id, "link to the previous event is broken")
-        if event_hash(stored) != stored.hash:
-            return ChainReport(False, checked, stored.seq, stored.id, "content does not match its hash")
+            return broken(stored, stored.seq, "link to the previous event is broken")
+        if stored.key_id != key.key_id:
+            what = "no key (written before the chain was keyed)" if stored.key_id is None else f"key {stored.key_id}"
+            return broken(stored, stored.seq, f"keyed with {what}, not the configured audit key {key.key_id}")
+        if not hmac.compare_digest(event_hash(stored, key), stored.hash):
+            return broken(stored, stored.seq, "content does not match its hash")
+        if checkpoint is not None and stored.seq == checkpoint.seq and stored.hash != checkpoint.hash:
+            return broken(stored, stored.seq, "not the event the checkpoint recorded at this seq")
         previous = stored.hash
         expected_seq += 1
         checked += 1
+        if progress is not None:
+            progress(1)
+    if checkpoint is not None and checked < checkpoint.seq:
+        return broken(None, checked + 1, f"events from seq {checked + 1} on are missing: the checkpoint of "
+                      f"{checkpoint.made_at} saw {checkpoint.count} events")
     head = session.get(AuditChainHead, 1)
     if head is not None and (head.last_seq != checked or head.last_hash != previous):
-        return ChainReport(False, checked, checked + 1, None, "events after the last one are missing")
-    return ChainReport(True, checked)
+        return broken(None, checked + 1, "events after the last one are missing")
+    return ChainReport(True, checked, checkpoint_seq=cp_seq)
 
 
 def _iter_events(session: Session, batch_size: int) -> Iterator[AuditEvent]:
@@ -178,7 +419,6 @@ def _iter_events(session: Session, batch_size: int) -> Iterator[AuditEvent]:
         ).scalars().all()
         if not rows:
             return
-        for row in rows:
-            yield row
+        yield from rows
         last_seq = rows[-1].seq
         session.expunge_all()

@@ -30,7 +30,7 @@ def test_production_refuses_a_short_secret():
         "ECERT_ENV": "production", "ECERT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x",
         "ECERT_SECRET_KEY": "short", "ECERT_PUBLIC_BASE_URL": "https://ecert.gov.vn",
         "ECERT_IDP_JWKS": "https://idp.example/jwks", "ECERT_IDP_ISSUER": "https://idp.example",
-        "ECERT_IDP_AUDIENCE": "ecert",
+        "ECERT_IDP_AUDIENCE": "ecert", "ECERT_AUDIT_KEY": "a" * 32,
     }
     with pytest.raises(ConfigurationError, match="ECERT_SECRET_KEY"):
         load_settings(env)
