@@ -34,6 +34,8 @@ from .errors import SigningSetupError
 __all__ = [
     "DOCUMENT_SIGNING_EKU",
     "ADOBE_AUTHENTIC_DOCUMENTS_EKU",
+    "EMAIL_PROTECTION_EKU",
+    "DSC_EXTENDED_KEY_USAGES",
     "DevPki",
     "DscFiles",
     "generate_root_ca",
@@ -57,9 +59,15 @@ ROOT_CERT_FILE = "root-ca.pem"
 # id-kp-documentSigning (RFC 9336): the purpose-built EKU for signing documents.
 DOCUMENT_SIGNING_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 # Adobe Authentic Documents Trust: older PDF readers know this one, not RFC 9336.
-# pyHanko's default policy accepts any EKU (it only insists on the
-# non-repudiation key usage), so both are there for the readers, not for it.
 ADOBE_AUTHENTIC_DOCUMENTS_EKU = ObjectIdentifier("1.2.840.113583.1.1.5")
+# id-kp-emailProtection: poppler validates a PDF signer's certificate through NSS for the
+# e-mail-signing usage (there is no "document signing" usage in NSS), so without this one
+# `pdfsig` says "Unknown issue with Certificate" even with our root trusted. Not an e-mail
+# certificate: it carries no e-mail address, and the key usage stays signing only.
+EMAIL_PROTECTION_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.4")
+# What every DSC carries (DESIGN §6). pyHanko's default policy accepts any EKU (it insists on
+# the non-repudiation key usage only): these are for the other readers.
+DSC_EXTENDED_KEY_USAGES = (DOCUMENT_SIGNING_EKU, EMAIL_PROTECTION_EKU, ADOBE_AUTHENTIC_DOCUMENTS_EKU)
 
 # A certificate's notBefore is backdated a little: clocks of verifiers drift,
 # and a certificate that is "not yet valid" for five minutes after issuance
@@ -145,7 +153,8 @@ def issue_document_signer(
 
     Key usage is digitalSignature + nonRepudiation: pyHanko's default PDF
     validation policy requires nonRepudiation, and the QR token is a plain
-    digital signature. ``now`` lets tests issue certificates in the past
+    digital signature. Extended key usages: :data:`DSC_EXTENDED_KEY_USAGES`
+    (document signing, e-mail protection for poppler/NSS, Adobe's). ``now`` lets tests issue certificates in the past
     (e.g. an already expired DSC).
     """
     check_key_matches_certificate(root_key, root_cert, None)
@@ -179,7 +188,7 @@ def issue_document_signer(
             critical=True,
         )
         .add_extension(
-            x509.ExtendedKeyUsage([DOCUMENT_SIGNING_EKU, ADOBE_AUTHENTIC_DOCUMENTS_EKU]),
+            x509.ExtendedKeyUsage(list(DSC_EXTENDED_KEY_USAGES)),
             # Non-critical: a relying party that knows neither purpose may
             # still process the certificate; RFC 5280 says EKU is enforced
             # by those that understand it regardless of criticality.

@@ -190,7 +190,11 @@ class PyHankoSignerAdapter(pyhanko_signers.Signer):
             # certificate: the raw signature is ES256 whatever the CA used.
             signature_mechanism=asn1_algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
             signing_cert=_to_asn1(signer.certificate),
-            cert_registry=SimpleCertificateStore.from_certs([_to_asn1(c) for c in chain]),
+            # pyHanko embeds the signing certificate and then everything in the registry: the
+            # registry gets the rest of the chain only, so the CMS carries each certificate once.
+            cert_registry=SimpleCertificateStore.from_certs(
+                [_to_asn1(c) for c in chain if c != signer.certificate]
+            ),
             # Embed the root too: some validators only build paths from
             # what is in the file (DESIGN: "embed the chain DSC+root").
             embed_roots=True,

@@ -214,6 +214,13 @@ def test_signed_pdf_is_intact_valid_trusted(issued, signer):
     assert ders == {c.public_bytes(Encoding.DER) for c in signer.certificate_chain}
 
 
+def test_cms_carries_each_certificate_once(issued, signer):
+    reader = PdfFileReader(io.BytesIO(issued["form1_clean"].signed_pdf))
+    certs = reader.embedded_signatures[0].signed_data["certificates"]
+    ders = sorted(c.chosen.dump() for c in certs)
+    assert ders == sorted(c.public_bytes(Encoding.DER) for c in signer.certificate_chain)
+
+
 def test_multi_page_pdf_validates(issued, signer):
     status = _validate(issued["longest"].signed_pdf, signer.root_certificate)
     assert status.bottom_line

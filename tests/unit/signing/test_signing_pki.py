@@ -27,7 +27,11 @@ from signing import (
     save_certificate,
     save_private_key,
 )
-from signing.pki import ADOBE_AUTHENTIC_DOCUMENTS_EKU, DOCUMENT_SIGNING_EKU
+from signing.pki import (
+    ADOBE_AUTHENTIC_DOCUMENTS_EKU,
+    DOCUMENT_SIGNING_EKU,
+    EMAIL_PROTECTION_EKU,
+)
 
 ISSUER, AUTHORITY = "VN-NJRC", "Trung tâm Lý lịch tư pháp quốc gia"
 
@@ -50,11 +54,21 @@ def test_root_and_dsc_profiles(signer):
 
     assert isinstance(dsc.public_key().curve, ec.SECP256R1)
     assert not dsc.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    ku = dsc.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert ku.digital_signature and ku.content_commitment and not ku.key_cert_sign
-    eku = dsc.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    assert DOCUMENT_SIGNING_EKU in eku and ADOBE_AUTHENTIC_DOCUMENTS_EKU in eku
-    assert ExtendedKeyUsageOID.SERVER_AUTH not in eku
+    ku_ext = dsc.extensions.get_extension_for_class(x509.KeyUsage)
+    ku = ku_ext.value
+    assert ku_ext.critical
+    # Signing only: digitalSignature + nonRepudiation, nothing else.
+    assert ku.digital_signature and ku.content_commitment
+    assert not (ku.key_encipherment or ku.data_encipherment or ku.key_agreement
+                or ku.key_cert_sign or ku.crl_sign)
+    eku_ext = dsc.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    # DESIGN §6: document signing (RFC 9336), e-mail protection (what poppler/NSS checks for a
+    # PDF signer) and Adobe's; no other purpose.
+    assert not eku_ext.critical
+    assert list(eku_ext.value) == [DOCUMENT_SIGNING_EKU, EMAIL_PROTECTION_EKU,
+                                   ADOBE_AUTHENTIC_DOCUMENTS_EKU]
+    assert EMAIL_PROTECTION_EKU == ExtendedKeyUsageOID.EMAIL_PROTECTION
+    assert ExtendedKeyUsageOID.SERVER_AUTH not in eku_ext.value
     aki = dsc.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     ski = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     assert aki.key_identifier == ski.digest
