@@ -144,8 +144,9 @@ def tamper(db, sql: str, **params) -> None:
     The append-only triggers are switched off for this test's transaction only.
     """
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-        sql = sql.replace(":details", "CAST(:details AS JSON)")
+        # The app's role may not (tests/postgres/test_roles.py); tests/unit/test_audit.py
+        # tampers as the owner role instead.
+        pytest.skip("on PostgreSQL the app role cannot disable the audit triggers")
     else:
         db.execute(text("DROP TRIGGER audit_events_no_update"))
         db.execute(text("DROP TRIGGER audit_events_no_delete"))
