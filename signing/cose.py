@@ -8,6 +8,8 @@ Layout, byte for byte (so a third party can write a verifier from this alone)::
                           4: birth date "YYYY-MM-DD", 5: masked personal ID,
                           6: record statement (0|1), 7: ban statement (0|1|2),
                           8: digest (16 bytes)}}
+                A Form 2 map holds keys 1, 2, 3 and 8 only: the QR is public, the
+                record is not, and a Form 2 verifier shows nothing more.
     protected = bstr(CBOR {1: -7, 4: kid})          # alg ES256, kid 8 bytes
     to_sign   = CBOR ["Signature1", protected, h'', payload]
     signature = ES256 over to_sign, raw r||s (64 bytes)
@@ -25,23 +27,26 @@ import base64
 import re
 import unicodedata
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import cbor2
 
+from .canonical import canonical_json, content_digest
 from .signer import Signer
 
 __all__ = [
-    "TokenClaims",
-    "encode_claims",
-    "decode_claims",
-    "sign_token",
-    "qr_text",
-    "mask_personal_id",
-    "COSE_SIGN1_TAG",
-    "CLAIMS_KEY",
     "ALG_ES256",
+    "CLAIMS_KEY",
+    "COSE_SIGN1_TAG",
+    "TokenClaims",
+    "decode_claims",
+    "encode_claims",
+    "mask_personal_id",
+    "qr_text",
+    "sign_token",
+    "token_claims",
 ]
 
 COSE_SIGN1_TAG = 18
@@ -51,6 +56,9 @@ CLAIMS_KEY = -70000
 _HDR_ALG = 1
 _HDR_KID = 4
 _CWT_ISS, _CWT_IAT, _CWT_CTI = 1, 6, 7
+# Keys of our map that only a Form 1 token carries (DESIGN §6).
+_FORM1_ONLY = (4, 5, 6, 7)
+_PRIVATE_FIELDS = ("holder_birth_date", "masked_personal_id", "record_statement", "ban_statement")
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PID_RE = re.compile(r"^\d{12}$")
@@ -62,7 +70,9 @@ class TokenClaims:
 
     Strings are NFC-normalised on construction so that two equal names always
     encode to the same bytes. Values are checked: a malformed token must never
-    be signed, because once printed it cannot be recalled.
+    be signed, because once printed it cannot be recalled. A Form 1 carries the
+    birth date, masked ID and both statements; a Form 2 carries none of them
+    (they are None), and is refused if given any.
     """
 
     issuer: str
@@ -71,14 +81,23 @@ class TokenClaims:
     number: str
     form_type: int
     holder_name: str
-    holder_birth_date: str
-    masked_personal_id: str
-    record_statement: int
-    ban_statement: int
+    holder_birth_date: str | None
+    masked_personal_id: str | None
+    record_statement: int | None
+    ban_statement: int | None
     digest: bytes
 
     def __post_init__(self) -> None:
-        for name in ("issuer", "number", "holder_name", "holder_birth_date", "masked_personal_id"):
+        if self.form_type not in (1, 2) or isinstance(self.form_type, bool):
+            raise ValueError("form_type must be 1 or 2")
+        if self.form_type == 2:
+            given = [name for name in _PRIVATE_FIELDS if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"a Form 2 token carries no {', '.join(given)}")
+        texts: tuple[str, ...] = ("issuer", "number", "holder_name")
+        if self.form_type == 1:
+            texts += ("holder_birth_date", "masked_personal_id")
+        for name in texts:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{name} must be a non-empty string")
@@ -90,28 +109,26 @@ class TokenClaims:
             raise ValueError("cti must be 16 bytes")
         if not isinstance(self.digest, bytes) or len(self.digest) != 16:
             raise ValueError("digest must be 16 bytes")
-        if self.form_type not in (1, 2) or isinstance(self.form_type, bool):
-            raise ValueError("form_type must be 1 or 2")
+        if self.form_type == 2:
+            return
         if self.record_statement not in (0, 1) or isinstance(self.record_statement, bool):
             raise ValueError("record_statement must be 0 or 1")
         if self.ban_statement not in (0, 1, 2) or isinstance(self.ban_statement, bool):
             raise ValueError("ban_statement must be 0, 1 or 2")
-        if not _DATE_RE.match(self.holder_birth_date):
+        if not _DATE_RE.match(self.holder_birth_date or ""):
             raise ValueError("holder_birth_date must be YYYY-MM-DD")
 
 
 def encode_claims(claims: TokenClaims) -> bytes:
     """The CWT payload bytes (canonical CBOR, so the same claims give the same bytes)."""
-    ours = {
-        1: claims.number,
-        2: claims.form_type,
-        3: claims.holder_name,
-        4: claims.holder_birth_date,
-        5: claims.masked_personal_id,
-        6: claims.record_statement,
-        7: claims.ban_statement,
-        8: claims.digest,
-    }
+    ours: dict[int, Any] = {1: claims.number, 2: claims.form_type, 3: claims.holder_name, 8: claims.digest}
+    if claims.form_type == 1:
+        ours.update({
+            4: claims.holder_birth_date,
+            5: claims.masked_personal_id,
+            6: claims.record_statement,
+            7: claims.ban_statement,
+        })
     return cbor2.dumps(
         {_CWT_ISS: claims.issuer, _CWT_IAT: claims.issued_at, _CWT_CTI: claims.cti, CLAIMS_KEY: ours},
         canonical=True,
@@ -130,6 +147,9 @@ def decode_claims(payload: bytes) -> TokenClaims:
     if not isinstance(obj, dict) or not isinstance(obj.get(CLAIMS_KEY), dict):
         raise ValueError("payload is not an ecert claims map")
     ours = obj[CLAIMS_KEY]
+    # Form 2: TokenClaims refuses the private keys when present, so a Form 2 payload that
+    # carries them is refused rather than silently read.
+    optional = ours.get if ours.get(2) == 2 else ours.__getitem__
     try:
         return TokenClaims(
             issuer=obj[_CWT_ISS],
@@ -138,14 +158,40 @@ def decode_claims(payload: bytes) -> TokenClaims:
             number=ours[1],
             form_type=ours[2],
             holder_name=ours[3],
-            holder_birth_date=ours[4],
-            masked_personal_id=ours[5],
-            record_statement=ours[6],
-            ban_statement=ours[7],
+            holder_birth_date=optional(4),
+            masked_personal_id=optional(5),
+            record_statement=optional(6),
+            ban_statement=optional(7),
             digest=ours[8],
         )
     except KeyError as exc:
         raise ValueError(f"claim {exc} missing") from None
+
+
+def token_claims(content: Mapping[str, Any], *, issued_at: int, cti: bytes) -> TokenClaims:
+    """The claims to sign for a certificate's canonical content: the one place that decides
+    what the public QR says. A Form 2 token gets no birth date, masked ID or statements."""
+    holder = content["holder"]
+    claims: dict[str, Any] = {name: None for name in _PRIVATE_FIELDS}
+    if content["form_type"] == 1:
+        ban = content.get("ban")
+        claims = {
+            "holder_birth_date": holder["birth_date"],
+            "masked_personal_id": mask_personal_id(holder["personal_id"]),
+            "record_statement": content["record"]["statement"],
+            # 0: the Form 1 ban section was not requested
+            "ban_statement": 0 if ban is None else ban["statement"],
+        }
+    return TokenClaims(
+        issuer=content["issuer"]["id"],
+        issued_at=issued_at,
+        cti=cti,
+        number=content["number"],
+        form_type=content["form_type"],
+        holder_name=holder["full_name"],
+        digest=content_digest(canonical_json(content)),
+        **claims,
+    )
 
 
 def _b64url(data: bytes) -> str:
@@ -179,3 +225,4 @@ def mask_personal_id(pid: str) -> str:
     if not isinstance(pid, str) or not _PID_RE.match(pid):
         raise ValueError("personal ID must be exactly 12 digits")
     return pid[:3] + "*" * 6 + pid[-3:]
+

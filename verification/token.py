@@ -23,9 +23,10 @@ import builtins
 import io
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit
 
 import cbor2
@@ -46,6 +47,8 @@ CLAIM_IAT: Final = 6
 CLAIM_CTI: Final = 7
 CLAIM_ECERT: Final = -70000
 CTI_LENGTH: Final = 16
+#: Keys of the -70000 map that a Form 1 token must carry and a Form 2 token must not (DESIGN §6).
+FORM1_ONLY_CLAIMS: Final = (4, 5, 6, 7)
 DIGEST_LENGTH: Final = 16
 
 # Largest iat that still converts to a datetime (9999-12-31T23:59:59Z); anything beyond is junk.
@@ -76,6 +79,10 @@ _MAPS: Final[tuple[type, ...]] = tuple(
 )
 
 
+def _is_map(value: Any) -> TypeGuard[Mapping[Any, Any]]:
+    return isinstance(value, _MAPS)
+
+
 class MalformedToken(ValueError):
     """The input is not a certificate token of ours; ``reason`` is a format reason code."""
 
@@ -86,7 +93,11 @@ class MalformedToken(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """The CWT claims of a token (DESIGN §6), typed. Nothing here is trusted until verified."""
+    """The CWT claims of a token (DESIGN §6), typed. Nothing here is trusted until verified.
+
+    A Form 1 token carries the birth date, masked ID and both statements; a Form 2 token
+    carries none of them (they are None here): its QR is public, its record is not.
+    """
 
     iss: str
     iat: int
@@ -94,10 +105,10 @@ class Claims:
     number: str
     form_type: int
     holder_name: str
-    holder_birth_date: str
-    masked_personal_id: str
-    record_statement: int
-    ban_statement: int
+    holder_birth_date: str | None
+    masked_personal_id: str | None
+    record_statement: int | None
+    ban_statement: int | None
     digest: bytes
 
 
@@ -203,7 +214,7 @@ def _cbor(data: bytes, reason: str) -> Any:
     return item
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return type(value) is int  # bool is an int subclass; CBOR true is not a number
 
 
@@ -238,24 +249,36 @@ def _birth_date(value: Any) -> str:
 
 def _claims(payload: bytes) -> Claims:
     claims = _cbor(payload, "bad_payload")
-    if not isinstance(claims, _MAPS):
+    if not _is_map(claims):
         raise MalformedToken("bad_payload")
     ours = claims.get(CLAIM_ECERT)
     iat = claims.get(CLAIM_IAT)
-    if not isinstance(ours, _MAPS) or not _is_int(iat) or not 0 <= iat <= MAX_IAT:
+    if not _is_map(ours) or not _is_int(iat) or not 0 <= iat <= MAX_IAT:
         raise MalformedToken("bad_claims")
     # Unknown extra claims are tolerated (forward compatibility); known ones must be exact.
+    form_type = _choice(ours.get(2), (1, 2))
+    if form_type == 2:
+        # Present at all (even null) is refused: a Form 2 token that carries the record is
+        # not one we issue, and a verifier must never show it.
+        if any(key in ours for key in FORM1_ONLY_CLAIMS):
+            raise MalformedToken("bad_claims")
+        birth_date = masked_id = record = ban = None
+    else:
+        birth_date = _birth_date(ours.get(4))
+        masked_id = _text(ours.get(5), 32)
+        record = _choice(ours.get(6), (0, 1))
+        ban = _choice(ours.get(7), (0, 1, 2))
     return Claims(
         iss=_text(claims.get(CLAIM_ISS), 100),
         iat=iat,
         cti=_bstr(claims.get(CLAIM_CTI), CTI_LENGTH),
         number=_text(ours.get(1), 64),
-        form_type=_choice(ours.get(2), (1, 2)),
+        form_type=form_type,
         holder_name=_text(ours.get(3), 200),
-        holder_birth_date=_birth_date(ours.get(4)),
-        masked_personal_id=_text(ours.get(5), 32),
-        record_statement=_choice(ours.get(6), (0, 1)),
-        ban_statement=_choice(ours.get(7), (0, 1, 2)),
+        holder_birth_date=birth_date,
+        masked_personal_id=masked_id,
+        record_statement=record,
+        ban_statement=ban,
         digest=_bstr(ours.get(8), DIGEST_LENGTH),
     )
 
@@ -264,7 +287,7 @@ def _protected_kid(protected: Any) -> bytes:
     if type(protected) is not bytes:
         raise MalformedToken("bad_protected_header")
     header = _cbor(protected, "bad_protected_header")
-    if not isinstance(header, _MAPS):
+    if not _is_map(header):
         raise MalformedToken("bad_protected_header")
     alg = header.get(HEADER_ALG)
     if alg is not None and alg != ALG_ES256:
@@ -298,7 +321,7 @@ def decode_token(text: str) -> DecodedToken:
     protected, unprotected, payload, signature = parts
     kid = _protected_kid(protected)
     # The unprotected header is not signed, so nothing is read from it; it must still be a map.
-    if not isinstance(unprotected, _MAPS):
+    if not _is_map(unprotected):
         raise MalformedToken("bad_unprotected_header")
     if type(payload) is not bytes:
         raise MalformedToken("bad_payload")

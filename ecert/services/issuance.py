@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
+from ecert.content import build_content
 from ecert.db import autocommit_engine
-from ecert.content import build_content, ban_statement, record_statement
 from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
 from ecert.services import records
@@ -26,7 +26,7 @@ from ecert.services import audit
 from ecert.services.audit import Actor, record
 from ecert.validation import ascii_fold, current_period
 from signing.canonical import canonical_json, content_digest
-from signing.cose import TokenClaims, mask_personal_id, qr_text, sign_token
+from signing.cose import TokenClaims, qr_text, sign_token, token_claims
 from signing.pdf import render_certificate_pdf, sign_pdf
 from signing.signer import Signer
 
@@ -136,19 +136,9 @@ def issue_certificate(
     )
     canonical = canonical_json(content)
     digest = content_digest(canonical)
-    claims = TokenClaims(
-        issuer=settings.issuer_id,
-        issued_at=int(now.timestamp()),
-        cti=cti,
-        number=number,
-        form_type=request.form_type,
-        holder_name=content["holder"]["full_name"],
-        holder_birth_date=content["holder"]["birth_date"],
-        masked_personal_id=mask_personal_id(request.citizen_pid),
-        record_statement=record_statement(content),
-        ban_statement=ban_statement(content),
-        digest=digest,
-    )
+    # What the public QR says is decided in one place: a Form 2 token carries no birth date,
+    # masked ID or statements (DESIGN §6).
+    claims = token_claims(content, issued_at=int(now.timestamp()), cti=cti)
     token, text = _token_that_fits(claims, signer, settings.public_base_url)
     pdf = sign_pdf(render_certificate_pdf(content, qr_text=text, token=token, verification_code=code), signer)
 

@@ -22,9 +22,7 @@ from signing import (
     FileSigner,
     TokenClaims,
     canonical_json,
-    content_digest,
     create_dev_pki,
-    mask_personal_id,
     qr_text,
     render_certificate_pdf,
     sign_pdf,
@@ -200,20 +198,10 @@ def other_signer(tmp_path_factory: pytest.TempPathFactory) -> FileSigner:
 @pytest.fixture(scope="session")
 def claims_for() -> Callable[[dict[str, Any]], TokenClaims]:
     def make(content: dict[str, Any], cti: bytes | None = None) -> TokenClaims:
-        ban = content["ban"]
-        return TokenClaims(
-            issuer=content["issuer"]["id"],
-            issued_at=int(datetime(2026, 11, 23, 8, 15, tzinfo=UTC).timestamp()),
-            cti=cti or os.urandom(16),
-            number=content["number"],
-            form_type=content["form_type"],
-            holder_name=content["holder"]["full_name"],
-            holder_birth_date=content["holder"]["birth_date"],
-            masked_personal_id=mask_personal_id(content["holder"]["personal_id"]),
-            record_statement=content["record"]["statement"],
-            ban_statement=0 if ban is None else ban["statement"],
-            digest=content_digest(canonical_json(content)),
-        )
+        from signing.cose import token_claims
+
+        issued_at = int(datetime(2026, 11, 23, 8, 15, tzinfo=UTC).timestamp())
+        return token_claims(content, issued_at=issued_at, cti=cti or os.urandom(16))
 
     return make
 

@@ -38,6 +38,7 @@ from signing import (
     rotate_document_signer,
     sign_token,
 )
+from signing.cose import token_claims
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -122,14 +123,12 @@ def test_token_verifies_with_independent_verifier(issued, signer):
     assert claims[6] == item.claims.issued_at
     assert claims[7] == item.claims.cti and len(claims[7]) == 16
     ours = claims[-70000]
+    # A Form 2 token is public: it carries the number, form, name and digest, nothing of the
+    # record (DESIGN §6), even though this holder has an expunged conviction and a ban.
     assert ours == {
         1: "LLTP-2026-00000123",
         2: 2,
         3: "Nguyễn Văn An",
-        4: "1990-05-17",
-        5: "001******345",
-        6: 0,
-        7: 2,
         8: item.claims.digest,
     }
     # claim 8 is the digest of the canonical content bytes
@@ -284,3 +283,62 @@ def test_rotation_keeps_old_tokens_verifiable(tmp_path: Path, claims_for, conten
     assert minimal_verify(sign_token(claims, new), keys)[-70000][1] == claims.number
     with pytest.raises(Rejected):
         minimal_verify(old_token, {old.kid: new.certificate})  # new key cannot pass as old
+
+
+# ---------------------------------------------------------------- what a token carries, by form
+
+_PRIVATE = ("holder_birth_date", "masked_personal_id", "record_statement", "ban_statement")
+_PRIVATE_VALUES = {"holder_birth_date": "1990-05-17", "masked_personal_id": "001******345",
+                   "record_statement": 0, "ban_statement": 1}
+
+
+def test_form1_token_carries_every_public_claim(issued, signer):
+    item = issued["form1_convicted"]
+    ours = minimal_verify(item.token, {signer.kid: signer.certificate})[-70000]
+    assert set(ours) == {1, 2, 3, 4, 5, 6, 7, 8}
+    assert ours[2] == 1 and ours[4] == "1990-05-17" and ours[5] == "001******345" and ours[6] == 1
+
+
+def test_token_claims_from_content_by_form(contents):
+    one = token_claims(contents["form1_convicted"], issued_at=1_790_000_000, cti=b"\x01" * 16)
+    assert (one.form_type, one.holder_birth_date, one.masked_personal_id) == (1, "1990-05-17", "001******345")
+    assert (one.record_statement, one.ban_statement) == (1, 0)
+    two = token_claims(contents["form2_expunged_ban"], issued_at=1_790_000_000, cti=b"\x01" * 16)
+    assert two.form_type == 2
+    assert all(getattr(two, name) is None for name in _PRIVATE)
+    assert set(cbor2.loads(encode_claims(two))[-70000]) == {1, 2, 3, 8}
+
+
+@pytest.mark.parametrize("field", _PRIVATE)
+def test_form2_claims_with_a_private_field_are_refused(claims_for, contents, field):
+    base = claims_for(contents["form2_expunged_ban"]).__dict__
+    with pytest.raises(ValueError, match="Form 2"):
+        TokenClaims(**{**base, field: _PRIVATE_VALUES[field]})
+
+
+@pytest.mark.parametrize("field", _PRIVATE)
+def test_form1_claims_without_a_public_field_are_refused(claims_for, contents, field):
+    base = claims_for(contents["form1_clean"]).__dict__
+    with pytest.raises(ValueError):
+        TokenClaims(**{**base, field: None})
+
+
+def test_form2_claims_round_trip(claims_for, contents):
+    claims = claims_for(contents["form2_expunged_ban"])
+    assert decode_claims(encode_claims(claims)) == claims
+
+
+@pytest.mark.parametrize("key,value", [(4, "1990-05-17"), (5, "001******345"), (6, 0), (7, 1)])
+def test_decode_refuses_form2_payload_with_private_claims(claims_for, contents, key, value):
+    payload = cbor2.loads(encode_claims(claims_for(contents["form2_expunged_ban"])))
+    payload[-70000][key] = value
+    with pytest.raises(ValueError):
+        decode_claims(cbor2.dumps(payload, canonical=True))
+
+
+@pytest.mark.parametrize("key", [4, 5, 6, 7])
+def test_decode_refuses_form1_payload_without_its_claims(claims_for, contents, key):
+    payload = cbor2.loads(encode_claims(claims_for(contents["form1_clean"])))
+    del payload[-70000][key]
+    with pytest.raises(ValueError):
+        decode_claims(cbor2.dumps(payload, canonical=True))

@@ -221,14 +221,40 @@ def test_issuer_claim_must_match_trust_list(factory, kit):
     assert _reasons(result)["issuer"] == "issuer_mismatch"
 
 
-def test_form2_public_fields_hide_record_ban_and_id(factory, kit):
-    claims = kit.default_claims({2: 2, 6: 1, 7: 2})
-    result = verify_token(factory.token(claims), factory.trust_list(), kit.status_of(),
-                          now=kit.NOW)
+def _form2_claims(kit) -> dict:
+    claims = kit.default_claims({2: 2})
+    for key in (4, 5, 6, 7):
+        del claims[-70000][key]
+    return claims
+
+
+def test_form2_public_fields_are_number_form_date_and_name(factory, kit):
+    result = verify_token(factory.token(_form2_claims(kit)), factory.trust_list(),
+                          kit.status_of(), now=kit.NOW)
     assert result.outcome == "valid"
     shown = {k: v for k, v in result.to_dict()["certificate"].items() if v is not None}
     assert shown == {"number": "LLTP-2026-00000123", "form_type": 2,
                      "issued_at": "2026-11-22T09:00:00Z", "holder_name": "Nguyễn Văn An"}
+
+
+def test_form2_token_with_the_record_is_malformed_not_shown(factory, kit):
+    # Signed by our key, yet it carries what a Form 2 QR must not: refused, nothing shown.
+    claims = kit.default_claims({2: 2, 6: 1, 7: 2})
+    result = verify_token(factory.token(claims), factory.trust_list(), kit.status_of(),
+                          now=kit.NOW)
+    assert result.outcome == "malformed"
+    assert _reasons(result)["format"] == "bad_claims"
+    assert result.certificate is None and result.cti is None
+
+
+@pytest.mark.parametrize("key", [4, 5, 6, 7])
+def test_form1_token_without_its_claims_is_malformed(factory, kit, key):
+    claims = kit.default_claims()
+    del claims[-70000][key]
+    result = verify_token(factory.token(claims), factory.trust_list(), kit.status_of(),
+                          now=kit.NOW)
+    assert result.outcome == "malformed"
+    assert _reasons(result)["format"] == "bad_claims"
 
 
 def test_form1_shows_statements(factory, kit):

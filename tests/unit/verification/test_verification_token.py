@@ -11,7 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verification import OUTCOMES, MalformedToken, decode_token, extract_token, verify_token
+from verification import (
+    OUTCOMES,
+    MalformedToken,
+    decode_token,
+    extract_token,
+    verify_token,
+)
 from verification.token import MAX_DECOMPRESSED_BYTES, MAX_INPUT_CHARS
 
 
@@ -259,6 +265,43 @@ def _claims_with(kit, path: tuple, value: Any) -> dict:
 def test_bad_claims(factory, kit, path, value):
     token = factory.token(_claims_with(kit, path, value))
     _malformed(factory, kit, token, "bad_claims")
+
+
+def _form2_claims(kit) -> dict:
+    """A Form 2 token's claims as DESIGN §6 fixes them: -70000 keys 1, 2, 3 and 8 only."""
+    claims = kit.default_claims({2: 2})
+    for key in (4, 5, 6, 7):
+        del claims[-70000][key]
+    return claims
+
+
+def test_form2_token_without_private_claims_decodes(factory, kit):
+    decoded = decode_token(factory.token(_form2_claims(kit)))
+    claims = decoded.claims
+    assert (claims.number, claims.form_type, claims.holder_name) == ("LLTP-2026-00000123", 2, "Nguyễn Văn An")
+    assert claims.digest == kit.DIGEST
+    assert (claims.holder_birth_date, claims.masked_personal_id, claims.record_statement,
+            claims.ban_statement) == (None, None, None, None)
+
+
+@pytest.mark.parametrize("key,value", [(4, "1990-05-17"), (5, "001******345"), (6, 0), (7, 1),
+                                       (4, None), (6, None)])
+def test_form2_token_carrying_a_private_claim_is_malformed(factory, kit, key, value):
+    # The QR is public: an issuer (or a forger with our key) must not put the record in it,
+    # and a verifier must not show it. A null counts as carrying the key.
+    claims = _form2_claims(kit)
+    claims[-70000][key] = value
+    _malformed(factory, kit, factory.token(claims), "bad_claims")
+
+
+def test_form2_token_in_the_old_layout_is_malformed(factory, kit):
+    # Before the fix a Form 2 token carried birth date, masked ID and statements.
+    _malformed(factory, kit, factory.token(kit.default_claims({2: 2})), "bad_claims")
+
+
+@pytest.mark.parametrize("key", [4, 5, 6, 7])
+def test_form1_token_without_its_claims_is_malformed(factory, kit, key):
+    _malformed(factory, kit, factory.token(_claims_with(kit, (-70000, key), KeyError)), "bad_claims")
 
 
 def test_bignum_claim_is_refused_as_a_tag(factory, kit):
