@@ -9,7 +9,7 @@ import uuid
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 
-from api import errors, limits, metrics
+from api import errors, json_guard, limits, metrics
 from api.deps import close_session, settings
 from ecert.config import Settings
 
@@ -82,6 +82,8 @@ def register(app: Flask) -> None:
     errors.register(app)
     metrics.init_app(app)
     app.before_request(_start)
+    # After _start: the body cap it sets applies while the guard reads the body.
+    json_guard.init_app(app)
     app.after_request(_finish)
     app.teardown_request(close_session)
 

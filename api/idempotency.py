@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import db_session
+from api.json_guard import strict_loads
 from ecert.errors import Conflict
 from ecert.models import IdempotencyRecord
 
@@ -21,7 +22,8 @@ from ecert.models import IdempotencyRecord
 def body_fingerprint() -> str:
     raw = request.get_data(cache=True)
     try:
-        normalised = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+        # strict_loads: a hostile body of any declared type must not raise out of here.
+        normalised = json.dumps(strict_loads(raw), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         normalised = raw
     return hashlib.sha256(normalised).hexdigest()
