@@ -2,7 +2,9 @@
 
 Each view commits once at the end, except where a failure is itself a security record (a
 wrong password, a replayed TOTP code, a lockout, a wrong role): then the audit row and the
-failure counter are committed before the problem document goes out.
+failure counter are committed before the problem document goes out. A step-up code is spent in
+its own short commit before the action it authorises runs, so a failing action never gives it
+back.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_smorest import Api, Blueprint
 
 from api.metrics import observe_decision
@@ -64,6 +66,8 @@ _CERTIFICATE = StaffCertificateSchema()
 _CERTIFICATES = StaffCertificateListSchema()
 _EVENTS = AuditEventListSchema()
 _SECURITY = [{"staff": []}]
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "integer", "minimum": 1}}}
 
 REVIEWERS = ("officer", "supervisor")
 
@@ -87,12 +91,14 @@ def register(app: Flask, api: Api) -> None:
 
 
 def _problem_of(error: DomainError, now: datetime) -> Response:
-    """A lockout answer with Retry-After, so clients and people know how long to wait."""
+    """A lockout or throttle answer with Retry-After, so clients and people know how long to wait."""
     headers = {}
     until = error.extra.get("locked_until")
     if isinstance(error, Locked) and until:
         seconds = (datetime.fromisoformat(until) - now).total_seconds()
         headers["Retry-After"] = str(max(1, math.ceil(seconds)))
+    if isinstance(error, staff_service.LoginThrottled):
+        headers["Retry-After"] = str(error.extra["retry_after"])
     extra = {k: v for k, v in error.extra.items() if isinstance(v, (str, int, bool)) or v is None}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
@@ -196,8 +202,12 @@ def certificate_view(session: Any, cert: Certificate, lang: str, *, already_revo
 @blp.arguments(LoginSchema)
 @blp.response(201, SessionSchema)
 @blp.alt_response(401, schema=ProblemSchema, description="invalid_credentials: the same answer for every wrong part")
-@blp.alt_response(423, schema=ProblemSchema, description="account_locked, with locked_until and Retry-After")
-@blp.alt_response(429, schema=ProblemSchema, description="Too many sign-in attempts from this address")
+@blp.alt_response(423, schema=ProblemSchema, headers=_RETRY_AFTER,
+                  description="account_locked after wrong codes with the right password; locked_until")
+@blp.alt_response(429, schema=ProblemSchema, headers=_RETRY_AFTER,
+                  description="login_throttled: wrong passwords for this username from this address, wait "
+                              "Retry-After seconds (the delay doubles with each failure, up to 15 minutes); "
+                              "or rate_limited: too many sign-in requests from this address")
 def login(payload):
     """Sign in with username, password and the authenticator's current code (TOTP)."""
     session = db_session()
@@ -205,10 +215,11 @@ def login(payload):
     try:
         result = staff_service.login(
             session, payload["username"], payload["password"], payload["totp"],
-            settings=settings(), actor=actor("staff", None), now=now,
+            settings=settings(), actor=actor("staff", None), now=now, client_address=request.remote_addr,
         )
-    except (Unauthorized, Locked) as error:
-        # The failure counter, the lock and their audit rows must survive this answer.
+    except (Unauthorized, Locked, staff_service.LoginThrottled) as error:
+        # The throttle count, the failure counter, the lock and their audit rows must survive
+        # this answer.
         session.commit()
         return _problem_of(error, now)
     staff_session = result.staff_session
@@ -384,26 +395,37 @@ def get_certificate(certificate_id):
 @staff_required("supervisor")
 @blp.arguments(RevokeSchema)
 @blp.response(200, StaffCertificateSchema)
+@blp.alt_response(401, schema=ProblemSchema,
+                  description="session_invalid / session_expired, or step_up_exhausted: too many wrong codes "
+                              "with this session, which has ended (sign in again)")
 @blp.alt_response(403, schema=ProblemSchema, description="role_not_allowed, or step_up_failed (wrong or reused TOTP)")
-@blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
-@blp.alt_response(422, schema=ProblemSchema, description="Unknown reason, missing note (other), bad replacement")
-@blp.alt_response(423, schema=ProblemSchema, description="account_locked after too many wrong codes")
-@_staff_doc(forbidden=False)
+@blp.alt_response(404, schema=ProblemSchema, description="No such certificate (the code is spent all the same)")
+@blp.alt_response(422, schema=ProblemSchema,
+                  description="Unknown reason, missing note (other), bad replacement (a code that was checked is "
+                              "spent all the same)")
+@blp.doc(security=_SECURITY)
 def revoke_certificate(payload, certificate_id):
-    """Revoke (supervisor, with a fresh TOTP code). Revoking again answers 200 with already_revoked."""
+    """Revoke (supervisor, with a fresh TOTP code). Revoking again answers 200 with already_revoked.
+
+    The code is single-use even when the revocation then fails (unknown certificate, a note
+    missing...): send a new code with the corrected request.
+    """
     session = db_session()
     now = utcnow()
+    try:
+        step = staff_service.step_up(session, current_staff_session(), payload["totp"], settings=settings(),
+                                     actor=staff_actor(), now=now, action="certificate.revoke",
+                                     target_id=certificate_id[:64])
+    except (Forbidden, Unauthorized) as error:
+        session.commit()  # the failed step-up, its count and an ended session are security records
+        return _problem_of(error, now)
+    # Spent before the action runs, in its own commit: whatever happens to the revocation (a
+    # refusal, a conflict, a crash), the code is never accepted again.
+    session.commit()
     errors = revocation_service.check_input(payload["reason"], payload.get("note"),
                                             payload.get("replacement_certificate_id"))
     if errors:
-        # Refused before the code is checked, so a mistake in the form does not spend the code.
         raise InvalidInput(errors)
-    try:
-        step = staff_service.step_up(session, current_staff().id, payload["totp"], settings=settings(),
-                                     actor=staff_actor(), now=now)
-    except (Forbidden, Locked) as error:
-        session.commit()  # the failed step-up and any lock are security records
-        return _problem_of(error, now)
     result = revocation_service.revoke(
         session, certificate_id, reason=payload["reason"], note=payload.get("note"),
         replacement_certificate_id=payload.get("replacement_certificate_id"),

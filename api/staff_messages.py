@@ -10,8 +10,23 @@ STAFF_MESSAGES: dict[str, dict[str, str]] = {
     },
     "account_locked": {"vi": "Tài khoản tạm thời bị khóa", "en": "The account is temporarily locked"},
     "account_locked.detail": {
-        "vi": "Đã nhập sai quá số lần cho phép. Vui lòng thử lại sau thời điểm ghi trong locked_until.",
-        "en": "Too many failed attempts. Try again after the time given in locked_until.",
+        "vi": "Đã nhập sai mã xác thực quá số lần cho phép sau mật khẩu đúng. Vui lòng thử lại sau thời điểm ghi trong "
+              "locked_until, và đổi mật khẩu nếu không phải bạn đã nhập.",
+        "en": "Too many wrong authenticator codes after the right password. Try again after the time given in "
+              "locked_until, and have your password changed if it was not you.",
+    },
+    "login_throttled": {"vi": "Đăng nhập sai quá nhiều lần, vui lòng chờ", "en": "Too many failed sign-ins: please wait"},
+    "login_throttled.detail": {
+        "vi": "Tên đăng nhập này đã nhập sai mật khẩu nhiều lần từ địa chỉ của bạn. Hãy thử lại sau số giây ghi trong "
+              "Retry-After; thời gian chờ tăng dần sau mỗi lần sai.",
+        "en": "Wrong passwords were sent for this username from your address. Try again after the seconds given in "
+              "Retry-After; the wait grows with each failure.",
+    },
+    "step_up_exhausted": {"vi": "Nhập sai mã xác thực quá nhiều lần: phiên đã kết thúc",
+                          "en": "Too many wrong authenticator codes: the session has ended"},
+    "step_up_exhausted.detail": {
+        "vi": "Vì an toàn, phiên làm việc này đã bị đóng. Vui lòng đăng nhập lại bằng mật khẩu và mã TOTP.",
+        "en": "For safety this session was ended. Please sign in again with your password and TOTP code.",
     },
     "session_invalid": {"vi": "Phiên làm việc không hợp lệ", "en": "Invalid staff session"},
     "session_invalid.detail": {

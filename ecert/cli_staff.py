@@ -171,6 +171,21 @@ def _progress_wanted(as_json: bool) -> bool:
     return not as_json and sys.stdout.isatty()
 
 
+@staff_cli.command("clear-throttle")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+def clear_throttle_command(username: str, as_json: bool) -> None:
+    """Forget the wrong passwords counted for USERNAME from every address (a support call).
+
+    Not needed for housekeeping: rows with no failure for a day are pruned at each failed sign-in.
+    """
+    with _session() as session:
+        cleared = staff_service.clear_throttles(session, username, actor=_actor())
+        session.commit()
+    data = {"username": staff_service.normalise_username(username), "addresses_cleared": cleared}
+    _out(data, as_json, f"sign-in throttle cleared for {data['username']} ({cleared} address(es))")
+
+
 @audit_cli.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A checkpoint written by `audit checkpoint`: also find deleted or replaced events up to it.")

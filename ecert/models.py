@@ -243,6 +243,8 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Wrong step-up codes sent with this session: a stolen token gets a few guesses, then ends.
+    step_up_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     staff: Mapped[StaffUser] = relationship()
 
@@ -280,3 +282,19 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """Wrong passwords per (username, client address): the growing delay of DESIGN §8.
+
+    Keyed by the normalised username (known or not) and a keyed hash of the address, never the
+    address itself. Shared by every worker and host through the database.
+    """
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

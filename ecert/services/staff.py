@@ -1,27 +1,42 @@
-"""Agency staff: accounts, login with password + TOTP, sessions, lockout, step-up, audit reads.
+"""Agency staff: accounts, login with password + TOTP, sessions, throttling, lockout, step-up,
+audit reads.
 
 Every decision about a credential lives here; ``ecert.security`` only says whether a password
 or a code matches. Failures that matter for security (a wrong password, a replayed code, a
 lockout) are written to the audit log *before* the exception is raised: the caller commits
 that record even though the request fails (see api/staff.py).
+
+Who can stop whom (DESIGN §8, docs/staff.md):
+
+- wrong passwords are throttled per (username, client address) with a growing delay: a
+  stranger slows down only themselves, never the account's owner elsewhere;
+- wrong codes after the right password lock the account for new sign-ins (the password is known
+  to someone else); sessions already open go on working;
+- wrong step-up codes end the session they were sent with, not the account.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import ipaddress
 import json
+import math
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn, Sequence, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from ecert import security
 from ecert.config import Settings
 from ecert.db import utcnow
-from ecert.errors import Conflict, Forbidden, InvalidInput, Locked, NotFound, Unauthorized
-from ecert.models import AuditEvent, StaffSession, StaffUser
+from ecert.errors import Conflict, DomainError, Forbidden, InvalidInput, Locked, NotFound, Unauthorized
+from ecert.models import AuditEvent, LoginThrottle, StaffSession, StaffUser
 from ecert.services.audit import Actor, record
 
 ROLES = ("officer", "supervisor", "auditor")
@@ -153,6 +168,110 @@ def reset_totp(session: Session, username: str, *, actor: Actor, now: datetime |
     return Enrolment(user, None, secret, security.provisioning_uri(secret, user.username))
 
 
+# --- throttling wrong passwords per (username, client address) -----------------------------------
+
+# Failures a (username, address) pair may make before any delay: enough for typos.
+THROTTLE_FREE_FAILURES = 2
+THROTTLE_MAX_DELAY = timedelta(minutes=15)
+# A pair with no failure for this long starts afresh, and its row is deleted (pruned on write).
+THROTTLE_MEMORY = timedelta(hours=24)
+
+
+class LoginThrottled(DomainError):
+    """429: this username from this address must wait (``retry_after`` seconds)."""
+
+    status = 429
+    code = "login_throttled"
+
+
+def throttle_delay(failures: int) -> int:
+    """Seconds a pair waits after its ``failures``-th failure: 0, 0, 1, 2, 4 ... up to 15 min."""
+    if failures <= THROTTLE_FREE_FAILURES:
+        return 0
+    exponent = failures - THROTTLE_FREE_FAILURES - 1
+    cap = int(THROTTLE_MAX_DELAY.total_seconds())
+    return cap if exponent >= cap.bit_length() else min(cap, 2**exponent)
+
+
+def _address_bucket(address: str | None) -> str:
+    """The unit an address is throttled as: an IPv4 address, or an IPv6 /64.
+
+    One IPv6 subscriber holds a whole /64; counting its addresses one by one would hand them
+    2^64 fresh budgets.
+    """
+    text = (address or "").strip()
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return text or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+def address_key(settings: Settings, address: str | None) -> str:
+    """A keyed hash of the client address: the throttle table never holds an address, and
+    without the secret key its rows cannot be matched back to addresses by hashing guesses."""
+    message = b"ecert.login-throttle\x00" + _address_bucket(address).encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _check_throttle(session: Session, username: str, key: str, now: datetime) -> None:
+    """Refuse a throttled pair before anything expensive (the scrypt hash) is done."""
+    blocked_until = session.execute(
+        select(LoginThrottle.blocked_until).where(
+            LoginThrottle.username == username, LoginThrottle.address_hash == key
+        )
+    ).scalar_one_or_none()
+    if blocked_until is not None and blocked_until > now:
+        wait = max(1, math.ceil((blocked_until - now).total_seconds()))
+        raise LoginThrottled(retry_after=wait)
+
+
+def _throttle_failure(session: Session, username: str, key: str, now: datetime) -> datetime | None:
+    """Count one wrong password for the pair (one atomic upsert, safe across workers); returns
+    until when the pair is now blocked, if it is. Rows idle for a day are pruned here."""
+    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - THROTTLE_MEMORY))
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(LoginThrottle)
+        .values(username=username, address_hash=key, failures=1, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[LoginThrottle.username, LoginThrottle.address_hash],
+            set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
+        )
+        .returning(LoginThrottle.failures)
+    )
+    failures = session.execute(statement).scalar_one()
+    delay = throttle_delay(failures)
+    blocked_until = now + timedelta(seconds=delay) if delay else None
+    session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.username == username, LoginThrottle.address_hash == key)
+        .values(blocked_until=blocked_until)
+    )
+    return blocked_until
+
+
+def _clear_throttle(session: Session, username: str, key: str) -> None:
+    session.execute(
+        delete(LoginThrottle).where(LoginThrottle.username == username, LoginThrottle.address_hash == key)
+    )
+
+
+def clear_throttles(session: Session, username: str, *, actor: Actor) -> int:
+    """Forget every address's wrong passwords for ``username`` (CLI: a support call); returns
+    how many addresses were throttled."""
+    username = normalise_username(username)
+    result = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
+    cleared = cast("CursorResult[Any]", result).rowcount or 0
+    record(session, actor, "staff.throttle_cleared", target_type="staff",
+           details={"username": username[:64], "addresses": cleared})
+    return cleared
+
+
 # --- login and sessions -----------------------------------------------------------------------------
 
 
@@ -163,10 +282,10 @@ class LoginResult:
     user: StaffUser
 
 
-def _count_failure(
-    session: Session, user: StaffUser, *, settings: Settings, actor: Actor, now: datetime, action: str, reason: str
+def _count_totp_failure(
+    session: Session, user: StaffUser, *, settings: Settings, actor: Actor, now: datetime, reason: str
 ) -> NoReturn:
-    """Count a failed password/TOTP check, lock at the threshold, audit, and raise."""
+    """A wrong or replayed code after the right password: count it, lock at the threshold."""
     user.failed_attempts = (user.failed_attempts or 0) + 1
     attempts = user.failed_attempts
     locked = attempts >= settings.staff_lockout_attempts
@@ -175,15 +294,15 @@ def _count_failure(
         # The next window starts afresh once the lock has run out.
         user.failed_attempts = 0
     session.flush()
-    record(session, actor, action, target_type="staff", target_id=user.id,
+    record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
            details={"username": user.username, "reason": reason, "failed_attempts": attempts}, now=now)
     if locked:
-        record(session, actor, "staff.locked", target_type="staff", target_id=user.id,
-               details={"username": user.username, "until": user.locked_until.isoformat(), "after": action,
-                        "failed_attempts": attempts}, now=now)
+        assert user.locked_until is not None
+        # Only the right password gets this far: whoever sent these codes knows it.
+        record(session, actor, "staff.login_locked", target_type="staff", target_id=user.id,
+               details={"username": user.username, "until": user.locked_until.isoformat(),
+                        "failed_attempts": attempts, "password_compromised": True}, now=now)
         raise Locked("account_locked", locked_until=user.locked_until.isoformat())
-    if action == "staff.step_up_failed":
-        raise Forbidden("step_up_failed")
     raise Unauthorized("invalid_credentials")
 
 
@@ -196,20 +315,31 @@ def login(
     settings: Settings,
     actor: Actor,
     now: datetime,
+    client_address: str | None = None,
 ) -> LoginResult:
-    """Password + TOTP -> a new session, or ``invalid_credentials`` / ``account_locked``.
+    """Password + TOTP -> a new session, or ``invalid_credentials`` / ``account_locked`` /
+    ``login_throttled``.
 
     An unknown user, a wrong password, a wrong or replayed code and a disabled account all get
     the same answer after the same work (one scrypt), so the answer tells an attacker nothing
-    about which part was wrong or whether the account exists. A locked account says so: its
-    owner needs to know to wait (docs/staff.md).
+    about which part was wrong or whether the account exists; an unknown username is throttled
+    exactly like a known one. A locked account says so: its owner needs to know to wait
+    (docs/staff.md).
     """
-    username = normalise_username(username)
+    username = normalise_username(username)[:64]
+    key = address_key(settings, client_address)
+    _check_throttle(session, username, key, now)
+
+    def password_failure(reason: str, user_id: str | None, **extra: Any) -> None:
+        until = _throttle_failure(session, username, key, now)
+        record(session, actor, "staff.login_failed", target_type="staff", target_id=user_id,
+               details={"username": username, "reason": reason,
+                        "throttled_until": until.isoformat() if until else None, **extra}, now=now)
+
     user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
     if user is None:
         security.dummy_verify(password)
-        record(session, actor, "staff.login_failed", target_type="staff",
-               details={"username": username[:64], "reason": "unknown_user"}, now=now)
+        password_failure("unknown_user", None)
         raise Unauthorized("invalid_credentials")
     # The slow hash runs before the row lock, so a login never holds the lock for its duration.
     password_ok = security.verify_password(password, user.password_hash)
@@ -220,29 +350,34 @@ def login(
     ).scalar_one()
     actor = replace(actor, id=user.id)
     if user.disabled:
-        record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
-               details={"username": username, "reason": "disabled"}, now=now)
+        password_failure("disabled", user.id)
         raise Unauthorized("invalid_credentials")
-    if is_locked(user, now):
-        # Refused whatever was sent, without saying whether it was right, and not counted:
-        # the lock must run out on its own schedule.
+    locked = is_locked(user, now)
+    if not password_ok:
+        # Never counted against the account (a stranger must not be able to lock it), only
+        # against this username from this address.
+        password_failure("bad_password", user.id, account_locked=locked)
+        if locked:
+            assert user.locked_until is not None
+            raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+        raise Unauthorized("invalid_credentials")
+    if locked:
+        # The right password, refused while locked, and not counted: the lock must run out on
+        # its own schedule.
+        assert user.locked_until is not None
         record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
                details={"username": username, "reason": "locked"}, now=now)
         raise Locked("account_locked", locked_until=user.locked_until.isoformat())
-    if not password_ok:
-        _count_failure(session, user, settings=settings, actor=actor, now=now,
-                       action="staff.login_failed", reason="bad_password")
     step = security.match_totp(user.totp_secret, totp, now)
     if step is None:
-        _count_failure(session, user, settings=settings, actor=actor, now=now,
-                       action="staff.login_failed", reason="bad_totp")
+        _count_totp_failure(session, user, settings=settings, actor=actor, now=now, reason="bad_totp")
     if step <= user.totp_last_step:
-        _count_failure(session, user, settings=settings, actor=actor, now=now,
-                       action="staff.login_failed", reason="totp_reused")
+        _count_totp_failure(session, user, settings=settings, actor=actor, now=now, reason="totp_reused")
 
     user.totp_last_step = step
     user.failed_attempts = 0
     user.locked_until = None
+    _clear_throttle(session, username, key)
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
     token = security.new_session_token()
@@ -252,6 +387,7 @@ def login(
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=settings.staff_absolute_hours),
+        step_up_failures=0,
     )
     session.add(staff_session)
     session.flush()
@@ -304,31 +440,62 @@ def record_forbidden(
                     "allowed_roles": sorted(allowed)})
 
 
-def step_up(session: Session, user_id: str, code: str, *, settings: Settings, actor: Actor, now: datetime) -> int:
+def step_up(
+    session: Session,
+    staff_session: StaffSession,
+    code: str,
+    *,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    target_id: str | None = None,
+) -> int:
     """A fresh TOTP code for a sensitive action (revocation), under the login's rules.
 
-    The code must be newer than any accepted before (login or step-up) and failures count
-    towards the same lockout, so a stolen session token cannot be used to guess codes.
-    Raises ``step_up_failed`` (403: the session is fine, the action is not authorised) or
-    ``account_locked``.
+    The code must be newer than any accepted before (login or step-up). An accepted code is
+    spent at once and recorded (``staff.step_up``) with the action it was sent for: the caller
+    commits that before running the action, so a failing action does not give the code back.
+
+    Wrong codes count per session: after ``staff_lockout_attempts`` of them the session ends
+    (``step_up_exhausted``, 401), so a stolen session token cannot be used to guess codes. They
+    do not lock the account, and an account locked by wrong sign-in codes (someone else who has
+    the password) does not stop a session already open: its holder passed password and TOTP
+    before the lock. Raises ``step_up_failed`` (403: the session is fine, the code is not).
     """
     user = session.execute(
-        select(StaffUser).where(StaffUser.id == user_id).with_for_update().execution_options(populate_existing=True)
+        select(StaffUser).where(StaffUser.id == staff_session.staff_id)
+        .with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
-    if is_locked(user, now):
-        record(session, actor, "staff.step_up_failed", target_type="staff", target_id=user.id,
-               details={"username": user.username, "reason": "locked"}, now=now)
-        raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+    # Under the user's row lock, so two requests on one session count their failures in turn.
+    session.refresh(staff_session, ["step_up_failures", "ended_at"])
+    if staff_session.ended_at is not None:
+        raise Unauthorized("session_invalid")  # ended by a concurrent request meanwhile
     step = security.match_totp(user.totp_secret, code, now)
-    if step is None:
-        _count_failure(session, user, settings=settings, actor=actor, now=now,
-                       action="staff.step_up_failed", reason="bad_totp")
-    if step <= user.totp_last_step:
-        _count_failure(session, user, settings=settings, actor=actor, now=now,
-                       action="staff.step_up_failed", reason="totp_reused")
+    reason = "bad_totp" if step is None else "totp_reused" if step <= user.totp_last_step else None
+    if step is None or reason is not None:
+        failures = (staff_session.step_up_failures or 0) + 1
+        staff_session.step_up_failures = failures
+        exhausted = failures >= settings.staff_lockout_attempts
+        if exhausted:
+            staff_session.ended_at = now
+        session.flush()
+        details = {"username": user.username, "reason": reason, "failed_attempts": failures,
+                   "session_id": staff_session.id, "action": action, "target_id": target_id}
+        record(session, actor, "staff.step_up_failed", target_type="staff", target_id=user.id,
+               details=details, now=now)
+        if exhausted:
+            record(session, actor, "staff.step_up_exhausted", target_type="staff", target_id=user.id,
+                   details={"username": user.username, "session_id": staff_session.id,
+                            "failed_attempts": failures}, now=now)
+            raise Unauthorized("step_up_exhausted")
+        raise Forbidden("step_up_failed")
     user.totp_last_step = step
-    user.failed_attempts = 0
+    staff_session.step_up_failures = 0
     session.flush()
+    record(session, actor, "staff.step_up", target_type="staff", target_id=user.id,
+           details={"username": user.username, "session_id": staff_session.id, "step": step,
+                    "action": action, "target_id": target_id}, now=now)
     return step
 
 

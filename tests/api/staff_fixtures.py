@@ -25,6 +25,9 @@ DUNG = {"pid": "031192007777", "name": "Hoàng Thị Dung", "birthdate": "1992-0
 PHUC = {"pid": "001203001122", "name": "Đỗ Minh Phúc", "birthdate": "2003-09-09", "gender": "male"}
 
 PASSWORD = "correct horse battery staple"
+# Documentation addresses (RFC 5737): the owner's office and a stranger elsewhere.
+OWNER_ADDRESS = "192.0.2.10"
+STRANGER_ADDRESS = "203.0.113.66"
 TEST_ACTOR = Actor("cli", "cli:test")
 
 
@@ -100,12 +103,19 @@ class Staff:
         member.last_step = step
         return security.totp_code(member.secret, step)
 
-    def login_response(self, member: Member, *, password: str | None = None, code: str | None = None):
+    def login_response(self, member: Member, *, password: str | None = None, code: str | None = None,
+                       address: str = OWNER_ADDRESS):
         return self.client.post("/api/v1/staff/sessions", json={
             "username": member.username,
             "password": member.password if password is None else password,
             "totp": code if code is not None else self.fresh_code(member),
-        })
+        }, environ_base={"REMOTE_ADDR": address})
+
+    def attempt(self, username: str, password: str, *, code: str = "000000", address: str = STRANGER_ADDRESS):
+        """A sign-in by someone who is not (necessarily) the account's owner."""
+        return self.client.post("/api/v1/staff/sessions", json={
+            "username": username, "password": password, "totp": code,
+        }, environ_base={"REMOTE_ADDR": address})
 
     def login(self, member: Member) -> Member:
         response = self.login_response(member)

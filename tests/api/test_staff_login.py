@@ -1,18 +1,22 @@
-"""Staff sign-in: password + TOTP, single-use codes, lockout, session expiry, sign-out."""
+"""Staff sign-in: password + TOTP, single-use codes, throttling per username and address, lockout
+after wrong codes, session expiry, sign-out."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from ecert import security
-from ecert.models import StaffSession, StaffUser
+from ecert.models import LoginThrottle, StaffSession, StaffUser
 from ecert.services import staff as staff_service
 from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,
+    OWNER_ADDRESS,
     PASSWORD,
+    STRANGER_ADDRESS,
     TEST_ACTOR,
     clock,
     events,
@@ -84,7 +88,8 @@ def test_unknown_user_wrong_password_wrong_code_and_disabled_get_one_answer(staf
     reasons = [e.details["reason"] for e in events(db, "staff.login_failed")]
     assert reasons == ["unknown_user", "bad_password", "bad_totp", "disabled"]
     db.expire_all()
-    assert db.get(StaffUser, member.id).failed_attempts == 2
+    # Only the wrong code after the right password counts towards the account's lockout.
+    assert db.get(StaffUser, member.id).failed_attempts == 1
 
 
 def test_every_wrong_answer_costs_the_same_single_hash(staff, monkeypatch):
@@ -132,22 +137,24 @@ def test_codes_within_one_step_of_the_clock_are_accepted(staff):
     assert staff.login_response(member, code=too_far).status_code == 401
 
 
-def test_five_failures_lock_the_account_until_the_window_passes(staff, db, clock):
+def test_five_wrong_codes_after_the_right_password_lock_the_account(staff, db, clock):
+    """Only someone who knows the password can lock the account, and the audit log says so."""
     member = staff.create("officer", "locked.out")
-    statuses = [staff.login_response(member, password=f"wrong password {i}", code="000000").status_code
-                for i in range(5)]
-    assert statuses == [401, 401, 401, 401, 423]
+    wrong = security.totp_code(member.secret, security.totp_step(clock.now) + 7)
+    statuses = [staff.attempt(member.username, PASSWORD, code=wrong).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 401, 423]  # never throttled: the password was right
     locked_at = clock.now
 
-    locked = staff.login_response(member)  # the right password and a fresh code: still locked
+    locked = staff.login_response(member)  # the owner, the right password and a fresh code: still locked
     assert locked.status_code == 423
     body = locked.get_json()
     assert body["code"] == "account_locked"
     assert datetime.fromisoformat(body["locked_until"]) == locked_at + timedelta(minutes=15)
     assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
 
-    [lock_event] = events(db, "staff.locked")
+    [lock_event] = events(db, "staff.login_locked")
     assert lock_event.target_id == member.id
+    assert lock_event.details["password_compromised"] is True
     assert lock_event.details["failed_attempts"] == 5
     assert events(db, "staff.login_failed")[-1].details["reason"] == "locked"
 
@@ -166,21 +173,149 @@ def test_lockout_threshold_and_window_are_settings(make_app, clock):
     app = make_app(staff_lockout_attempts=2, staff_lockout_minutes=1)
     kit = Staff(app, app.test_client(), clock)
     member = kit.create("officer", "two.strikes")
-    assert kit.login_response(member, password="wrong password 1", code="000000").status_code == 401
-    assert kit.login_response(member, password="wrong password 2", code="000000").status_code == 423
+    assert kit.login_response(member, code="000000").status_code == 401
+    assert kit.login_response(member, code="000000").status_code == 423
     clock.advance(minutes=1, seconds=1)
     assert kit.login_response(member).status_code == 201
 
 
 def test_a_success_resets_the_failure_count(staff, db):
     member = staff.create("officer", "forgetful")
-    for i in range(4):
-        assert staff.login_response(member, password=f"wrong password {i}", code="000000").status_code == 401
+    for _ in range(4):
+        assert staff.login_response(member, code="000000").status_code == 401
     assert staff.login_response(member).status_code == 201
-    for i in range(4):
-        assert staff.login_response(member, password=f"wrong password {i}", code="000000").status_code == 401
+    for _ in range(4):
+        assert staff.login_response(member, code="000000").status_code == 401
     assert staff.login_response(member).status_code == 201
-    assert events(db, "staff.locked") == []
+    assert events(db, "staff.login_locked") == []
+
+
+def test_a_stranger_with_wrong_passwords_cannot_lock_the_owner_out(staff, db, clock):
+    member = staff.create("officer", "popular.name")
+    failures = 0
+    while failures < 6:
+        response = staff.attempt(member.username, f"guess number {failures}")
+        if response.status_code == 429:
+            clock.advance(seconds=int(response.headers["Retry-After"]))
+            continue
+        assert response.status_code == 401, response.get_json()
+        failures += 1
+    assert staff.login_response(member, address=OWNER_ADDRESS).status_code == 201
+    db.expire_all()
+    user = db.get(StaffUser, member.id)
+    assert user.failed_attempts == 0 and user.locked_until is None
+    assert events(db, "staff.login_locked") == []
+
+
+def test_wrong_passwords_are_throttled_per_address_with_a_growing_delay(staff, db, clock, monkeypatch):
+    member = staff.create("officer", "hammered")
+    assert [staff.attempt(member.username, "not it at all").status_code for _ in range(3)] == [401, 401, 401]
+
+    hashes = []
+    real = security._derive
+    monkeypatch.setattr(security, "_derive", lambda *a, **k: hashes.append(1) or real(*a, **k))
+    waits = []
+    for _ in range(4):
+        throttled = staff.attempt(member.username, "still not it")
+        assert throttled.status_code == 429
+        assert throttled.headers["Content-Type"] == "application/problem+json"
+        assert throttled.get_json()["code"] == "login_throttled"
+        waits.append(int(throttled.headers["Retry-After"]))
+        # Refused before the password is hashed: throttling saves the CPU too.
+        assert staff.attempt(member.username, PASSWORD).status_code == 429
+        assert hashes == []
+        clock.advance(seconds=waits[-1])
+        assert staff.attempt(member.username, "one more guess").status_code == 401
+        hashes.clear()
+    assert waits == [1, 2, 4, 8]
+
+    # Another address is not throttled by the stranger's failures, nor is the owner.
+    assert staff.attempt(member.username, "from elsewhere", address="198.51.100.7").status_code == 401
+    assert staff.login_response(member).status_code == 201
+
+    # Each failure is in the audit log; the throttle itself never stores the address.
+    failures = events(db, "staff.login_failed")
+    assert all(e.details["reason"] == "bad_password" for e in failures)
+    db.expire_all()
+    rows = db.execute(select(LoginThrottle)).scalars().all()
+    assert STRANGER_ADDRESS not in repr([(r.username, r.address_hash) for r in rows])
+    settings = staff.app.extensions["ecert.settings"]
+    by_address = {r.address_hash: r.failures for r in rows if r.username == member.username}
+    # The owner's success cleared the owner's own address only.
+    assert by_address == {staff_service.address_key(settings, STRANGER_ADDRESS): 7,
+                          staff_service.address_key(settings, "198.51.100.7"): 1}
+
+
+def test_the_address_key_is_a_keyed_hash():
+    """Without the secret key, a stolen throttle table does not give the addresses back."""
+    from dataclasses import replace as with_
+
+    from ecert.config import Settings
+
+    settings = Settings(secret_key="k" * 40)
+    key = staff_service.address_key(settings, STRANGER_ADDRESS)
+    assert len(key) == 64 and STRANGER_ADDRESS not in key
+    assert key != hashlib.sha256(STRANGER_ADDRESS.encode()).hexdigest()
+    assert key == hmac.new(b"k" * 40, b"ecert.login-throttle\x00" + STRANGER_ADDRESS.encode(),
+                           hashlib.sha256).hexdigest()
+    assert staff_service.address_key(with_(settings, secret_key="j" * 40), STRANGER_ADDRESS) != key
+
+
+def test_the_delay_grows_to_fifteen_minutes_and_no_further():
+    delays = [staff_service.throttle_delay(n) for n in range(1, 16)]
+    assert delays[:6] == [0, 0, 1, 2, 4, 8]
+    assert max(delays) == 15 * 60 and delays[-1] == 15 * 60
+    assert delays == sorted(delays)
+
+
+def test_an_unknown_username_is_throttled_like_a_known_one(staff):
+    member = staff.create("officer", "real.person")
+    for username in ("real.person", "no.such.person"):
+        statuses = [staff.attempt(username, "wrong wrong wrong").status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429], username
+    assert member
+
+
+def test_the_right_password_and_code_clear_the_throttle_for_that_address(staff, clock):
+    member = staff.create("officer", "clumsy.fingers")
+    for _ in range(3):
+        assert staff.login_response(member, password="typo typo typo", code="000000").status_code == 401
+    assert staff.login_response(member, code="000000").status_code == 429
+    clock.advance(seconds=1)
+    assert staff.login_response(member).status_code == 201
+    # Counting starts again: three more typos before the first wait.
+    typos = [staff.login_response(member, password="typo again", code="000000").status_code for _ in range(4)]
+    assert typos == [401, 401, 401, 429]
+
+
+def test_an_address_is_forgotten_after_a_day_and_old_rows_are_pruned(staff, db, clock):
+    staff.create("officer", "old.news")
+    for _ in range(3):
+        staff.attempt("old.news", "wrong password")
+    assert staff.attempt("old.news", "wrong password").status_code == 429
+    clock.advance(hours=24, seconds=1)
+    # Any failed sign-in prunes rows with no failure in the last day.
+    assert staff.attempt("someone.else", "wrong password", address="198.51.100.8").status_code == 401
+    db.expire_all()
+    assert [r.username for r in db.execute(select(LoginThrottle)).scalars()] == ["someone.else"]
+    assert staff.attempt("old.news", "wrong password").status_code == 401
+
+
+def test_ipv6_addresses_are_throttled_by_their_64_bit_prefix(staff):
+    staff.create("officer", "v6.target")
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"):
+        assert staff.attempt("v6.target", "wrong password", address=host).status_code == 401
+    assert staff.attempt("v6.target", "wrong password", address="2001:db8:1:2:ffff::9").status_code == 429
+    assert staff.attempt("v6.target", "wrong password", address="2001:db8:1:3::1").status_code == 401
+
+
+def test_a_locked_account_keeps_its_open_sessions(staff, clock):
+    """A lockout caused by someone else's wrong codes must not sign the owner out."""
+    member = staff.signed_in("officer", "at.work")
+    for _ in range(5):
+        staff.attempt(member.username, PASSWORD, code="000000")
+    assert staff.login_response(member).status_code == 423
+    assert staff.client.get(ME, headers=member.headers).status_code == 200
 
 
 def test_idle_sessions_expire_and_activity_keeps_them_alive(staff, clock):
@@ -280,3 +415,16 @@ def test_weaker_hashes_are_upgraded_at_login(staff, db, monkeypatch):
     db.expire_all()
     assert db.get(StaffUser, member.id).password_hash.startswith("scrypt$2048$8$1$")
     assert security.verify_password(PASSWORD, db.get(StaffUser, member.id).password_hash)
+
+
+def test_the_cli_clears_a_username_throttle(staff, db):
+    staff.create("officer", "called.support")
+    for _ in range(3):
+        staff.attempt("called.support", "wrong password")
+    assert staff.attempt("called.support", "wrong password").status_code == 429
+    result = staff.app.test_cli_runner().invoke(args=["ecert", "staff", "clear-throttle", "Called.Support", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"addresses_cleared": 1' in result.output
+    assert staff.attempt("called.support", "wrong password").status_code == 401
+    [cleared] = events(db, "staff.throttle_cleared")
+    assert cleared.actor_type == "cli" and cleared.details == {"username": "called.support", "addresses": 1}

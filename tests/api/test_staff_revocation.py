@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from ecert import rules, security
-from ecert.models import Certificate, StaffUser
+from ecert.models import Certificate, StaffSession, StaffUser
 from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,
     BINH,
+    PASSWORD,
     clock,
     events,
     fast_hashes,
@@ -105,7 +107,7 @@ def test_step_up_code_must_be_fresh(staff, supervisor, issued_certificate, db):
     assert failed.details["reason"] == "totp_reused" and failed.actor_id == supervisor.id
     db.expire_all()
     assert db.get(Certificate, cert_id).status == "valid"
-    assert db.get(StaffUser, supervisor.id).failed_attempts == 1  # committed with the 403
+    assert _session_of(db, supervisor).step_up_failures == 1  # committed with the 403
 
     code = staff.fresh_code(supervisor)
     assert revoke(staff, supervisor, cert_id, totp=code).status_code == 200
@@ -114,23 +116,81 @@ def test_step_up_code_must_be_fresh(staff, supervisor, issued_certificate, db):
     assert events(db, "staff.step_up_failed")[-1].details["reason"] == "totp_reused"
 
 
-def test_wrong_step_up_codes_count_towards_the_lockout(staff, supervisor, issued_certificate, db):
+def _session_of(db, member) -> StaffSession:
+    db.expire_all()
+    return db.execute(select(StaffSession).where(
+        StaffSession.token_sha256 == security.token_digest(member.token))).scalar_one()
+
+
+def test_wrong_step_up_codes_end_the_session_not_the_account(staff, supervisor, issued_certificate, db):
+    """Someone holding a stolen session token gets five guesses, then the token is dead; the
+    owner (who has the password and the phone) can sign in again at once."""
     cert_id = issued_certificate["certificate_id"]
     wrong = security.totp_code(supervisor.secret, security.totp_step(staff.clock.now) + 7)
-    statuses = [revoke(staff, supervisor, cert_id, totp=wrong).status_code for _ in range(5)]
-    assert statuses == [403, 403, 403, 403, 423]
-    assert revoke(staff, supervisor, cert_id).status_code == 423  # even a good code, while locked
-    assert staff.login_response(supervisor).status_code == 423
-    assert len(events(db, "staff.locked")) == 1
+    answers = [revoke(staff, supervisor, cert_id, totp=wrong) for _ in range(5)]
+    assert [a.status_code for a in answers] == [403, 403, 403, 403, 401]
+    assert answers[-1].get_json()["code"] == "step_up_exhausted"
+    assert _session_of(db, supervisor).ended_at is not None
+    assert revoke(staff, supervisor, cert_id).status_code == 401  # even a good code: the session is over
+    [exhausted] = events(db, "staff.step_up_exhausted")
+    assert exhausted.actor_id == supervisor.id and exhausted.details["failed_attempts"] == 5
     db.expire_all()
     assert db.get(Certificate, cert_id).status == "valid"
+    assert db.get(StaffUser, supervisor.id).locked_until is None
+    staff.login(supervisor)
+    assert revoke(staff, supervisor, cert_id).status_code == 200
 
 
-def test_a_form_mistake_does_not_spend_the_code(staff, supervisor, issued_certificate):
+def test_a_supervisor_can_revoke_while_a_stranger_hammers_the_login(staff, supervisor, issued_certificate, db):
+    cert_id = issued_certificate["certificate_id"]
+    answers = {staff.attempt(supervisor.username, f"guess {i}").status_code for i in range(12)}
+    assert answers == {401, 429}
+    response = revoke(staff, supervisor, cert_id)
+    assert response.status_code == 200, response.get_json()
+    assert staff.login_response(supervisor).status_code == 201  # and a new sign-in from the office works
+
+
+def test_a_lockout_by_someone_with_the_password_does_not_stop_a_signed_in_supervisor(
+    staff, supervisor, issued_certificate, db
+):
+    cert_id = issued_certificate["certificate_id"]
+    for _ in range(5):
+        staff.attempt(supervisor.username, PASSWORD, code="000000")
+    assert staff.login_response(supervisor).status_code == 423
+    assert len(events(db, "staff.login_locked")) == 1
+    response = revoke(staff, supervisor, cert_id)
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"certificate_id": "no-such-certificate", "status": 404},
+        {"reason": "other", "status": 422},  # no note
+        {"reason": "superseded", "replacement_certificate_id": "no-such-certificate", "status": 422},
+    ],
+    ids=["unknown_certificate", "missing_note", "bad_replacement"],
+)
+def test_a_step_up_code_is_spent_even_when_the_revocation_fails(staff, supervisor, issued_certificate, db, first):
     cert_id = issued_certificate["certificate_id"]
     code = staff.fresh_code(supervisor)
-    assert revoke(staff, supervisor, cert_id, reason="other", totp=code).status_code == 422
-    assert revoke(staff, supervisor, cert_id, reason="other", note="Lý do khác", totp=code).status_code == 200
+    first = dict(first)
+    status = first.pop("status")
+    target = first.pop("certificate_id", cert_id)
+    failed = revoke(staff, supervisor, target, totp=code, **first)
+    assert failed.status_code == status, failed.get_json()
+
+    replay = revoke(staff, supervisor, cert_id, totp=code, reason="other", note="Lý do khác")
+    assert replay.status_code == 403
+    assert replay.get_json()["code"] == "step_up_failed"
+    assert events(db, "staff.step_up_failed")[-1].details["reason"] == "totp_reused"
+    db.expire_all()
+    assert db.get(Certificate, cert_id).status == "valid"
+    # The accepted code is on record with what it was sent for.
+    [accepted] = events(db, "staff.step_up")
+    assert accepted.details["action"] == "certificate.revoke" and accepted.details["target_id"] == target
+
+    assert revoke(staff, supervisor, cert_id, reason="other", note="Lý do khác").status_code == 200
 
 
 @pytest.mark.parametrize(
