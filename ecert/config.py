@@ -1,17 +1,19 @@
 """Settings, read once from ``ECERT_*`` environment variables.
 
 Development fills what is missing with generated or local values and says so in the log;
-production refuses to start and names every missing secret at once, so a deploy fails at
-boot rather than at the first request.
+production refuses to start and names every missing secret and every unsafe setting (SQLite,
+plain http, unshared rate-limit counts, an open /metrics) at once, so a deploy fails at boot
+rather than at the first request, or quietly at scale.
 """
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ecert.errors import ConfigurationError
 
@@ -168,18 +170,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["extra_holidays"] = _parse_holidays(get("HOLIDAYS"))
 
     if production:
-        missing = [
-            f"ECERT_{name}"
-            for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "IDP_JWKS", "IDP_ISSUER", "IDP_AUDIENCE",
-                         "AUDIT_KEY")
-            if not get(name)
-        ]
-        if missing:
-            raise ConfigurationError("production refuses to start; missing settings: " + ", ".join(missing))
-        if len(values["secret_key"]) < 32:
-            raise ConfigurationError("ECERT_SECRET_KEY must be at least 32 characters in production")
-        if len(values["audit_key"]) < 32:
-            raise ConfigurationError("ECERT_AUDIT_KEY must be at least 32 characters in production")
+        problems = production_problems(values, get)
+        if problems:
+            raise ConfigurationError("production refuses to start: " + "; ".join(problems))
     else:
         filled = []
         if not values["database_url"]:
@@ -201,6 +194,48 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if filled:
             log.info("development defaults in use for: %s", ", ".join(filled))
     return Settings(**values)
+
+
+_REQUIRED_IN_PRODUCTION = (
+    "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "IDP_JWKS", "IDP_ISSUER", "IDP_AUDIENCE", "AUDIT_KEY",
+    "METRICS_TOKEN",
+)
+# A bearer token shorter than this can be guessed; the secrets are HMAC keys of 256 bits.
+_MIN_METRICS_TOKEN = 16
+_MIN_KEY = 32
+
+
+def production_problems(values: Mapping[str, Any], get: Callable[[str], str]) -> list[str]:
+    """Every reason production must not start with these settings (DESIGN §3), in one list, so
+    one failed deploy shows the operator all there is to fix. Empty when the settings are safe."""
+    missing = [f"ECERT_{name}" for name in _REQUIRED_IN_PRODUCTION if not get(name)]
+    problems = ["missing settings: " + ", ".join(missing)] if missing else []
+    database_url = values["database_url"]
+    if database_url and database_url.split(":", 1)[0].split("+", 1)[0].lower() != "postgresql":
+        # SQLite is one file on one host: workers on several hosts would not share it.
+        problems.append("ECERT_DATABASE_URL must be PostgreSQL (postgresql+psycopg://...), not "
+                        f"{database_url.split(':', 1)[0]!r}")
+    if values["secret_key"] and len(values["secret_key"]) < _MIN_KEY:
+        problems.append(f"ECERT_SECRET_KEY must be at least {_MIN_KEY} characters")
+    if values["audit_key"] and len(values["audit_key"]) < _MIN_KEY:
+        problems.append(f"ECERT_AUDIT_KEY must be at least {_MIN_KEY} characters")
+    base_url = values["public_base_url"]
+    if base_url and not base_url.lower().startswith("https://"):
+        # It is printed in every QR: a plain-http link would send phones to a page anyone on
+        # the path can rewrite.
+        problems.append("ECERT_PUBLIC_BASE_URL must be an https:// URL")
+    if values["idp_jwks"].lower().startswith("http://"):
+        # Whoever can change the keys in transit can sign identity tokens for anyone.
+        problems.append("ECERT_IDP_JWKS must be an https:// URL or a file, not plain http")
+    rate_limits = str(values["rate_limits"]).strip().lower() != "off"
+    if values.get("workers", Settings.workers) > 1 and rate_limits and not values["redis_url"]:
+        # Each process would keep its own counts: the real limit would be workers x the set one.
+        problems.append("ECERT_REDIS_URL is needed with ECERT_WORKERS > 1 and rate limits on "
+                        "(set it, or ECERT_WORKERS=1, or ECERT_RATE_LIMITS=off)")
+    token = values["metrics_token"]
+    if token and len(token) < _MIN_METRICS_TOKEN:
+        problems.append(f"ECERT_METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN} characters")
+    return problems
 
 
 def _parse_holidays(raw: str) -> frozenset:

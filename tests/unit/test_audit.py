@@ -330,7 +330,7 @@ def test_production_requires_an_audit_key():
         "ECERT_ENV": "production", "ECERT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x",
         "ECERT_SECRET_KEY": "s" * 40, "ECERT_PUBLIC_BASE_URL": "https://ecert.gov.vn",
         "ECERT_IDP_JWKS": "https://idp.example/jwks", "ECERT_IDP_ISSUER": "https://idp.example",
-        "ECERT_IDP_AUDIENCE": "ecert",
+        "ECERT_IDP_AUDIENCE": "ecert", "ECERT_REDIS_URL": "redis://cache:6379/0", "ECERT_METRICS_TOKEN": "m" * 32,
     }
     with pytest.raises(ConfigurationError, match="ECERT_AUDIT_KEY"):
         load_settings(env)
