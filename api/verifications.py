@@ -27,11 +27,25 @@ from api.schemas import ProblemSchema
 from api.verification_messages import VERIFICATION_MESSAGES
 from api.views_common import json_response
 from ecert.errors import InvalidInput
+from ecert.pdfcheck import CheckBusy, PdfChecker
 from ecert.services import verification as verification_service
 from ecert.services.issuance import CODE_ALPHABET, CODE_LENGTH, normalise_code
 from verification.messages import outcome_text
 
 EDGE_MESSAGES.update(VERIFICATION_MESSAGES)
+# The PDF checker's busy answer (its own words here: the catalogue above is another module's).
+EDGE_MESSAGES.update({
+    "verification_busy": {
+        "vi": "Hệ thống đang bận kiểm tra tệp PDF khác",
+        "en": "The service is busy checking other PDF files",
+    },
+    "verification_busy.detail": {
+        "vi": "Mọi lượt kiểm tra tệp PDF đang được dùng. Vui lòng thử lại sau số giây ghi trong Retry-After, "
+              "hoặc kiểm tra bằng mã QR hay số phiếu và mã kiểm tra.",
+        "en": "Every PDF check slot is in use. Try again after the seconds given in Retry-After, or check the QR "
+              "code or the certificate number and verification code instead.",
+    },
+})
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +172,22 @@ def trust_lists() -> verification_service.TrustListCache:
     return current_app.extensions["ecert.verification.trust_lists"]
 
 
+def pdf_checker() -> PdfChecker:
+    return current_app.extensions["ecert.verification.pdf_checker"]
+
+
+def check_pdf(data: bytes) -> verification_service.Verification:
+    """The guarded PDF check shared by the API and the page (raises CheckBusy); records nothing."""
+    return verification_service.verify_pdf_bytes(
+        db_session(), trust_lists(), pdf_checker(), data, max_bytes=settings().max_pdf_upload_bytes
+    )
+
+
+def busy_problem(error: CheckBusy) -> Response:
+    return problem(503, error.code, headers={"Retry-After": str(error.retry_after)},
+                   extra={"retry_after": error.retry_after})
+
+
 def result_document(verification: verification_service.Verification, lang: str) -> dict[str, Any]:
     body = verification.result.to_dict()
     certificate = body["certificate"]
@@ -245,24 +275,39 @@ def verify(payload: dict[str, Any]) -> Response:
 @blp.alt_response(413, schema=ProblemSchema, description="File over the size cap (max_bytes)")
 @blp.alt_response(422, schema=ProblemSchema, description="No file field, or an empty file")
 @blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
+@blp.alt_response(503, schema=ProblemSchema, description="Every PDF check slot is busy: try again after Retry-After "
+                  "seconds (code verification_busy)", headers={"Retry-After": {
+                      "description": "Seconds to wait", "schema": {"type": "integer"}}})
 def verify_pdf(files: dict[str, Any]) -> Response:
-    """Verify an uploaded certificate PDF (multipart field ``file``): its PAdES signature
-    against our root, the token it carries, and the certificate's status."""
+    """Verify an uploaded certificate PDF (multipart field ``file``, at most 1 MiB): its PAdES
+    signature against our root, the token it carries, and the certificate's status.
+
+    A file that is not structurally one of ours is answered at once; the others are checked
+    with a time limit (a file that exceeds it is ``malformed``, reason ``pdf_too_complex``) and
+    a bounded number of checks at once on the host (503 ``verification_busy`` with
+    ``Retry-After`` when all are taken)."""
     cap = settings().max_pdf_upload_bytes
     data = files["file"].stream.read(cap + 1)
     if len(data) > cap:
         return _file_too_large()
     if not data:
         raise InvalidInput({"file": ["empty_file"]})
-    session = db_session()
-    verification = verification_service.verify_pdf_bytes(session, trust_lists(), data, max_bytes=cap)
+    try:
+        verification = check_pdf(data)
+    except CheckBusy as busy:
+        return busy_problem(busy)
     body = _RESULT.dump(result_document(verification, _lang()))
-    record(session, verification, "pdf")
+    record(db_session(), verification, "pdf")
     return json_response(body)
 
 
 def register(app: Flask, api: Api) -> None:
     app.extensions["ecert.verification.trust_lists"] = verification_service.TrustListCache(
         app.extensions["ecert.keystore"]
+    )
+    config = app.extensions["ecert.settings"]
+    # Slot files in the instance dir: every worker of this host (which shares it) counts together.
+    app.extensions["ecert.verification.pdf_checker"] = PdfChecker(
+        config.instance_dir / "pdf-check-slots", config.pdf_check_slots, config.pdf_check_seconds
     )
     api.register_blueprint(blp)

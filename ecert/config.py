@@ -47,6 +47,16 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
     return value
 
 
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 300:  # also refuses nan and inf
+        raise ConfigurationError(f"{name} must be more than 0 and at most 300 seconds")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -156,6 +166,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["max_body_bytes"] = _int("ECERT_MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 1024)
     if get("MAX_PDF_UPLOAD_BYTES"):
         values["max_pdf_upload_bytes"] = _int("ECERT_MAX_PDF_UPLOAD_BYTES", get("MAX_PDF_UPLOAD_BYTES"), 1024)
+    if get("PDF_CHECK_SLOTS"):
+        values["pdf_check_slots"] = _int("ECERT_PDF_CHECK_SLOTS", get("PDF_CHECK_SLOTS"), 1)
+    if get("PDF_CHECK_SECONDS"):
+        values["pdf_check_seconds"] = _seconds("ECERT_PDF_CHECK_SECONDS", get("PDF_CHECK_SECONDS"))
     if get("STAFF_IDLE_MINUTES"):
         values["staff_idle_minutes"] = _int("ECERT_STAFF_IDLE_MINUTES", get("STAFF_IDLE_MINUTES"), 1)
     if get("STAFF_ABSOLUTE_HOURS"):

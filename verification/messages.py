@@ -139,6 +139,8 @@ REASON_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "too_large": {"vi": "tệp quá lớn", "en": "file too large"},
     "pdf_unreadable": {"vi": "không đọc được tệp PDF", "en": "the PDF cannot be read"},
     "pdf_encrypted": {"vi": "tệp PDF bị mã hóa", "en": "the PDF is encrypted"},
+    "pdf_too_complex": {"vi": "tệp PDF quá phức tạp để kiểm tra trong thời gian cho phép",
+                        "en": "the PDF is too complex to check within the time limit"},
     "unsigned_pdf": {"vi": "tệp PDF không có chữ ký số", "en": "the PDF is not signed"},
     "no_token": {"vi": "tệp PDF không chứa mã phiếu", "en": "the PDF carries no certificate code"},
     "signature_mismatch": {"vi": "chữ ký không khớp với nội dung",

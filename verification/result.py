@@ -65,6 +65,7 @@ REASON_CODES: Final[Mapping[str, str]] = MappingProxyType(
         "too_large": "the file is larger than the size cap",
         "pdf_unreadable": "the PDF could not be parsed",
         "pdf_encrypted": "the PDF is encrypted",
+        "pdf_too_complex": "the PDF could not be checked within the time limit (ours take a fraction of it)",
         "unsigned_pdf": "the PDF carries no signature",
         "no_token": "the PDF carries no certificate token",
         # signature

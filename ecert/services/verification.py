@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
 from ecert.models import Certificate, SigningKey, VerificationEvent
+from ecert.pdfcheck import PdfChecker, TrustSource, structural_verdict
 from ecert.services.issuance import CODE_LENGTH, normalise_code
 from verification import (
     CertificateStatus,
@@ -178,7 +179,7 @@ class TrustListCache:
 
     def __init__(self, keystore: "Keystore") -> None:
         self.keystore = keystore
-        self._entry: tuple[bytes, TrustList] | None = None
+        self._entry: tuple[bytes, TrustList, TrustSource] | None = None
         self._root: tuple[object, bytes] | None = None  # (root certificate, its SHA-256)
         self.rebuilds = 0  # how many times the list was parsed (tests and benchmarks read it)
 
@@ -200,10 +201,20 @@ class TrustListCache:
             return entry[1]
         # A key change between the fingerprint and this read only stores a newer list under an
         # older key: the next call sees a different fingerprint and rebuilds. Never stale.
-        trust = TrustList.from_json(self.keystore.trust_list(session), root=self.keystore.root_certificate)
-        self._entry = (key, trust)
+        document = self.keystore.trust_list(session)
+        root = self.keystore.root_certificate
+        trust = TrustList.from_json(document, root=root)
+        # Kept for the PDF checker's child processes, which build their own (parsed objects do
+        # not cross a pipe) and reparse only when the key changes.
+        root_der = root.public_bytes(serialization.Encoding.DER) if root is not None else None
+        self._entry = (key, trust, TrustSource(key, document, root_der))
         self.rebuilds += 1
         return trust
+
+    def source_of(self, trust: TrustList) -> TrustSource | None:
+        """The document ``trust`` was built from, when it is the list held now."""
+        entry = self._entry
+        return entry[2] if entry is not None and entry[1] is trust else None
 
     @property
     def last(self) -> TrustList | None:
@@ -267,22 +278,30 @@ def verify_text(
 def verify_pdf_bytes(
     session: Session,
     trust_lists: TrustListCache,
+    checker: PdfChecker,
     data: bytes,
     *,
     max_bytes: int,
     now: datetime | None = None,
 ) -> Verification:
-    """Verify an uploaded certificate PDF (channel ``pdf``)."""
-    from verification import verify_pdf  # pyHanko: imported only by the PDF channel
+    """Verify an uploaded certificate PDF (channel ``pdf``) through the bounded checker.
 
+    Junk is answered from its bytes alone; the rest is checked in a child process with a time
+    limit while this thread answers the child's status question from the database. Raises
+    :class:`ecert.pdfcheck.CheckBusy` when every check slot of the host is taken.
+    """
     now = now or utcnow()
     lookup = DatabaseStatusLookup(session)
     trust, fresh = _trust(session, trust_lists)
-    if trust is None:
+    source = trust_lists.source_of(trust) if trust is not None else None
+    if trust is None or source is None:
+        early = structural_verdict(data, now, max_bytes)
+        if early is not None:
+            return Verification(early, None, True)
         result = VerificationResult("status_unavailable", {"status": Check(False, "unavailable")}, checked_at=now)
         return Verification(result, None, True)
     status_lookup = lookup if fresh else _Unavailable()
-    return _finish(verify_pdf(data, trust, status_lookup, now=now, max_bytes=max_bytes), lookup, fresh)
+    return _finish(checker.check(data, source, status_lookup, now, max_bytes), lookup, fresh)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import re
 
@@ -21,6 +22,8 @@ from tests.api.test_verification_api import (  # noqa: F401  (fixtures)
     issue,
     keys_cli,
     active_kid,
+    pdf_of,
+    plain_pdf,
     resign,
     revoke_in_db,
     seeded,
@@ -130,7 +133,6 @@ NOT_OURS = "Không phải mã của dịch vụ này"
 
 
 @pytest.mark.parametrize("path", [
-    "/v/",
     "/v/hello",
     "/v/" + base64.urlsafe_b64encode(os.urandom(180)).decode().rstrip("="),  # a random "token"
     "/v/" + "A" * 2048,
@@ -224,3 +226,126 @@ def test_rate_limited_page(make_app):
     assert int(response.headers["Retry-After"]) >= 1
     assert "Quá nhiều lượt kiểm tra" in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
+
+
+# --- the page takes a PDF (GET /v/ form -> POST /v/pdf) -------------------------------------------
+
+
+def upload_page(client, data: bytes | None, **kwargs):
+    form = {} if data is None else {"file": (io.BytesIO(data), "phieu.pdf", "application/pdf")}
+    return client.post("/v/pdf", data=form, content_type="multipart/form-data", **kwargs)
+
+
+def info_only_update(pdf: bytes, **entries: str) -> bytes:
+    """An incremental update appended after signing that changes nothing but /Info."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    writer.set_info(generic.DictionaryObject(
+        {generic.NameObject(f"/{k}"): generic.TextStringObject(v) for k, v in entries.items()}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_landing_page_has_a_no_script_upload_form(client, db):
+    response = client.get("/v/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    [form] = re.findall(r"<form [^>]*>", html)
+    assert 'method="post"' in form and 'action="/v/pdf"' in form
+    assert 'enctype="multipart/form-data"' in form
+    assert re.search(r'<input type="file" id="file" name="file" accept="application/pdf,.pdf" required>', html)
+    assert '<label for="file">Chọn tệp PDF (tối đa 1 MB)</label>' in html
+    assert "<script" not in html and "Kiểm tra" in html
+    assert 'data-outcome' not in html  # no verdict: nothing was checked
+    assert events(db) == []
+    directives = dict(d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";"))
+    assert directives["form-action"] == "'self'"
+    assert directives["default-src"] == "'none'" and "script-src" not in directives
+    # /v (the address printed on paper) reaches it too
+    assert client.get("/v", follow_redirects=True).status_code == 200
+
+
+def test_landing_page_in_english_keeps_the_language_for_the_upload(client):
+    html = client.get("/v/", query_string={"lang": "en"}).get_data(as_text=True)
+    assert '<html lang="en">' in html and "Choose the PDF file (at most 1 MB)" in html
+    assert 'action="/v/pdf?lang=en"' in html
+    assert "Check a judicial-record certificate" in html
+    by_header = client.get("/v/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Check the certificate" in by_header and 'action="/v/pdf"' in by_header
+
+
+def test_genuine_pdf_upload_gives_the_valid_page(client, an_cert, db):
+    response = upload_page(client, pdf_of(client, an_cert))
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert verdict(response) == ("valid", "Hợp lệ")
+    assert shown_fields(response)["number"] == an_cert["number"]
+    assert response.headers["Cache-Control"] == "no-store"
+    [event] = events(db)
+    assert (event.channel, event.outcome, event.certificate_id) == ("pdf", "valid", an_cert["id"])
+
+
+def test_pdf_upload_page_in_english(client, an_cert):
+    pdf = pdf_of(client, an_cert)
+    assert verdict(upload_page(client, pdf, query_string={"lang": "en"})) == ("valid", "Valid")
+    assert verdict(upload_page(client, pdf, headers={"Accept-Language": "en-GB,en;q=0.8"})) == ("valid", "Valid")
+
+
+@pytest.mark.parametrize("swap_token", [False, True], ids=["same-token", "another-certificate's-token"])
+def test_info_only_update_after_signing_is_the_tampered_page(seeded, client, auth, an_cert, db, swap_token):
+    # Any revision appended after the signature is "tampered" (DESIGN §7), even one that only
+    # rewrites /Info; with another genuine certificate's token it would otherwise show that one.
+    token = token_of(issue(seeded, client, auth, CUONG)) if swap_token else token_of(an_cert)
+    before = len(events(db))
+    tampered = info_only_update(pdf_of(client, an_cert), EcertToken=token, Producer="edited later")
+    response = upload_page(client, tampered)
+    assert response.status_code == 200
+    assert verdict(response)[0] == "tampered"
+    assert shown_fields(response) == {}
+    assert [(e.channel, e.outcome) for e in events(db)][before:] == [("pdf", "tampered")]
+
+
+@pytest.mark.parametrize("data", [b"hello, not a PDF", b"%PDF-1.7\n" + os.urandom(2000), plain_pdf()])
+def test_junk_upload_is_the_not_ours_page(client, db, data):
+    response = upload_page(client, data)
+    assert response.status_code == 200
+    assert verdict(response) == ("malformed", NOT_OURS)
+    assert [(e.channel, e.outcome) for e in events(db)] == [("pdf", "malformed")]
+
+
+def test_too_big_upload_is_a_page_saying_so(make_app):
+    client = make_app(max_pdf_upload_bytes=20_000).test_client()
+    for size in (20_001, 200_000):  # just over (read check) and far over (Content-Length check)
+        response = upload_page(client, b"%PDF-1.7\n" + b"0" * size)
+        assert response.status_code == 413, size
+        assert response.mimetype == "text/html"
+        html = response.get_data(as_text=True)
+        assert 'data-outcome="too_large">Tệp quá lớn<' in html
+        assert "vượt quá 19 KB" in html
+        assert '<input type="file"' in html  # and the form again
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    english = upload_page(client, b"%PDF-1.7\n" + b"0" * 30_000, query_string={"lang": "en"})
+    assert english.status_code == 413 and "The file is too large" in english.get_data(as_text=True)
+
+
+def test_default_cap_is_one_mib_on_the_page(client, db):
+    response = upload_page(client, b"%PDF-1.7\n" + b"0" * (1024 * 1024))
+    assert response.status_code == 413
+    assert events(db) == []
+
+
+def test_upload_without_a_file_asks_for_one(client, db):
+    for data in (None, b""):
+        response = upload_page(client, data)
+        assert response.status_code == 422 and response.mimetype == "text/html"
+        assert "Chưa chọn tệp" in response.get_data(as_text=True)
+    assert events(db) == []
+
+
+def test_pdf_form_address_answers_get_with_the_form(client):
+    # The language link of a verdict page is relative (?lang=en): on /v/pdf it must not be a 405.
+    response = client.get("/v/pdf", query_string={"lang": "en"})
+    assert response.status_code == 200
+    assert '<input type="file"' in response.get_data(as_text=True)
