@@ -471,3 +471,19 @@ def test_migration_0004_will_not_launder_a_broken_legacy_chain(tmp_path):
     with pytest.raises(RuntimeError, match="already broken at seq 2"):
         upgrade_head(url, audit_key=AuditKey.from_text(TEST_AUDIT_KEY))
     engine.dispose()
+
+
+def test_the_app_role_is_the_app_urls_user_when_migrations_run_as_another():
+    from ecert.config import Settings
+    from ecert.migrate import app_role_for, grant_statements
+
+    pg = "postgresql+psycopg://{}:pw@db/ecert"
+    assert app_role_for(Settings(database_url=pg.format("ecert_app"),
+                                 database_owner_url=pg.format("ecert_owner"))) == "ecert_app"
+    assert app_role_for(Settings(database_url=pg.format("ecert"), database_owner_url=pg.format("ecert"))) is None
+    assert app_role_for(Settings(database_url=pg.format("ecert_app"))) is None
+    statements = grant_statements("ecert_app", lambda name: f'"{name}"')
+    revoke = 'REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON "audit_events" FROM "ecert_app"'
+    # The revocation comes after the blanket grant, or the grant would give the rights back.
+    assert statements.index(revoke) > statements.index(
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "ecert_app"')
