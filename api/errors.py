@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ecert.errors import DomainError, InvalidInput
@@ -173,6 +174,14 @@ def database_error(error: Exception) -> Response:
     return problem(503, "database_unavailable", headers={"Retry-After": "5"})
 
 
+def stale_data(error: StaleDataError) -> Response:
+    # Another transaction changed the row between our read and our write (the version column saw
+    # it). The services lock the rows they decide on; this is the backstop: the client's view is
+    # out of date, which is a conflict to re-read and retry, not a server error.
+    log.warning("concurrent update lost: %s", type(error).__name__)
+    return problem(409, "concurrent_update")
+
+
 def unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return problem(500, "internal_error")
@@ -181,6 +190,7 @@ def unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(StaleDataError, stale_data)
     for unavailable in (OperationalError, InterfaceError, DisconnectionError, PendingRollbackError, PoolTimeoutError):
         app.register_error_handler(unavailable, database_error)
     app.register_error_handler(Exception, unexpected)

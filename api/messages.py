@@ -30,6 +30,11 @@ EDGE_MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Mỗi công dân chỉ có một yêu cầu đang mở; hãy chờ kết quả hoặc hủy yêu cầu đó.",
         "en": "A citizen may have one open request at a time; wait for its decision or cancel it.",
     },
+    "concurrent_update": {"vi": "Dữ liệu vừa được thay đổi bởi một thao tác khác", "en": "Someone else changed this at the same moment"},
+    "concurrent_update.detail": {
+        "vi": "Hãy tải lại để xem trạng thái mới nhất rồi thử lại nếu vẫn cần.",
+        "en": "Reload to see the current state, then retry if it still applies.",
+    },
     "idempotency_key_reused": {"vi": "Idempotency-Key đã được dùng cho một yêu cầu khác", "en": "This Idempotency-Key was used with a different body"},
     "idempotency_key_invalid": {"vi": "Idempotency-Key không hợp lệ", "en": "Invalid Idempotency-Key"},
 }

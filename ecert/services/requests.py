@@ -131,13 +131,33 @@ def get_for_citizen(session: Session, request_id: str, personal_id: str) -> Cert
     return request
 
 
+def _lock_for_citizen(session: Session, request_id: str, personal_id: str) -> CertificateRequest:
+    request = None
+    if _looks_like_id(request_id):
+        # populate_existing: a copy this session loaded before the lock is replaced by what the
+        # previous lock holder committed.
+        request = session.execute(
+            select(CertificateRequest)
+            .where(CertificateRequest.id == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+    if request is None or request.citizen_pid != personal_id:
+        raise NotFound("request_not_found")
+    return request
+
+
 def _looks_like_id(value: str) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 36
 
 
 def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: Actor,
            now: datetime | None = None) -> CertificateRequest:
-    request = get_for_citizen(session, request_id, identity.personal_id)
+    """Withdraw a request nobody has decided. The row is locked and its status read under the
+    lock, as staff decisions do (services/review.py): a cancel racing an approval waits for it
+    and then answers 409 request_not_cancellable, instead of overwriting an issued request or
+    failing on the version check."""
+    request = _lock_for_citizen(session, request_id, identity.personal_id)
     if request.status not in rules.CANCELLABLE_STATUSES:
         raise Conflict("request_not_cancellable", request_status=request.status)
     request.status = "cancelled"

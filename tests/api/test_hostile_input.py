@@ -185,3 +185,23 @@ def test_idempotency_fingerprint_of_a_non_json_body(client, staff, quiet, kind):
     response = client.post("/api/v1/staff/requests/no-such-request/approve", data=HOSTILE_BODIES[kind],
                            content_type="text/plain", headers={**supervisor.headers, "Idempotency-Key": f"fp-{kind}"})
     _assert_clean_4xx(response, quiet)
+
+
+# --- a lost optimistic update is a conflict, not a server error ---------------------------------------
+
+
+def test_stale_data_is_a_409_problem(client, auth, quiet, monkeypatch):
+    """Backstop for any write that loses to a concurrent one on the version column (the services
+    lock rows first; see tests/postgres/test_cancel_race.py for the race itself)."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    def lost(*_args, **_kwargs):
+        raise StaleDataError("UPDATE statement on table 'requests' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr("ecert.services.requests.cancel", lost)
+    response = client.post("/api/v1/requests/some-id/cancel", headers=auth())
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["code"] == "concurrent_update"
+    assert "requests" not in response.get_data(as_text=True)  # no SQL internals
+    _assert_clean_4xx(response, quiet)
