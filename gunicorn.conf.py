@@ -29,3 +29,20 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    # Start the PDF checker's fork server (pyHanko imported once) and one warm check process in
+    # the background, so the first PDF upload of a worker does not pay ~1-2 s for them and the
+    # worker starts serving at once. A failure only means the first upload starts them itself.
+    import threading
+
+    def warm():
+        try:
+            from ecert import pdfcheck
+
+            pdfcheck.warm()
+        except Exception as exc:  # noqa: BLE001 - never stop a worker for a warm-up
+            worker.log.warning("PDF checker not warmed up: %s", type(exc).__name__)
+
+    threading.Thread(target=warm, name="ecert-pdfcheck-warm", daemon=True).start()

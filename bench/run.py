@@ -21,7 +21,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import e2e, inproc
+from bench import e2e, inproc, junk_upload
 from bench.client import CitizenFactory
 from bench.common import RUNS, Results, log, ratios
 from bench.load import CONNECTIONS, THREADS, LoadGenerator
@@ -37,13 +37,13 @@ from bench.server import (
     reset_postgres,
 )
 
-SECTIONS = ("offline", "parts", "requests", "http", "staff", "scale", "profile")
+SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "scale", "profile")
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.md"
 SECTION_REQUESTS = "requests through the API (2 workers)"
 SECTION_HTTP = "verification over HTTP (2 workers)"
 SECTION_E2E = "issuance: end to end vs parts"
 SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
-                 "staff (2 workers)", "scale (PostgreSQL)", "PostgreSQL", "profile (cProfile, in-process, SQLite)"]
+                 junk_upload.SECTION, "staff (2 workers)", "scale (PostgreSQL)", "PostgreSQL", "profile (cProfile, in-process, SQLite)"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,7 +82,7 @@ class Plan:
 
     @property
     def needs_sqlite_server(self) -> bool:
-        return any(self.wants(n) for n in ("requests", "http", "staff"))
+        return any(self.wants(n) for n in ("requests", "http", "junk", "staff"))
 
     @property
     def needs_pg(self) -> bool:
@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                     qr = e2e.certificate_detail(server, warm[0])["qr_text"]
                     e2e.http_verification(server, qr, loadgen, results, seconds=plan.load_seconds,
                                           section=SECTION_HTTP)
+                if plan.wants("junk"):
+                    _alive(server, results)
+                    junk_upload.junk_figures(server, results, seconds=plan.load_seconds)
                 if plan.wants("staff"):
                     from bench.staff import staff_figures
 

@@ -291,13 +291,14 @@ def verify_pdf_bytes(
     :class:`ecert.pdfcheck.CheckBusy` when every check slot of the host is taken.
     """
     now = now or utcnow()
+    # Junk is answered from its bytes before anything else, the database included.
+    early = structural_verdict(data, now, max_bytes)
+    if early is not None:
+        return Verification(early)
     lookup = DatabaseStatusLookup(session)
     trust, fresh = _trust(session, trust_lists)
     source = trust_lists.source_of(trust) if trust is not None else None
     if trust is None or source is None:
-        early = structural_verdict(data, now, max_bytes)
-        if early is not None:
-            return Verification(early, None, True)
         result = VerificationResult("status_unavailable", {"status": Check(False, "unavailable")}, checked_at=now)
         return Verification(result, None, True)
     status_lookup = lookup if fresh else _Unavailable()
