@@ -23,6 +23,7 @@ from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     fast_hashes,
     staff,
 )
+from tests.support import TEST_DATABASE_URL
 
 LOGIN = "/api/v1/staff/sessions"
 ME = "/api/v1/staff/me"
@@ -220,6 +221,7 @@ def test_wrong_passwords_are_throttled_per_address_with_a_growing_delay(staff, d
         assert throttled.status_code == 429
         assert throttled.headers["Content-Type"] == "application/problem+json"
         assert throttled.get_json()["code"] == "login_throttled"
+        assert throttled.get_json()["title"] == "Đăng nhập sai quá nhiều lần, vui lòng chờ"
         waits.append(int(throttled.headers["Retry-After"]))
         # Refused before the password is hashed: throttling saves the CPU too.
         assert staff.attempt(member.username, PASSWORD).status_code == 429
@@ -428,3 +430,44 @@ def test_the_cli_clears_a_username_throttle(staff, db):
     assert staff.attempt("called.support", "wrong password").status_code == 401
     [cleared] = events(db, "staff.throttle_cleared")
     assert cleared.actor_type == "cli" and cleared.details == {"username": "called.support", "addresses": 1}
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="racing workers need PostgreSQL (SQLite has one writer)")
+def test_racing_failures_on_several_workers_are_all_counted(provisioned):
+    """Eight workers failing at once for a pair that has no row yet: one atomic upsert each, no
+    duplicate-key error, every failure counted."""
+    import threading
+    import uuid
+
+    from sqlalchemy import delete
+
+    from ecert import create_app
+
+    app = create_app({**provisioned, "rate_limits": "off"})
+    app.config["TESTING"] = True
+    username = f"race.{uuid.uuid4().hex[:12]}"
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def fail_once() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post(LOGIN, json={"username": username, "password": "wrong password",
+                                                 "totp": "000000"},
+                                    environ_base={"REMOTE_ADDR": STRANGER_ADDRESS}).status_code)
+
+    threads = [threading.Thread(target=fail_once) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert set(statuses) <= {401, 429} and len(statuses) == 8
+        with app.extensions["ecert.sessionmaker"]() as session:
+            row = session.execute(select(LoginThrottle).where(LoginThrottle.username == username)).scalar_one()
+            assert row.failures == statuses.count(401)
+    finally:
+        with app.extensions["ecert.sessionmaker"]() as session:
+            session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
+            session.commit()
+        app.extensions["ecert.engine"].dispose()
