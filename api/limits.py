@@ -4,16 +4,24 @@ Storage is Redis when ECERT_REDIS_URL is set, so every worker on every host shar
 in-process memory otherwise (one development process). ECERT_RATE_LIMITS=off turns every limit
 off (benchmarks); ``name=limit`` pairs, comma-separated, override the defaults, e.g.
 ``verification=120/minute,login=5/minute``.
+
+Counts are kept per client, but never under the client's address (DESIGN §7: never an IP
+address, not even in the logs): the key is a keyed hash of it (:func:`client_key`). The limiter
+logs that key when a limit is breached, and Redis stores it; neither learns an address.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+import ipaddress
 import math
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
-from flask_limiter.util import get_remote_address
 
 from api.errors import problem
 from ecert.config import Settings
@@ -50,6 +58,33 @@ def parse_limits(raw: str) -> dict[str, str]:
     return limits
 
 
+def client_key(address: str | None, secret: bytes) -> str:
+    """The rate-limit key of a client address: HMAC-SHA256 under a key derived from the app's
+    secret, 128 bits in hex. Equal on every worker and host that share ECERT_SECRET_KEY (so
+    Redis counts stay shared), and no log line, Redis dump or error report holds the address.
+
+    An IPv6 client usually holds a whole /64, so its /64 is the client: otherwise each of its
+    2^64 addresses would get a fresh allowance.
+    """
+    text = address or "unknown"
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        if ip.version == 6 and ip.ipv4_mapped is None:
+            text = str(ipaddress.IPv6Network((ip, 64), strict=False))
+        elif ip.version == 6 and ip.ipv4_mapped is not None:
+            text = str(ip.ipv4_mapped)
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _key_secret(settings: Settings) -> bytes:
+    # A key of its own (not the session-signing secret itself), derived so that nothing new
+    # needs configuring.
+    return hmac.new(settings.secret_key.encode(), b"ecert rate-limit client key", hashlib.sha256).digest()
+
+
 def limit_for(name: str) -> str:
     return current_app.extensions["ecert.rate_limits"][name]
 
@@ -73,8 +108,9 @@ def rate_limit(name: str) -> Callable[[F], F]:
 def init_app(app: Flask, settings: Settings) -> Limiter:
     """Call after every blueprint is registered."""
     app.extensions["ecert.rate_limits"] = parse_limits(settings.rate_limits)
+    secret = _key_secret(settings)
     limiter = Limiter(
-        key_func=get_remote_address,
+        key_func=lambda: client_key(request.remote_addr, secret),
         app=app,
         on_breach=_on_breach,
         headers_enabled=False,
@@ -90,6 +126,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         if name:
             # shared_limit: every view with the same name draws on one budget per client (the
             # verification page and the JSON API are one "verification" allowance).
-            app.view_functions[endpoint] = limiter.shared_limit(lambda name=name: limit_for(name), scope=name)(view)
+            limited = limiter.shared_limit(functools.partial(limit_for, name), scope=name)(view)
+            app.view_functions[endpoint] = cast(Any, limited)
     app.extensions["ecert.limiter"] = limiter
     return limiter

@@ -6,6 +6,12 @@ import logging
 from datetime import datetime, timezone
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Never an IP address, not even in the logs (DESIGN §7): a field named for a client's address
+# is dropped here whoever passes it, so one careless ``extra=`` cannot put it in a log line.
+_ADDRESS_FIELDS = frozenset({
+    "remote_addr", "client_address", "client_addr", "client_ip", "ip", "ip_address", "remote_ip",
+    "x_forwarded_for", "forwarded_for", "REMOTE_ADDR", "HTTP_X_FORWARDED_FOR",
+})
 
 
 class JsonFormatter(logging.Formatter):
@@ -17,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key not in _ADDRESS_FIELDS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
