@@ -315,7 +315,9 @@ def test_wrong_code_and_unknown_number_are_the_same_not_found(client, an_cert, d
     assert [(e.channel, e.outcome, e.certificate_id) for e in events(db)] == [("code", "not_found", None)] * 2
 
 
-@pytest.mark.parametrize("number", ["LLTP\u0000", "\ud800", "LLTP-2026-" + "9" * 40, "\n"])
+# A lone surrogate ("\ud800") never gets this far: the edge refuses it as invalid JSON (400), see
+# tests/api/test_hostile_input.py.
+@pytest.mark.parametrize("number", ["LLTP\u0000", "LLTP-2026-" + "9" * 40, "\n"])
 def test_implausible_numbers_are_not_found(client, an_cert, number):
     body = client.post(VERIFY, data=json.dumps({"number": number, "code": an_cert["verification_code"]}),
                        content_type="application/json")
