@@ -12,7 +12,7 @@ import os
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from asn1crypto import algos as asn1_algos
+from asn1crypto import algos as asn1_algos  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
