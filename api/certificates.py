@@ -13,7 +13,7 @@ from api.deps import db_session
 from api.errors import _lang
 from api.schemas import ListArgsSchema, ProblemSchema
 from api.views_common import json_response
-from ecert import rules
+from ecert.domain import rules
 from ecert.models import Certificate
 from ecert.services import certificates as certificate_service
 from signing.qr import qr_png, qr_svg

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from ecert.errors import DomainError, InvalidInput
 from api.messages import has_message, localise
-from ecert.i18n import negotiate_language
+from ecert.domain.i18n import negotiate_language
 
 log = logging.getLogger("ecert.api")
 

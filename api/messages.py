@@ -1,8 +1,8 @@
-"""Titles for codes only the HTTP edge produces; everything else is in ecert.i18n.MESSAGES,
+"""Titles for codes only the HTTP edge produces; everything else is in ecert.domain.i18n.MESSAGES,
 the one catalogue (a code is defined in one place only)."""
 from __future__ import annotations
 
-from ecert import i18n
+from ecert.domain import i18n
 
 EDGE_MESSAGES: dict[str, dict[str, str]] = {
     "bad_request": {"vi": "Yêu cầu không hợp lệ", "en": "Bad request"},

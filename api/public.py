@@ -30,7 +30,7 @@ from api.deps import db_session, settings
 from api.limits import rate_limit
 from api.verification_messages import PAGE_TEXT
 from api.verifications import MULTIPART_SLACK, check_pdf, record, trust_lists
-from ecert.i18n import negotiate_language
+from ecert.domain.i18n import negotiate_language
 from ecert.pdfcheck import CheckBusy
 from ecert.services import verification as verification_service
 from verification.messages import (

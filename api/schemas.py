@@ -1,9 +1,9 @@
-"""Marshmallow schemas: one per payload. Validators speak in codes that ecert.i18n localises."""
+"""Marshmallow schemas: one per payload. Validators speak in codes that ecert.domain.i18n localises."""
 from __future__ import annotations
 
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
-from ecert import rules
+from ecert.domain import rules
 
 
 class StrictSchema(Schema):
@@ -56,7 +56,7 @@ class ResidencePeriodSchema(StrictSchema):
 
 class RequestCreateSchema(StrictSchema):
     form_type = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2], error="invalid_choice"))
-    # Lengths here only bound the work; the real limits apply after NFC in ecert.validation.
+    # Lengths here only bound the work; the real limits apply after NFC in ecert.domain.validation.
     purpose = fields.String(required=True, validate=validate.Length(max=4 * rules.PURPOSE_MAX, error="too_long"))
     place_of_birth = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=4 * rules.PLACE_OF_BIRTH_MAX, error="too_long")

@@ -42,10 +42,10 @@ from api.staff_schemas import (
     StaffRequestSchema,
 )
 from api.views_common import json_response
-from ecert import rules
+from ecert.domain import rules
 from ecert.db import utcnow
 from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, ServiceUnavailable, Unauthorized
-from ecert.i18n import message
+from ecert.domain.i18n import message
 from ecert.models import Certificate, CertificateRequest
 from ecert.services import review as review_service
 from ecert.services import revocation as revocation_service

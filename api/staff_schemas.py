@@ -8,7 +8,7 @@ from datetime import timezone
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from ecert import rules
+from ecert.domain import rules
 
 TOTP_PATTERN = r"^\s*\d{6}\s*$"
 

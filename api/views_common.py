@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Response, json, request
 
-from ecert import rules
+from ecert.domain import rules
 from ecert.db import utcnow
 from ecert.models import CertificateRequest
 

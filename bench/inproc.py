@@ -60,7 +60,7 @@ class _Issuer:
         self.serial = 0
 
     def holder(self) -> dict[str, Any]:
-        from ecert.validation import ascii_fold
+        from ecert.domain.validation import ascii_fold
 
         name = "Nguyễn Văn Minh"
         return {
@@ -71,7 +71,7 @@ class _Issuer:
         }
 
     def content(self) -> dict[str, Any]:
-        from ecert.content import build_content
+        from ecert.domain.content import build_content
         from ecert.services import records
 
         self.serial += 1
@@ -92,7 +92,7 @@ class _Issuer:
         return canonical, content_digest(canonical)
 
     def token(self, content: dict[str, Any], digest: bytes) -> tuple[str, str]:
-        from ecert.content import ban_statement, record_statement
+        from ecert.domain.content import ban_statement, record_statement
         from signing.cose import TokenClaims, mask_personal_id, qr_text, sign_token
 
         claims = TokenClaims(

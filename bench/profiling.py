@@ -22,13 +22,13 @@ PROFILE_FILE = ROOT / "bench" / "results" / "profile.txt"
 # (label, path suffix of the file, function name): cumulative time of each, as a share of the total.
 ISSUANCE_WATCH = [
     ("identity token check (JWT ES256)", "ecert/identity.py", "verify"),
-    ("request validation", "ecert/validation.py", "validate_request"),
+    ("request validation", "ecert/domain/validation.py", "validate_request"),
     ("issue_certificate (all of issuance)", "ecert/services/issuance.py", "issue_certificate"),
     ("PDF render", "signing/pdf.py", "render_certificate_pdf"),
     ("  of which QR layout (mask choice)", "signing/qr.py", "_layout"),
     ("PAdES sign", "signing/pdf.py", "sign_pdf"),
     ("COSE sign", "signing/cose.py", "sign_token"),
-    ("content build", "ecert/content.py", "build_content"),
+    ("content build", "ecert/domain/content.py", "build_content"),
     ("session commit", "sqlalchemy/orm/session.py", "commit"),
     ("audit record", "ecert/services/audit.py", "record"),
 ]

@@ -1,6 +1,6 @@
 """Domain exceptions. The HTTP edge (api/errors.py) turns them into problem documents.
 
-Each carries a machine-readable ``code`` (localised at the edge through ecert.i18n) and,
+Each carries a machine-readable ``code`` (localised at the edge through ecert.domain.i18n) and,
 for invalid input, per-field error codes.
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWKClient, PyJWKSet
 from jwt.exceptions import InvalidSubjectError
 
-from ecert import rules, validation
+from ecert.domain import rules, validation
 from ecert.errors import Unauthorized
 
 ALLOWED_ALGORITHMS = ("RS256", "ES256")

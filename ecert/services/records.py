@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ecert.models import Ban, Conviction, Person
 from ecert.services.audit import Actor, record
-from ecert.validation import ascii_fold
+from ecert.domain.validation import ascii_fold
 
 MAX_LINE_BYTES = 1_000_000
 

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ecert import rules
+from ecert.domain import rules
 from ecert.config import Settings
 from ecert.errors import Conflict, InvalidInput, NotFound
 from ecert.models import CertificateRequest

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecert import rules
+from ecert.domain import rules
 from ecert.errors import InvalidInput, NotFound
 from ecert.models import Certificate
 from ecert.services.audit import Actor, record

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from ecert import rules
+from ecert.domain import rules
 from ecert.models import Certificate, CertificateRequest
 from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ecert import rules, security
+from ecert import security
+from ecert.domain import rules
 from ecert.models import Certificate, StaffSession, StaffUser
 from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,

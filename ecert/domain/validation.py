@@ -2,7 +2,7 @@
 
 Every validator answers with error CODES, never sentences, keyed by the field's path
 (``purpose``, ``residence_history.0.from``, ``identity.personal_id``): the HTTP edge localises
-them with ``ecert.i18n``. Nothing here raises on bad input, whatever its type: marshmallow checks
+them with ``ecert.domain.i18n``. Nothing here raises on bad input, whatever its type: marshmallow checks
 types first, but these functions are also the last line of defence.
 
 Decisions are recorded in docs/domain-rules.md.
@@ -14,7 +14,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from ecert import rules
+from ecert.domain import rules
 
 Errors = dict[str, list[str]]
 

@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecert import rules
-from ecert.content import build_content, needs_review_reasons
-from ecert.i18n import MESSAGES, negotiate_language
-from ecert.validation import (
+from ecert.domain import rules
+from ecert.domain.content import build_content, needs_review_reasons
+from ecert.domain.i18n import MESSAGES, negotiate_language
+from ecert.domain.validation import (
     REQUEST_FIELDS,
     ascii_fold,
     normalize_name,

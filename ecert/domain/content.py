@@ -14,8 +14,8 @@ import unicodedata
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from ecert import rules
-from ecert.validation import ascii_fold, parse_date
+from ecert.domain import rules
+from ecert.domain.validation import ascii_fold, parse_date
 
 CONTENT_SCHEMA = 1
 DEFAULT_NATIONALITY = "Việt Nam"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from ecert import rules
+from ecert.domain import rules
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"

@@ -1,4 +1,4 @@
-"""ecert.validation: names, personal ID, contacts, residence history, the whole request."""
+"""ecert.domain.validation: names, personal ID, contacts, residence history, the whole request."""
 from __future__ import annotations
 
 import unicodedata
@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from ecert import rules
-from ecert.validation import (
+from ecert.domain import rules
+from ecert.domain.validation import (
     NO_SPOUSE,
     ascii_fold,
     clean_request,
@@ -684,7 +684,7 @@ def test_clean_request_form_2(form2):
 
 
 def test_current_period():
-    from ecert.validation import current_period
+    from ecert.domain.validation import current_period
 
     history = [period("2015-06", None, "79", "current"), period("2004-05", "2015-06", "01", "old")]
     assert current_period(history)["address"] == "current"

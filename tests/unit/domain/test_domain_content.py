@@ -1,4 +1,4 @@
-"""ecert.content: the certificate content of docs/contracts.md and the automatic-path rules."""
+"""ecert.domain.content: the certificate content of docs/contracts.md and the automatic-path rules."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from ecert.content import (
+from ecert.domain.content import (
     ban_in_force,
     ban_statement,
     build_content,

@@ -1,11 +1,11 @@
-"""ecert.rules: legal parameters, fee, working days, deadline, provinces, workflow."""
+"""ecert.domain.rules: legal parameters, fee, working days, deadline, provinces, workflow."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from ecert import rules
+from ecert.domain import rules
 
 UTC = timezone.utc
 VN = rules.VIETNAM_TZ

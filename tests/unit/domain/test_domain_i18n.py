@@ -1,11 +1,11 @@
-"""ecert.i18n: messages for every code, and language negotiation."""
+"""ecert.domain.i18n: messages for every code, and language negotiation."""
 from __future__ import annotations
 
 import pytest
 
-from ecert import rules
-from ecert.content import REVIEW_REASONS
-from ecert.i18n import MESSAGES, localize_errors, message, negotiate_language
+from ecert.domain import rules
+from ecert.domain.content import REVIEW_REASONS
+from ecert.domain.i18n import MESSAGES, localize_errors, message, negotiate_language
 
 VALIDATION_CODES = {
     "required", "unknown_field", "invalid_type", "invalid_choice", "not_a_number", "too_small",
