@@ -27,7 +27,7 @@ init: $(VENV)/.runtime
 	$(FLASK) ecert seed-demo
 
 run: init
-	@$(BIN)/python -m ecert.welcome
+	@$(BIN)/python -m ecert.dev.welcome
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev

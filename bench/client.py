@@ -101,7 +101,7 @@ class CitizenFactory:
         self.serial = 0
 
     def mint(self, count: int, ttl_seconds: int = 3 * 3600) -> list[Citizen]:
-        from ecert.devidp import issue_dev_token
+        from ecert.dev.idp import issue_dev_token
 
         out = []
         for _ in range(count):

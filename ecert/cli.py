@@ -36,7 +36,7 @@ def _out(data: object, as_json: bool, text: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def init_command(as_json: bool) -> None:
     """Migrate the database; in development also create the PKI and identity-provider key."""
-    from ecert.devidp import ensure_dev_idp
+    from ecert.dev.idp import ensure_dev_idp
     from ecert.keystore import register_dsc
     from ecert.migrate import migrate_settings
     from ecert.services import audit
@@ -80,7 +80,7 @@ def init_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def seed_demo_command(as_json: bool) -> None:
     """Load the demo judicial records (idempotent)."""
-    from ecert.demo import DEMO_CITIZENS, DEMO_RECORDS
+    from ecert.dev.demo import DEMO_CITIZENS, DEMO_RECORDS
     from ecert.services.records import import_lines
 
     with _session() as session:
@@ -130,8 +130,8 @@ ecert_cli.add_command(records_cli)
 def dev_token_command(pid: str, name: str | None, birthdate: str | None, gender: str | None, loa: int, ttl: int,
                       as_json: bool) -> None:
     """Print an identity token from the development identity provider (development only)."""
-    from ecert.demo import DEMO_CITIZENS
-    from ecert.devidp import issue_dev_token
+    from ecert.dev.demo import DEMO_CITIZENS
+    from ecert.dev.idp import issue_dev_token
 
     settings = _settings()
     if settings.is_production:

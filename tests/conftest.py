@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from ecert import create_app
 from ecert.db import make_engine
-from ecert.devidp import ensure_dev_idp, issue_dev_token
+from ecert.dev.idp import ensure_dev_idp, issue_dev_token
 from ecert.migrate import upgrade_head
 from tests.support import IDP_AUDIENCE, IDP_ISSUER, PUBLIC_BASE_URL, TEST_DATABASE_URL
 

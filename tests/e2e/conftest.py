@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from ecert import create_app
 from ecert.db import utcnow
-from ecert.devidp import issue_dev_token
+from ecert.dev.idp import issue_dev_token
 from ecert.migrate import upgrade_head
 from ecert.models import Certificate
 from tests.support import IDP_AUDIENCE, IDP_ISSUER, PUBLIC_BASE_URL, form1_payload, history_since_14

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import create_engine, text
 
-from ecert.devidp import issue_dev_token
+from ecert.dev.idp import issue_dev_token
 from tests.faults.tcp_proxy import TcpProxy
 from tests.support import ON_POSTGRES, TEST_DATABASE_URL, form1_payload, history_since_14
 

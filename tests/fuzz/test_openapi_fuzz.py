@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from ecert import create_app
 from ecert.config import DEV_IDP_AUDIENCE, DEV_IDP_ISSUER
-from ecert.devidp import issue_dev_token
+from ecert.dev.idp import issue_dev_token
 
 EXAMPLES = int(os.environ.get("ECERT_FUZZ_EXAMPLES", "40"))
 CHECKS = [
@@ -51,7 +51,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "rate_limits": "off",
         "log_json": False,
     }
-    from ecert.devidp import ensure_dev_idp
+    from ecert.dev.idp import ensure_dev_idp
 
     ensure_dev_idp(instance / "idp")
     setup = create_app(overrides)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 from ecert.config import load_settings
-from ecert.demo import DEMO_CITIZENS
-from ecert.devidp import issue_dev_token
+from ecert.dev.demo import DEMO_CITIZENS
+from ecert.dev.idp import issue_dev_token
 
 
 def main() -> None:
