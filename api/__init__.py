@@ -10,8 +10,8 @@ from flask import Flask, Response, g, request
 from flask_smorest import Api
 
 from api import errors, json_guard, limits, metrics
-from api.deps import close_session, settings
-from ecert.config import Settings
+from api.deps import EDGE_EXTENSION_KEY, Edge, close_session, settings
+from ecert.wiring import resources_of
 
 log = logging.getLogger("ecert.access")
 
@@ -67,17 +67,12 @@ def register(app: Flask) -> None:
     api.spec.components.security_scheme(
         "staff", {"type": "http", "scheme": "bearer", "description": "Staff session token"}
     )
-    app.extensions["ecert.api"] = api
-
-    from api import docs, health, me, requests
-
-    for module in (health, me, requests):
-        api.register_blueprint(module.blp)
-    app.register_blueprint(docs.bp)
-
-    _register_optional(app, api)
+    _register_blueprints(app, api)
     _problems_are_problem_json(api)
-    limits.init_app(app, settings_of(app))
+    app_settings = resources_of(app).settings
+    rate_limits = limits.parse_limits(app_settings.rate_limits)
+    limiter = limits.init_app(app, app_settings)
+    app.extensions[EDGE_EXTENSION_KEY] = Edge(openapi=api, limiter=limiter, rate_limits=rate_limits)
 
     errors.register(app)
     metrics.init_app(app)
@@ -105,22 +100,19 @@ def _problems_are_problem_json(api: Api) -> None:
                     content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
 
 
-def settings_of(app: Flask) -> Settings:
-    return app.extensions["ecert.settings"]
+def _register_blueprints(app: Flask, api: Api) -> None:
+    """Every blueprint, by name. A renamed or missing module fails the start with an ImportError
+    (never skipped in silence). JSON APIs go through smorest, so they are in the OpenAPI
+    document; the HTML pages (docs, verification page) are plain Flask blueprints."""
+    from api import certificates, docs, health, me, public, requests, staff, verifications
 
-
-def _register_optional(app: Flask, api: Api) -> None:
-    """Blueprints of the later journeys (certificates, verification, staff) when present."""
-    import importlib
-
-    for name in ("api.certificates", "api.verifications", "api.public", "api.staff"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app, api)
+    for blueprint in (health.blp, me.blp, requests.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
+    for blueprint in (certificates.blp, certificates.trust_blp, verifications.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(public.bp)
+    api.register_blueprint(staff.blp)
 
 
 def _start() -> None:

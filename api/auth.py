@@ -4,8 +4,9 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
-from flask import current_app, g, request
+from flask import g, request
 
+from api.deps import resources
 from ecert.errors import Unauthorized
 from ecert.identity import CitizenIdentity
 
@@ -36,7 +37,7 @@ def citizen_required(view: F) -> F:
         if token.count(".") != 2:
             # Staff session tokens are opaque: a staff token here is simply not an identity token.
             raise Unauthorized("token_malformed")
-        g.citizen = current_app.extensions["ecert.identity"].verify(token)
+        g.citizen = resources().identity.verify(token)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

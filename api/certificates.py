@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Flask, Response, current_app, request
-from flask_smorest import Api, Blueprint
+from flask import Response, request
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import citizen_required, current_citizen
-from api.deps import db_session
+from api.deps import db_session, resources
 from api.errors import _lang
 from api.schemas import ListArgsSchema, ProblemSchema
 from api.views_common import json_response
@@ -150,7 +150,7 @@ _TRUST_CACHE = "public, max-age=300, must-revalidate"
 @trust_blp.response(200, description="The document-signer keys (JWKS-compatible), with status")
 def trust_list():
     """Every document-signer key ever used, with its status: verifiers cache this."""
-    keystore = current_app.extensions["ecert.keystore"]
+    keystore = resources().keystore
     body = json.dumps(keystore.trust_list(db_session()), sort_keys=True, separators=(",", ":")).encode()
     response = Response(body, mimetype="application/json")
     response.set_etag(hashlib.sha256(body).hexdigest())
@@ -163,7 +163,7 @@ def trust_list():
 @trust_blp.response(200, description="The root CA certificate", content_type="application/x-pem-file")
 def root_ca():
     """The root CA that every document-signer certificate chains to."""
-    pem = current_app.extensions["ecert.keystore"].root_pem()
+    pem = resources().keystore.root_pem()
     response = Response(pem, mimetype="application/x-pem-file")
     response.set_etag(hashlib.sha256(pem).hexdigest())
     response.headers["Cache-Control"] = "public, max-age=86400"
@@ -171,6 +171,3 @@ def root_ca():
     return response.make_conditional(request)
 
 
-def register(app: Flask, api: Api) -> None:
-    api.register_blueprint(blp)
-    api.register_blueprint(trust_blp)

@@ -1,20 +1,60 @@
-"""Per-request plumbing shared by the views: the database session, the actor, settings."""
+"""Per-request plumbing shared by the views: the app's resources, the database session, the
+actor, settings; and the HTTP edge's own objects (:class:`Edge`)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
 from ecert.services.audit import Actor
+from ecert.wiring import Resources, resources_of
+
+if TYPE_CHECKING:
+    from flask_limiter import Limiter
+    from flask_smorest import Api
 
 log = logging.getLogger(__name__)
 
+EDGE_EXTENSION_KEY = "ecert.api"
+
+
+def resources() -> Resources:
+    """The current app's resources (``ecert.wiring.Resources``): the one way views reach them."""
+    return resources_of(current_app)
+
 
 def settings() -> Settings:
-    return current_app.extensions["ecert.settings"]
+    return resources().settings
+
+
+@dataclass(frozen=True)
+class Edge:
+    """What only the HTTP edge has, built by ``api.register`` after every blueprint is in.
+
+    Kept apart from ``ecert.wiring.Resources`` so that the core never knows HTTP.
+    """
+
+    # The flask-smorest registry: the OpenAPI document the docs page renders.
+    openapi: Api
+    # This app's rate limiter (one per app, so apps with different settings share nothing).
+    limiter: Limiter
+    # Named limit -> limit string ("10/minute;100/day"), from ECERT_RATE_LIMITS.
+    rate_limits: dict[str, str]
+
+
+def edge_of(app: Flask) -> Edge:
+    edge = app.extensions[EDGE_EXTENSION_KEY]
+    assert isinstance(edge, Edge), "api.register installs api.deps.Edge"
+    return edge
+
+
+def edge() -> Edge:
+    return edge_of(current_app)
 
 
 def db_session() -> Session:
@@ -24,7 +64,7 @@ def db_session() -> Session:
     """
     session = g.get("db_session")
     if session is None:
-        session = current_app.extensions["ecert.sessionmaker"]()
+        session = resources().sessionmaker()
         g.db_session = session
     return session
 

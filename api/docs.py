@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from api.deps import edge
+
 bp = Blueprint("docs", __name__, template_folder="templates")
 
 
 @bp.route("/api/v1/docs")
 def docs():
-    spec = current_app.extensions["ecert.api"].spec.to_dict()
+    spec = edge().openapi.spec.to_dict()
     operations = []
     for path, item in sorted(spec.get("paths", {}).items()):
         for method, op in item.items():

@@ -1,12 +1,11 @@
 """Liveness and readiness for the load balancer."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
-from api.deps import db_session
+from api.deps import db_session, resources
 from api.errors import problem
 
 blp = Blueprint("health", __name__, description="Liveness and readiness")
@@ -35,8 +34,7 @@ def readyz():
         checks["database"] = "ok"
     except Exception:  # noqa: BLE001 - any failure means "not ready"
         checks["database"] = "unavailable"
-    keystore = current_app.extensions.get("ecert.keystore")
-    checks["signing"] = "ok" if keystore is not None and keystore.ready else "unavailable"
+    checks["signing"] = "ok" if resources().keystore.ready else "unavailable"
     if all(v == "ok" for v in checks.values()):
         return {"status": "ok", "checks": checks}
     return problem(503, "service_unavailable", extra={"checks": checks}, headers={"Retry-After": "5"})

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
 
+from api.deps import edge
 from api.errors import problem
 from ecert.config import Settings
 from ecert.errors import ConfigurationError
@@ -86,7 +87,7 @@ def _key_secret(settings: Settings) -> bytes:
 
 
 def limit_for(name: str) -> str:
-    return current_app.extensions["ecert.rate_limits"][name]
+    return edge().rate_limits[name]
 
 
 def rate_limit(name: str) -> Callable[[F], F]:
@@ -106,8 +107,8 @@ def rate_limit(name: str) -> Callable[[F], F]:
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter:
-    """Call after every blueprint is registered."""
-    app.extensions["ecert.rate_limits"] = parse_limits(settings.rate_limits)
+    """Call after every blueprint is registered. The limits themselves are read per request
+    from ``api.deps.Edge.rate_limits``."""
     secret = _key_secret(settings)
     limiter = Limiter(
         key_func=lambda: client_key(request.remote_addr, secret),
@@ -128,5 +129,4 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
             # verification page and the JSON API are one "verification" allowance).
             limited = limiter.shared_limit(functools.partial(limit_for, name), scope=name)(view)
             app.view_functions[endpoint] = cast(Any, limited)
-    app.extensions["ecert.limiter"] = limiter
     return limiter

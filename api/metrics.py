@@ -9,9 +9,10 @@ import hmac
 import os
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from api.deps import settings as app_settings
 from api.errors import problem
 
 REQUESTS = Counter("ecert_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -52,7 +53,7 @@ def _before() -> None:
 def metrics_view() -> Response:
     """Open in development; in production only with ``Authorization: Bearer ECERT_METRICS_TOKEN``
     (the configuration refuses to start without one; without it here, nobody gets in)."""
-    settings = current_app.extensions["ecert.settings"]
+    settings = app_settings()
     expected = settings.metrics_token
     if expected or settings.is_production:
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

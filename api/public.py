@@ -21,8 +21,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Final, Mapping
 
-from flask import Blueprint, Flask, Response, render_template, request, url_for
-from flask_smorest import Api
+from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
@@ -278,5 +277,3 @@ def _rate_limited(error: TooManyRequests) -> Response:
     return response
 
 
-def register(app: Flask, api: Api) -> None:
-    app.register_blueprint(bp)

@@ -1,11 +1,10 @@
 """The citizen's requests: create, list, read, cancel."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from api.auth import citizen_required, current_citizen
-from api.deps import actor, db_session, settings
+from api.deps import actor, db_session, resources, settings
 from api.errors import _lang
 from api.idempotency import run_idempotent
 from api.limits import rate_limit
@@ -29,8 +28,8 @@ _LIST = RequestListSchema()
 
 def _issuer():
     """The issuance function when signing is ready; None sends every request to staff review."""
-    keystore = current_app.extensions.get("ecert.keystore")
-    if keystore is None or not keystore.ready:
+    keystore = resources().keystore
+    if not keystore.ready:
         return None
     from ecert.services.issuance import issue_for
 

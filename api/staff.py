@@ -13,11 +13,11 @@ import math
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, request
-from flask_smorest import Api, Blueprint
+from flask import Response, request
+from flask_smorest import Blueprint
 
 from api.metrics import observe_decision
-from api.deps import actor, db_session, settings
+from api.deps import actor, db_session, resources, settings
 from api.errors import _lang, problem
 from api.idempotency import run_idempotent
 from api.limits import rate_limit
@@ -44,7 +44,7 @@ from api.staff_schemas import (
 from api.views_common import json_response
 from ecert.domain import rules
 from ecert.db import utcnow
-from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, ServiceUnavailable, Unauthorized
+from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, Unauthorized
 from ecert.domain.i18n import message
 from ecert.models import Certificate, CertificateRequest
 from ecert.services import review as review_service
@@ -84,10 +84,6 @@ def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
         return blp.doc(security=_SECURITY)(view)
 
     return apply(view) if view is not None else apply
-
-
-def register(app: Flask, api: Api) -> None:
-    api.register_blueprint(blp)
 
 
 def _problem_of(error: DomainError, now: datetime) -> Response:
@@ -302,10 +298,7 @@ def get_request(request_id):
 
 
 def _signer(session, now):
-    keystore = current_app.extensions.get("ecert.keystore")
-    if keystore is None:
-        raise ServiceUnavailable("signing_unavailable")
-    return keystore.signer_for_issuance(session, now)
+    return resources().keystore.signer_for_issuance(session, now)
 
 
 @blp.route("/requests/<string:request_id>/approve", methods=["POST"])

@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, request
-from flask_smorest import Api, Blueprint
+from flask import Response, request
+from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.metrics import observe_verification
-from api.deps import db_session, settings
+from api.deps import db_session, resources, settings
 from api.errors import _lang, problem
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
@@ -169,11 +169,11 @@ _RESULT = VerificationResultSchema()
 
 
 def trust_lists() -> verification_service.TrustListCache:
-    return current_app.extensions["ecert.verification.trust_lists"]
+    return resources().trust_lists
 
 
 def pdf_checker() -> PdfChecker:
-    return current_app.extensions["ecert.verification.pdf_checker"]
+    return resources().pdf_checker
 
 
 def check_pdf(data: bytes) -> verification_service.Verification:
@@ -299,15 +299,3 @@ def verify_pdf(files: dict[str, Any]) -> Response:
     body = _RESULT.dump(result_document(verification, _lang()))
     record(db_session(), verification, "pdf")
     return json_response(body)
-
-
-def register(app: Flask, api: Api) -> None:
-    app.extensions["ecert.verification.trust_lists"] = verification_service.TrustListCache(
-        app.extensions["ecert.keystore"]
-    )
-    config = app.extensions["ecert.settings"]
-    # Slot files in the instance dir: every worker of this host (which shares it) counts together.
-    app.extensions["ecert.verification.pdf_checker"] = PdfChecker(
-        config.instance_dir / "pdf-check-slots", config.pdf_check_slots, config.pdf_check_seconds
-    )
-    api.register_blueprint(blp)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from bench.common import RUNS, Results, log, rate_loop, ratios
 from bench.server import PUBLIC_BASE_URL, Instance
+from ecert.wiring import resources_of
 
 SECTION_PARTS = "issuance parts (in-process, 1 core)"
 SECTION_OFFLINE = "offline verification (1 core)"
@@ -45,11 +46,11 @@ def open_context(instance: Instance) -> Context:
 
     app = create_app()
     logging.getLogger().setLevel(logging.WARNING)
-    session = app.extensions["ecert.sessionmaker"]()
-    keystore = app.extensions["ecert.keystore"]
+    session = resources_of(app).sessionmaker()
+    keystore = resources_of(app).keystore
     signer = keystore.signer_for_issuance(session, datetime.now(timezone.utc))
     trust_list = TrustList.from_json(keystore.trust_list(session), root=keystore.root_pem())
-    return Context(app, session, signer, trust_list, app.extensions["ecert.settings"])
+    return Context(app, session, signer, trust_list, resources_of(app).settings)
 
 
 class _Issuer:

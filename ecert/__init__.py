@@ -1,7 +1,9 @@
 """ecert: judicial-record certificates, issued signed and verifiable by anyone.
 
-``create_app`` wires configuration -> database -> signing -> HTTP, in that order, and fails at
-start-up (never at the first request) when something it needs is missing.
+``create_app`` wires configuration -> database -> identity provider -> signing keys -> the
+resources container (``ecert.wiring.Resources``) -> HTTP (``api.register``) and the command line
+(``ecert.cli``), in that order, and fails at start-up (never at the first request) when
+something it needs is missing.
 """
 from __future__ import annotations
 
@@ -13,9 +15,7 @@ from typing import Any
 from flask import Flask
 
 from ecert.config import Settings, load_settings
-from ecert.db import make_engine, make_sessionmaker
 from ecert.errors import ConfigurationError
-from ecert.identity import IdentityVerifier
 
 log = logging.getLogger("ecert")
 
@@ -31,31 +31,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
-    app.extensions["ecert.settings"] = settings
+    # Imported here, not at the top: importing a pure module such as ecert.domain.rules runs this
+    # package's __init__, and that must not load the database, the keys and the PDF checker.
+    from ecert.wiring import build_resources, install
 
-    engine = make_engine(settings.database_url)
-    app.extensions["ecert.engine"] = engine
-    app.extensions["ecert.sessionmaker"] = make_sessionmaker(engine)
-
-    app.extensions["ecert.identity"] = IdentityVerifier(
-        settings.idp_jwks,
-        settings.idp_issuer,
-        settings.idp_audience,
-        leeway=settings.idp_leeway_seconds,
-        min_loa=settings.idp_min_loa,
-    )
-
-    from ecert.keystore import load_keystore
-
-    app.extensions["ecert.keystore"] = load_keystore(settings, engine)
-    _wire_audit_key(settings, engine)
+    resources = build_resources(settings)
+    install(app, resources)
+    _wire_audit_key(settings, resources.engine)
 
     import api
-
-    api.register(app)
-
     from ecert.cli import register_cli
 
+    api.register(app)
     register_cli(app)
     return app
 

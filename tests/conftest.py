@@ -19,6 +19,7 @@ from ecert import create_app
 from ecert.db import make_engine
 from ecert.dev.idp import ensure_dev_idp, issue_dev_token
 from ecert.migrate import upgrade_head
+from ecert.wiring import replace_resources, resources_of
 from tests.support import IDP_AUDIENCE, IDP_ISSUER, PUBLIC_BASE_URL, TEST_DATABASE_URL
 
 
@@ -142,7 +143,7 @@ def provisioned(base_overrides: dict[str, Any]) -> dict[str, Any]:
     app = create_app(base_overrides)
     result = app.test_cli_runner().invoke(args=["ecert", "init", "--json"])
     assert result.exit_code == 0, result.output
-    app.extensions["ecert.engine"].dispose()
+    resources_of(app).engine.dispose()
     return base_overrides
 
 
@@ -154,12 +155,12 @@ def make_app(provisioned: dict[str, Any]) -> Iterator[Callable[..., Any]]:
     def factory(**overrides: Any) -> Any:
         app = create_app({**provisioned, **overrides})
         app.config["TESTING"] = True
-        engine = app.extensions["ecert.engine"]
+        engine = resources_of(app).engine
         connection = engine.connect()
         transaction = connection.begin()
-        app.extensions["ecert.sessionmaker"] = sessionmaker(
+        replace_resources(app, sessionmaker=sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
+        ))
         made.append((engine, connection, transaction))
         return app
 
@@ -184,7 +185,7 @@ def owner_app(make_app: Callable[..., Any], owner_database_url: str) -> Any:
 
 @pytest.fixture
 def owner_db(owner_app: Any) -> Iterator[Session]:
-    session = owner_app.extensions["ecert.sessionmaker"]()
+    session = resources_of(owner_app).sessionmaker()
     yield session
     session.close()
 
@@ -196,7 +197,7 @@ def client(app: Any) -> Any:
 
 @pytest.fixture
 def db(app: Any) -> Iterator[Session]:
-    session = app.extensions["ecert.sessionmaker"]()
+    session = resources_of(app).sessionmaker()
     yield session
     session.close()
 

@@ -16,6 +16,7 @@ from ecert.db import utcnow
 from ecert.models import AuditEvent
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor
+from ecert.wiring import resources_of
 from tests.support import form1_payload, history_since_14
 
 AN = {"pid": "001090012345", "name": "Nguyễn Văn An", "birthdate": "1990-05-17", "gender": "male"}
@@ -87,7 +88,7 @@ class Staff:
 
     def create(self, role: str, username: str | None = None, password: str = PASSWORD) -> Member:
         username = username or f"{role}{len(self.made) + 1}"
-        with self.app.extensions["ecert.sessionmaker"]() as session:
+        with resources_of(self.app).sessionmaker() as session:
             enrolment = staff_service.create_staff(session, username, role, password=password, actor=TEST_ACTOR)
             session.commit()
             member = Member(enrolment.user.id, username, role, password, enrolment.totp_secret)

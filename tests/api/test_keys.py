@@ -6,6 +6,7 @@ import json
 import pytest
 
 from ecert.models import AuditEvent, SigningKey
+from ecert.wiring import resources_of
 from tests.support import form1_payload, history_since_14
 from verification import CertificateStatus, TrustList, verify_token
 
@@ -105,7 +106,7 @@ def test_an_expired_signing_key_is_never_used(seeded, client, auth, db, tmp_path
     from ecert.models import Certificate
     from signing.pki import ROOT_KEY_FILE, issue_document_signer, load_certificate, load_private_key, save_certificate, save_private_key
 
-    settings = seeded.extensions["ecert.settings"]
+    settings = resources_of(seeded).settings
     root_key = load_private_key(settings.pki_dir / ROOT_KEY_FILE)
     root_cert = load_certificate(settings.pki_dir / "root-ca.pem")
     past = datetime.now(timezone.utc) - timedelta(days=30)

@@ -18,6 +18,7 @@ import pytest
 from ecert import pdfcheck
 from ecert.config import load_settings
 from ecert.errors import ConfigurationError
+from ecert.wiring import replace_resources, resources_of
 from tests.api.test_verification_api import (  # noqa: F401  (fixtures)
     VERIFY,
     VERIFY_PDF,
@@ -55,22 +56,22 @@ def no_real_check(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def slot_dir(app: Any):
-    return app.extensions["ecert.settings"].instance_dir / "pdf-check-slots"
+    return resources_of(app).settings.instance_dir / "pdf-check-slots"
 
 
 def configure_checker(app: Any, **overrides: Any) -> None:
     """The app's checker as settings with these overrides would make it (one app per test:
     a second app on the same SQLite file would wait for the first one's write lock)."""
-    settings = app.extensions["ecert.settings"].with_overrides(overrides)
-    app.extensions["ecert.verification.pdf_checker"] = pdfcheck.PdfChecker(
-        slot_dir(app), settings.pdf_check_slots, settings.pdf_check_seconds)
+    settings = resources_of(app).settings.with_overrides(overrides)
+    replace_resources(app, pdf_checker=pdfcheck.PdfChecker(
+        slot_dir(app), settings.pdf_check_slots, settings.pdf_check_seconds))
 
 
 # --- 1. the size cap -------------------------------------------------------------------------------
 
 
 def test_default_cap_is_one_mib(app):
-    assert app.extensions["ecert.settings"].max_pdf_upload_bytes == MIB
+    assert resources_of(app).settings.max_pdf_upload_bytes == MIB
 
 
 def test_junk_over_one_mib_is_refused_before_parsing(client, db, monkeypatch, no_real_check):

@@ -6,6 +6,8 @@ import secrets
 
 import pytest
 
+from api.deps import edge_of
+
 REDIS_URL = os.environ.get("ECERT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -30,8 +32,8 @@ def test_rate_limit_counts_are_shared_across_hosts_through_redis(provisioned, ma
     host_a = make_app(redis_url=REDIS_URL, rate_limits=limits)
     # A prefix unique to this run keeps earlier runs' counts out.
     prefix = f"ecert-test-{secrets.token_hex(4)}"
-    host_a.extensions["ecert.limiter"]._key_prefix = prefix
-    host_b.extensions["ecert.limiter"]._key_prefix = prefix
+    edge_of(host_a).limiter._key_prefix = prefix
+    edge_of(host_b).limiter._key_prefix = prefix
     a, b = host_a.test_client(), host_b.test_client()
     statuses = [
         a.post("/api/v1/requests", json={}, headers=auth()).status_code,
@@ -45,7 +47,7 @@ def test_rate_limit_counts_are_shared_across_hosts_through_redis(provisioned, ma
 
 def test_without_redis_limits_fall_back_to_process_memory(make_app):
     app = make_app(rate_limits="request_creation=3/minute")
-    assert app.extensions["ecert.limiter"]._storage_uri == "memory://"
+    assert edge_of(app).limiter._storage_uri == "memory://"
 
 
 def test_page_and_api_share_one_verification_budget(make_app):

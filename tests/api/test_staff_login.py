@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ecert import security
 from ecert.models import LoginThrottle, StaffSession, StaffUser
 from ecert.services import staff as staff_service
+from ecert.wiring import resources_of
 from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
     AN,
     OWNER_ADDRESS,
@@ -68,7 +69,7 @@ def _problem(response):
 def test_unknown_user_wrong_password_wrong_code_and_disabled_get_one_answer(staff, db):
     member = staff.create("officer", "le.cuong")
     disabled = staff.create("officer", "gone.away")
-    with staff.app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(staff.app).sessionmaker() as session:
         staff_service.disable_staff(session, "gone.away", actor=TEST_ACTOR)
         session.commit()
 
@@ -241,7 +242,7 @@ def test_wrong_passwords_are_throttled_per_address_with_a_growing_delay(staff, d
     db.expire_all()
     rows = db.execute(select(LoginThrottle)).scalars().all()
     assert STRANGER_ADDRESS not in repr([(r.username, r.address_hash) for r in rows])
-    settings = staff.app.extensions["ecert.settings"]
+    settings = resources_of(staff.app).settings
     by_address = {r.address_hash: r.failures for r in rows if r.username == member.username}
     # The owner's success cleared the owner's own address only.
     assert by_address == {staff_service.address_key(settings, STRANGER_ADDRESS): 7,
@@ -357,7 +358,7 @@ def test_logout_ends_the_session(staff, db):
 
 def test_disabling_an_account_ends_its_sessions(staff):
     member = staff.signed_in("officer", "leaver")
-    with staff.app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(staff.app).sessionmaker() as session:
         staff_service.disable_staff(session, "leaver", actor=TEST_ACTOR)
         session.commit()
     assert staff.client.get(ME, headers=member.headers).status_code == 401
@@ -463,11 +464,11 @@ def test_racing_failures_on_several_workers_are_all_counted(provisioned):
         thread.join()
     try:
         assert set(statuses) <= {401, 429} and len(statuses) == 8
-        with app.extensions["ecert.sessionmaker"]() as session:
+        with resources_of(app).sessionmaker() as session:
             row = session.execute(select(LoginThrottle).where(LoginThrottle.username == username)).scalar_one()
             assert row.failures == statuses.count(401)
     finally:
-        with app.extensions["ecert.sessionmaker"]() as session:
+        with resources_of(app).sessionmaker() as session:
             session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
             session.commit()
-        app.extensions["ecert.engine"].dispose()
+        resources_of(app).engine.dispose()

@@ -27,6 +27,7 @@ from ecert.models import Certificate, CertificateRequest, SigningKey, Verificati
 from ecert.services import verification as verification_service
 from ecert.services.audit import Actor
 from ecert.services.issuance import issue_certificate
+from ecert.wiring import resources_of
 from tests.support import form1_payload, form2_payload, history_since_14
 
 VERIFY = "/api/v1/verifications"
@@ -56,9 +57,9 @@ def issue(app: Any, client: Any, auth: Any, person: dict[str, str], payload: dic
     assert "id" in body, body
     if body["status"] != "issued":
         assert body["status"] == "needs_review", body
-        keystore = app.extensions["ecert.keystore"]
-        settings = app.extensions["ecert.settings"]
-        with app.extensions["ecert.sessionmaker"]() as session:
+        keystore = resources_of(app).keystore
+        settings = resources_of(app).settings
+        with resources_of(app).sessionmaker() as session:
             request = session.get(CertificateRequest, body["id"])
             now = utcnow()
             cert = issue_certificate(session, request, signer=keystore.signer_for_issuance(session, now),
@@ -78,7 +79,7 @@ def token_of(cert: dict) -> str:
 
 def revoke_in_db(app: Any, cert_id: str, reason: str = "issued_in_error") -> None:
     """Revoke as the staff service would (status, time, reason), committed."""
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         cert = session.get(Certificate, cert_id)
         cert.status = "revoked"
         cert.revoked_at = utcnow()
@@ -93,7 +94,7 @@ def keys_cli(app: Any, *args: str) -> str:
 
 
 def active_kid(app: Any) -> str:
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         return session.execute(select(SigningKey.kid).where(SigningKey.status == "active")).scalar_one()
 
 
@@ -222,7 +223,7 @@ def test_revoked_through_the_staff_api(seeded, client, an_cert, monkeypatch):
     clock = {"now": utcnow()}
     monkeypatch.setattr("api.staff.utcnow", lambda: clock["now"])
     monkeypatch.setattr("api.staff_auth.utcnow", lambda: clock["now"])
-    with seeded.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(seeded).sessionmaker() as session:
         enrolment = staff_service.create_staff(session, "truong.phong", "supervisor",
                                                password="correct horse battery staple", actor=TEST_ACTOR)
         secret = enrolment.totp_secret
@@ -279,7 +280,7 @@ def test_retired_key_still_verifies_and_revoked_key_does_not(seeded, client, an_
 
 
 def test_trust_list_is_parsed_once_per_key_change(seeded, client, an_cert):
-    cache = seeded.extensions["ecert.verification.trust_lists"]
+    cache = resources_of(seeded).trust_lists
     for _ in range(3):
         verify(client, qr=an_cert["qr_text"])
     assert cache.rebuilds == 1
@@ -592,7 +593,7 @@ def test_keys_table_failure_never_gives_valid(seeded, client, an_cert, monkeypat
     assert verify(client, qr=an_cert["qr_text"])["outcome"] == "status_unavailable"
     assert verify(client, qr=tamper_record_statement(token_of(an_cert)))["outcome"] == "tampered"
     # and with nothing cached at all: junk is still junk, a genuine token is not confirmed
-    seeded.extensions["ecert.verification.trust_lists"]._entry = None
+    resources_of(seeded).trust_lists._entry = None
     assert verify(client, qr="junk!")["outcome"] == "malformed"
     assert verify(client, qr=an_cert["qr_text"])["outcome"] == "status_unavailable"
 

@@ -22,6 +22,7 @@ from ecert.db import utcnow
 from ecert.dev.idp import issue_dev_token
 from ecert.migrate import upgrade_head
 from ecert.models import Certificate
+from ecert.wiring import resources_of
 from tests.support import IDP_AUDIENCE, IDP_ISSUER, PUBLIC_BASE_URL, form1_payload, history_since_14
 
 AN = {"pid": "001090012345", "name": "Nguyễn Văn An", "birthdate": "1990-05-17", "gender": "male"}
@@ -75,7 +76,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     live = LiveServer(url="", app=app)
     live.certificates["valid"] = _issue(app, instance, AN)
     live.certificates["revoked"] = _issue(app, instance, BINH)
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         cert = session.get(Certificate, live.certificates["revoked"]["id"])
         cert.status, cert.revoked_at, cert.revocation_reason = "revoked", utcnow(), "issued_in_error"
         session.commit()
@@ -90,4 +91,4 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        app.extensions["ecert.engine"].dispose()
+        resources_of(app).engine.dispose()

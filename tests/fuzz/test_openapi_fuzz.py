@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 from ecert import create_app
 from ecert.config import DEV_IDP_AUDIENCE, DEV_IDP_ISSUER
 from ecert.dev.idp import issue_dev_token
+from ecert.wiring import resources_of
 
 EXAMPLES = int(os.environ.get("ECERT_FUZZ_EXAMPLES", "40"))
 CHECKS = [
@@ -63,7 +64,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                                 "--json"])
     assert staff.exit_code == 0, staff.output
     enrolment = json.loads(staff.output)
-    setup.extensions["ecert.engine"].dispose()
+    resources_of(setup).engine.dispose()
 
     app = create_app({**overrides, "public_base_url": "http://127.0.0.1"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -81,7 +82,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                               gender="male", ttl_seconds=3600)
     yield {"base": base, "citizen": citizen, "staff": login.get_json()["token"], "instance": Path(instance)}
     server.shutdown()
-    app.extensions["ecert.engine"].dispose()
+    resources_of(app).engine.dispose()
 
 
 def _operations(live: dict[str, Any]) -> list[Any]:

@@ -30,6 +30,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from ecert import create_app
+from ecert.wiring import resources_of
 from tests.api.test_verification_api import AN, issue, pdf_of
 
 REQUIRE_TOOLS = os.environ.get("ECERT_REQUIRE_INTEROP_TOOLS") == "1"
@@ -101,7 +102,7 @@ def served(provisioned: dict[str, Any]) -> Iterator[Served]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        app.extensions["ecert.engine"].dispose()
+        resources_of(app).engine.dispose()
 
 
 @pytest.fixture(scope="module")

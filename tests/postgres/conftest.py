@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from ecert import create_app
 from ecert.models import Certificate, CertificateRequest, IdempotencyRecord, VerificationEvent
+from ecert.wiring import resources_of
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def committed_app(provisioned: dict[str, Any]) -> Iterator[tuple[Any, list[str]]
     app.config["TESTING"] = True
     pids: list[str] = []
     yield app, pids
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         request_ids = select(CertificateRequest.id).where(CertificateRequest.citizen_pid.in_(pids))
         cert_ids = select(Certificate.id).where(Certificate.request_id.in_(request_ids))
         session.execute(delete(VerificationEvent).where(VerificationEvent.certificate_id.in_(cert_ids)))
@@ -28,4 +29,4 @@ def committed_app(provisioned: dict[str, Any]) -> Iterator[tuple[Any, list[str]]
         session.execute(delete(IdempotencyRecord).where(
             IdempotencyRecord.scope.in_([f"citizen:{p}:requests" for p in pids])))
         session.commit()
-    app.extensions["ecert.engine"].dispose()
+    resources_of(app).engine.dispose()

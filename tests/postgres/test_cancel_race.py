@@ -26,6 +26,7 @@ from ecert.models import (
 )
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor, verify_chain
+from ecert.wiring import resources_of
 from tests.support import ON_POSTGRES, form1_payload
 
 pytestmark = [
@@ -51,7 +52,7 @@ def race_app(provisioned: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     app.config["TESTING"] = True
     made: dict[str, list[str]] = {"staff": [], "requests": []}
     yield app, made
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         certificates = select(Certificate.id).where(Certificate.request_id.in_(made["requests"]))
         session.execute(delete(VerificationEvent).where(VerificationEvent.certificate_id.in_(certificates)))
         session.execute(delete(Certificate).where(Certificate.request_id.in_(made["requests"])))
@@ -59,11 +60,11 @@ def race_app(provisioned: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
         session.execute(delete(StaffSession).where(StaffSession.staff_id.in_(made["staff"])))
         session.execute(delete(StaffUser).where(StaffUser.id.in_(made["staff"])))
         session.commit()
-    app.extensions["ecert.engine"].dispose()
+    resources_of(app).engine.dispose()
 
 
 def _officer_token(app: Any, made: dict[str, list[str]]) -> str:
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         enrolment = staff_service.create_staff(session, f"cancel.race.{secrets.token_hex(4)}", "officer",
                                                password=PASSWORD, actor=Actor("cli", "cli:test"))
         session.commit()
@@ -132,7 +133,7 @@ def test_cancel_racing_an_approval_gives_one_winner_and_a_409(race_app, token_fo
         assert loser_body["status"] == 409
         assert loser_body["code"] in ("request_already_decided", "request_not_cancellable", "concurrent_update")
 
-        with app.extensions["ecert.sessionmaker"]() as session:
+        with resources_of(app).sessionmaker() as session:
             request = session.get(CertificateRequest, request_id)
             certificates = session.execute(
                 select(func.count()).select_from(Certificate).where(Certificate.request_id == request_id)
@@ -144,7 +145,7 @@ def test_cancel_racing_an_approval_gives_one_winner_and_a_409(race_app, token_fo
                 assert (request.status, certificates) == ("issued", 1)
                 assert request.cancelled_at is None
 
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         report = verify_chain(session)
         assert report.ok, report
     print(f"cancel/approve races won: {outcomes}; approvals took {min(durations):.3f}-{max(durations):.3f} s")

@@ -19,6 +19,7 @@ from ecert import create_app, security
 from ecert.models import Certificate, CertificateRequest, StaffSession, StaffUser
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor, verify_chain
+from ecert.wiring import resources_of
 from tests.support import ON_POSTGRES, form1_payload
 
 pytestmark = [
@@ -45,14 +46,14 @@ def committed_app(provisioned: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     app.config["TESTING"] = True
     made: dict[str, list[str]] = {"staff": [], "requests": []}
     yield app, made
-    sessionmaker = app.extensions["ecert.sessionmaker"]
+    sessionmaker = resources_of(app).sessionmaker
     with sessionmaker() as session:
         session.execute(delete(Certificate).where(Certificate.request_id.in_(made["requests"])))
         session.execute(delete(CertificateRequest).where(CertificateRequest.id.in_(made["requests"])))
         session.execute(delete(StaffSession).where(StaffSession.staff_id.in_(made["staff"])))
         session.execute(delete(StaffUser).where(StaffUser.id.in_(made["staff"])))
         session.commit()
-    app.extensions["ecert.engine"].dispose()
+    resources_of(app).engine.dispose()
 
 
 def test_concurrent_approvals_issue_exactly_one_certificate(committed_app, token_for):
@@ -70,7 +71,7 @@ def test_concurrent_approvals_issue_exactly_one_certificate(committed_app, token
 
     run = secrets.token_hex(4)
     tokens = []
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         enrolments = [
             staff_service.create_staff(session, f"race.{run}.{i}", "officer", password=PASSWORD,
                                        actor=Actor("cli", "cli:test"))
@@ -111,7 +112,7 @@ def test_concurrent_approvals_issue_exactly_one_certificate(committed_app, token
     assert all(b["code"] == "request_already_decided" and b["request_status"] == "issued" for b in losers)
     assert all(b["certificate_id"] == winner["certificate_id"] for b in losers)
 
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         count = session.execute(
             select(func.count()).select_from(Certificate).where(Certificate.request_id == request_id)
         ).scalar_one()

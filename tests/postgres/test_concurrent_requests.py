@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ecert.models import Certificate, CertificateRequest
+from ecert.wiring import resources_of
 from tests.support import ON_POSTGRES, form1_payload, history_since_14
 
 pytestmark = [
@@ -63,7 +64,7 @@ def test_fifty_creations_with_one_idempotency_key_make_one_request(committed_app
     assert all(not isinstance(r, Exception) for r in results), [r for r in results if isinstance(r, Exception)][:3]
     assert {status for status, _ in results} == {201}, {s for s, _ in results}
     assert len({payload["id"] for _, payload in results}) == 1
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         count = session.scalar(select(func.count()).select_from(CertificateRequest).where(
             CertificateRequest.citizen_pid == person["pid"]))
         certificates = session.scalar(select(func.count()).select_from(Certificate).where(
@@ -88,7 +89,7 @@ def test_twenty_citizens_at_once_lose_and_double_nothing(committed_app, token_fo
     assert all(not isinstance(r, Exception) for r in results)
     assert [status for status, _ in results] == [201] * 20
     assert {payload["status"] for _, payload in results} == {"issued"}
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         rows = session.execute(select(CertificateRequest.citizen_pid).where(
             CertificateRequest.citizen_pid.in_(pids))).scalars().all()
         numbers = session.execute(select(Certificate.number).where(Certificate.holder_pid.in_(pids))).scalars().all()

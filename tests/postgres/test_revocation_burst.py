@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from ecert.db import utcnow
 from ecert.models import Certificate
+from ecert.wiring import resources_of
 from tests.support import ON_POSTGRES, form1_payload, history_since_14
 
 pytestmark = [
@@ -27,7 +28,7 @@ def test_every_verification_after_the_revocation_commit_says_revoked(committed_a
     created = app.test_client().post("/api/v1/requests", json=form1_payload(residence_history=history_since_14("1993-08-08")),
                                      headers={"Authorization": f"Bearer {token}"}).get_json()
     assert created["status"] == "issued", created
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         qr_text = session.get(Certificate, created["certificate_id"]).qr_text
 
     stop = threading.Event()
@@ -46,7 +47,7 @@ def test_every_verification_after_the_revocation_commit_says_revoked(committed_a
     for t in threads:
         t.start()
     time.sleep(0.8)
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         session.execute(update(Certificate).where(Certificate.id == created["certificate_id"]).values(
             status="revoked", revoked_at=utcnow(), revocation_reason="issued_in_error"))
         session.commit()

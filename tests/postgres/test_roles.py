@@ -30,6 +30,7 @@ from ecert.models import (
 )
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor, verify_chain
+from ecert.wiring import resources_of
 from tests.support import ON_POSTGRES, form1_payload
 
 pytestmark = [
@@ -64,7 +65,7 @@ def app_role_engine(pg_roles: Any, provisioned: dict[str, Any]) -> Iterator[Any]
 
 def test_the_suite_runs_the_app_as_the_app_role(pg_roles, provisioned, app):
     assert provisioned["database_url"] == pg_roles.app_url
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         assert session.execute(text("SELECT current_user")).scalar_one() == pg_roles.app
         owner = session.execute(text(
             "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events'")).scalar_one()
@@ -102,7 +103,7 @@ def roles_app(provisioned: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> I
     made: dict[str, list] = {"staff": [], "requests": []}
     yield app, made
     # Cleaning up as the app role: it may DELETE what the app writes, audit events excepted.
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         certificates = select(Certificate.id).where(Certificate.request_id.in_(made["requests"]))
         from ecert.models import VerificationEvent
 
@@ -112,7 +113,7 @@ def roles_app(provisioned: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> I
         session.execute(delete(StaffSession).where(StaffSession.staff_id.in_(made["staff"])))
         session.execute(delete(StaffUser).where(StaffUser.id.in_(made["staff"])))
         session.commit()
-    app.extensions["ecert.engine"].dispose()
+    resources_of(app).engine.dispose()
 
 
 def test_the_app_role_does_everything_the_app_does(roles_app, token_for):
@@ -126,11 +127,11 @@ def test_the_app_role_does_everything_the_app_does(roles_app, token_for):
     assert created.status_code == 201, created.get_json()
     request_id = created.get_json()["id"]
     made["requests"].append(request_id)
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         first_seq = session.execute(select(func.max(AuditEvent.seq))).scalar_one()
 
     run = secrets.token_hex(4)
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         supervisor = staff_service.create_staff(session, f"roles.{run}", "supervisor", password=PASSWORD,
                                                 actor=Actor("cli", "cli:test"))
         session.commit()
@@ -149,7 +150,7 @@ def test_the_app_role_does_everything_the_app_does(roles_app, token_for):
         "reason": "issued_in_error", "note": "roles test", "totp": totp.at(time.time() + 30)})
     assert revoked.status_code == 200, revoked.get_json()
 
-    with app.extensions["ecert.sessionmaker"]() as session:
+    with resources_of(app).sessionmaker() as session:
         assert session.get(Certificate, certificate_id).status == "revoked"
         actions = set(session.execute(select(AuditEvent.action).where(AuditEvent.seq > first_seq)).scalars())
         assert {"staff.login", "request.approved", "certificate.revoked"} <= actions

@@ -28,6 +28,7 @@ from ecert.services.audit import (
     verify_chain,
 )
 from ecert.services.staff import search_audit_events
+from ecert.wiring import resources_of
 from tests.conftest import TEST_AUDIT_KEY
 
 ALICE = Actor("staff", "alice-id", "req-1")
@@ -177,7 +178,7 @@ def test_a_failed_issuance_leaves_no_certificate_and_no_issued_event(make_app, a
 
     monkeypatch.setattr(issuance, "sign_pdf", broken_pdf_signer)
     app = make_app()
-    session = app.extensions["ecert.sessionmaker"]()
+    session = resources_of(app).sessionmaker()
     # Other tests may have committed events (PostgreSQL races): look only at what this one adds.
     first_seq = session.get(AuditChainHead, 1).last_seq + 1
     certificates_before = session.query(Certificate).count()
@@ -185,7 +186,7 @@ def test_a_failed_issuance_leaves_no_certificate_and_no_issued_event(make_app, a
     body = app.test_client().post("/api/v1/requests", json=form1_payload(residence_history=history_since_14("1990-05-17")),
                                   headers=auth()).get_json()
     assert body["status"] == "needs_review"
-    session = app.extensions["ecert.sessionmaker"]()
+    session = resources_of(app).sessionmaker()
     actions = [e.action for e in session.execute(
         select(AuditEvent).where(AuditEvent.seq >= first_seq).order_by(AuditEvent.seq)).scalars()]
     assert actions == ["request.submitted", "request.needs_review"]
@@ -387,7 +388,7 @@ def test_cli_checkpoint_goes_under_the_instance_dir_by_default(app, db):
     result = _cli(app, "checkpoint", "--json")
     assert result.exit_code == 0, result.output
     written = Path(json.loads(result.output)["file"])
-    assert written == app.extensions["ecert.settings"].instance_dir / "audit-checkpoints" / f"{last.seq}.json"
+    assert written == resources_of(app).settings.instance_dir / "audit-checkpoints" / f"{last.seq}.json"
     assert json.loads(written.read_text())["hash"] == last.hash
 
 

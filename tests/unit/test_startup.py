@@ -8,6 +8,7 @@ import pytest
 from ecert import create_app
 from ecert.config import load_settings
 from ecert.errors import ConfigurationError
+from ecert.wiring import resources_of
 
 
 def test_unwritable_instance_dir_is_a_clear_error(tmp_path: Path):
@@ -51,7 +52,7 @@ def test_a_missing_active_key_file_names_the_file(tmp_path: Path, provisioned, m
     from ecert.models import SigningKey
 
     app = make_app()
-    session = app.extensions["ecert.sessionmaker"]()
+    session = resources_of(app).sessionmaker()
     row = session.query(SigningKey).filter_by(status="active").one()
     moved = tmp_path / "elsewhere.key"
     shutil.copy(row.key_path, moved)
@@ -59,7 +60,7 @@ def test_a_missing_active_key_file_names_the_file(tmp_path: Path, provisioned, m
     session.commit()
     from ecert.keystore import load_keystore
 
-    settings = app.extensions["ecert.settings"]
+    settings = resources_of(app).settings
     connection_bound_engine = session.get_bind()
     with pytest.raises(ConfigurationError, match="missing.key"):
         load_keystore(settings, connection_bound_engine)

@@ -5,19 +5,16 @@ import json
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from ecert.cli.common import resources
+from ecert.cli.common import session as _session
 from ecert.errors import DomainError
 from ecert.services import keys as key_service
 from ecert.services.audit import Actor
 
 keys_cli = AppGroup("keys", help="Document-signer keys (DSC).")
 ACTOR = Actor("cli", "cli")
-
-
-def _session():
-    return current_app.extensions["ecert.sessionmaker"]()
 
 
 def _row(row) -> dict:
@@ -59,8 +56,8 @@ def rotate_command(validity_days: int, as_json: bool) -> None:
     """
     from signing.pki import ROOT_KEY_FILE, load_certificate, load_private_key, rotate_document_signer
 
-    settings = current_app.extensions["ecert.settings"]
-    keystore = current_app.extensions["ecert.keystore"]
+    settings = resources().settings
+    keystore = resources().keystore
     root_key = load_private_key(settings.pki_dir / ROOT_KEY_FILE, keystore.passphrase)
     root_cert = load_certificate(keystore.root_cert_path)
     dsc = rotate_document_signer(settings.pki_dir, root_key, root_cert, validity_days=validity_days,
@@ -80,7 +77,7 @@ def import_command(key_path: Path, cert_path: Path, as_json: bool) -> None:
     from signing.pki import DscFiles, kid_for, load_certificate
     from signing.signer import FileSigner
 
-    keystore = current_app.extensions["ecert.keystore"]
+    keystore = resources().keystore
     signer = FileSigner.from_files(key_path, cert_path, keystore.root_cert_path, keystore.passphrase)
     cert = load_certificate(cert_path)
     with _session() as session:
@@ -114,7 +111,3 @@ def retire_command(kid: str, as_json: bool) -> None:
 def revoke_command(kid: str, as_json: bool) -> None:
     """Distrust KID (compromised): what it signed verifies as signer_revoked."""
     _change(kid, key_service.revoke, as_json)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(keys_cli)

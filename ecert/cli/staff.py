@@ -1,4 +1,4 @@
-"""`flask --app wsgi ecert staff ...` and `ecert audit verify`.
+"""`flask --app wsgi ecert staff ...`: create, list, disable, reset TOTP, clear a throttle.
 
 Staff accounts are made and changed here only (no HTTP endpoint manages staff): whoever runs
 these commands has shell access to a server, and every change is written to the audit log
@@ -7,28 +7,22 @@ with the operating-system user who ran it.
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from ecert.cli.common import fail as _fail
+from ecert.cli.common import out as _out
+from ecert.cli.common import session as _session
 from ecert.db import utcnow
-from ecert.errors import DomainError, InvalidInput
-from ecert.services import audit as audit_service
+from ecert.errors import DomainError
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor
 
 staff_cli = AppGroup("staff", help="Agency staff accounts (password + TOTP).")
-audit_cli = AppGroup("audit", help="The hash-chained audit log.")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(staff_cli)
-    group.add_command(audit_cli)
 
 
 def _actor() -> Actor:
@@ -37,21 +31,6 @@ def _actor() -> Actor:
     except Exception:  # noqa: BLE001 - no passwd entry (containers): still audit the change
         who = "unknown"
     return Actor("cli", f"cli:{who}"[:64])
-
-
-def _session():
-    return current_app.extensions["ecert.sessionmaker"]()
-
-
-def _out(data: Any, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
-
-
-def _fail(error: DomainError) -> click.ClickException:
-    if isinstance(error, InvalidInput):
-        reasons = "; ".join(f"{field}: {', '.join(codes)}" for field, codes in error.errors.items())
-        return click.ClickException(reasons)
-    return click.ClickException(error.code)
 
 
 def _write_qr(uri: str, path: Path) -> None:
@@ -159,18 +138,6 @@ def reset_totp_command(username: str, qr_png: Path | None, as_json: bool) -> Non
     _out(data, as_json, _enrolment_text(data))
 
 
-def _audit_key() -> audit_service.AuditKey:
-    settings = current_app.extensions["ecert.settings"]
-    key = audit_service.load_key(settings.audit_key, settings.instance_dir, create=False)
-    if key is None:
-        raise click.ClickException("no audit key: set ECERT_AUDIT_KEY (development: run `ecert init`)")
-    return key
-
-
-def _progress_wanted(as_json: bool) -> bool:
-    return not as_json and sys.stdout.isatty()
-
-
 @staff_cli.command("clear-throttle")
 @click.argument("username")
 @click.option("--json", "as_json", is_flag=True)
@@ -184,66 +151,3 @@ def clear_throttle_command(username: str, as_json: bool) -> None:
         session.commit()
     data = {"username": staff_service.normalise_username(username), "addresses_cleared": cleared}
     _out(data, as_json, f"sign-in throttle cleared for {data['username']} ({cleared} address(es))")
-
-
-@audit_cli.command("verify")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A checkpoint written by `audit checkpoint`: also find deleted or replaced events up to it.")
-@click.option("--json", "as_json", is_flag=True)
-def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
-    """Walk the keyed chain from the first event; exit 1 naming the first broken one."""
-    key = _audit_key()
-    checkpoint = None
-    if checkpoint_file is not None:
-        try:
-            checkpoint = audit_service.load_checkpoint(checkpoint_file, key)
-        except audit_service.CheckpointInvalid as error:
-            _out({"ok": False, "checkpoint_error": str(error)}, as_json, f"checkpoint {checkpoint_file} refused: {error}")
-            sys.exit(1)
-    with _session() as session:
-        if _progress_wanted(as_json):
-            with click.progressbar(length=audit_service.chain_length(session), label="verifying",
-                                   file=sys.stderr) as bar:
-                report = audit_service.verify_chain(session, key=key, checkpoint=checkpoint, progress=bar.update)
-        else:
-            report = audit_service.verify_chain(session, key=key, checkpoint=checkpoint)
-    data: dict[str, Any] = {"ok": report.ok, "events_checked": report.events_checked, "key_id": key.key_id}
-    against = ""
-    if checkpoint is not None:
-        data["checkpoint"] = {"seq": checkpoint.seq, "hash": checkpoint.hash, "made_at": checkpoint.made_at}
-        against = f" (checkpoint at seq {checkpoint.seq} of {checkpoint.made_at} holds)"
-    if report.ok:
-        _out(data, as_json, f"audit chain intact: {report.events_checked} events{against}")
-        return
-    data["broken"] = {"seq": report.broken_seq, "id": report.broken_id, "reason": report.reason}
-    _out(data, as_json,
-         f"audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): {report.reason}; "
-         f"{report.events_checked} events before it are intact")
-    sys.exit(1)
-
-
-@audit_cli.command("checkpoint")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write it (default: <instance>/audit-checkpoints/<seq>.json). Copy it off this host.")
-@click.option("--json", "as_json", is_flag=True)
-def checkpoint_command(out_file: Path | None, as_json: bool) -> None:
-    """Verify the chain, then write its head (seq, hash, time, count) signed with the audit key."""
-    key = _audit_key()
-    with _session() as session:
-        try:
-            checkpoint = audit_service.make_checkpoint(session, key=key)
-        except audit_service.ChainBroken as broken:
-            report = broken.report
-            _out({"ok": False, "broken": {"seq": report.broken_seq, "id": report.broken_id, "reason": report.reason}},
-                 as_json, f"no checkpoint written: audit chain BROKEN at event seq {report.broken_seq} "
-                 f"(id {report.broken_id}): {report.reason}")
-            sys.exit(1)
-    document = checkpoint.as_dict(key)
-    if out_file is None:
-        out_file = current_app.extensions["ecert.settings"].instance_dir / "audit-checkpoints" / f"{checkpoint.seq}.json"
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_file.with_name(out_file.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2) + "\n")
-    partial.replace(out_file)  # never a half-written checkpoint under the real name
-    _out({**document, "file": str(out_file)}, as_json,
-         f"checkpoint: seq {checkpoint.seq}, {checkpoint.count} events, hash {checkpoint.hash} -> {out_file}")

@@ -1,6 +1,7 @@
-"""`flask --app wsgi ecert ...`: setup, demo data, record import, development tokens.
+"""`flask --app wsgi ecert ...`: setup (init), demo data, record import, development tokens.
 
-Every command that prints data takes --json.
+The ``ecert`` group itself is defined here; ``ecert.cli.register_cli`` adds the other groups
+to it by name. Every command that prints data takes --json.
 """
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from datetime import date
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from ecert.cli.common import out as _out
+from ecert.cli.common import resources
+from ecert.cli.common import session as _session
 from ecert.config import Settings
 from ecert.services.audit import Actor
 
@@ -21,15 +24,7 @@ CLI_ACTOR = Actor("cli", "cli")
 
 
 def _settings() -> Settings:
-    return current_app.extensions["ecert.settings"]
-
-
-def _session():
-    return current_app.extensions["ecert.sessionmaker"]()
-
-
-def _out(data: object, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
+    return resources().settings
 
 
 @ecert_cli.command("init")
@@ -53,7 +48,7 @@ def init_command(as_json: bool) -> None:
     result: dict[str, object] = {"database": "migrated"}
     if key is not None:
         result["audit_key_id"] = key.key_id
-        audit.use_key(current_app.extensions["ecert.engine"], key)  # this process writes events below
+        audit.use_key(resources().engine, key)  # this process writes events below
     if created_key:
         result["audit_key_file"] = str(audit.key_file_path(settings.instance_dir))
     if settings.is_production:
@@ -116,9 +111,6 @@ def records_import_command(file: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
-ecert_cli.add_command(records_cli)
-
-
 @ecert_cli.command("dev-token")
 @click.option("--pid", required=True, help="12-digit personal ID number")
 @click.option("--name", default=None)
@@ -151,18 +143,3 @@ def dev_token_command(pid: str, name: str | None, birthdate: str | None, gender:
         name=name, birthdate=born, gender=gender, loa=loa, ttl_seconds=ttl,
     )
     _out({"token": token, "expires_in": ttl}, as_json, token)
-
-
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(ecert_cli)
-    # Later journeys add their command groups (keys, staff, audit) here.
-    import importlib
-
-    for name in ("ecert.cli_keys", "ecert.cli_staff"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(ecert_cli)

@@ -1,0 +1,32 @@
+"""What every command group shares: the app's resources, a session, output as text or JSON."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from ecert.errors import DomainError, InvalidInput
+from ecert.wiring import Resources, resources_of
+
+
+def resources() -> Resources:
+    return resources_of(current_app)
+
+
+def session() -> Session:
+    """A new session; each command commits what it means to keep (there is no request)."""
+    return resources().sessionmaker()
+
+
+def out(data: object, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if as_json else text)
+
+
+def fail(error: DomainError) -> click.ClickException:
+    """A domain error as the command's error message: the field codes, or the error's code."""
+    if isinstance(error, InvalidInput):
+        reasons = "; ".join(f"{field}: {', '.join(codes)}" for field, codes in error.errors.items())
+        return click.ClickException(reasons)
+    return click.ClickException(error.code)
