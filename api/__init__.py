@@ -25,9 +25,7 @@ class EcertApi(Api):
     """flask-smorest, with its JSON errors replaced by our problem documents (also in the spec)."""
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        from api.schemas import ProblemSchema
-
-        self.ERROR_SCHEMA = ProblemSchema
+        self.ERROR_SCHEMA = errors.ProblemSchema
         super().__init__(*args, **kwargs)
 
     def handle_http_exception(self, error):  # type: ignore[override]
@@ -104,14 +102,17 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     """Every blueprint, by name. A renamed or missing module fails the start with an ImportError
     (never skipped in silence). JSON APIs go through smorest, so they are in the OpenAPI
     document; the HTML pages (docs, verification page) are plain Flask blueprints."""
-    from api import certificates, docs, health, me, public, requests, staff, verifications
+    from api import docs, health
+    from api.citizen import certificates, me, requests
+    from api.public import pages, verifications
+    from api.staff import views as staff
 
     for blueprint in (health.blp, me.blp, requests.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     for blueprint in (certificates.blp, certificates.trust_blp, verifications.blp):
         api.register_blueprint(blueprint)
-    app.register_blueprint(public.bp)
+    app.register_blueprint(pages.bp)
     api.register_blueprint(staff.blp)
 
 

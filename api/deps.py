@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
+from ecert.errors import Unauthorized
 from ecert.services.audit import Actor
 from ecert.wiring import Resources, resources_of
 
@@ -85,3 +86,18 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 def actor(kind: str, actor_id: str | None) -> Actor:
     return Actor(kind, actor_id, g.get("request_id"))
+
+
+# Citizens (api.citizen.auth) and staff (api.staff.auth) both send Authorization: Bearer.
+MAX_TOKEN_LENGTH = 8192
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("token_missing")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("token_malformed")
+    return token

@@ -9,6 +9,7 @@ import logging
 from typing import Any, Iterable
 
 from flask import Flask, Response, g, json, request
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,6 +20,32 @@ from api.messages import has_message, localise
 from ecert.domain.i18n import negotiate_language
 
 log = logging.getLogger("ecert.api")
+
+
+# The problem document's shape, for the OpenAPI document (every error response refers to it).
+
+
+class ProblemFieldSchema(Schema):
+    field = fields.String()
+    code = fields.String()
+    detail = fields.String()
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem document. Problems may carry extension members (open_request_id,
+    request_status, locked_until, ...), so other properties are allowed."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String()
+    request_id = fields.String()
+    errors = fields.List(fields.Nested(ProblemFieldSchema))
+
 
 PROBLEM_BASE = "https://ecert.gov.vn/problems/"
 
@@ -77,7 +104,7 @@ def _field_code(text: Any) -> str:
     if text.startswith("Must be one of"):
         return "invalid_choice"
     if " " not in text and text.replace("_", "").isalnum():
-        return text  # already one of our codes (validators in api/schemas.py use codes)
+        return text  # already one of our codes (validators in api/citizen/schemas.py use codes)
     return "invalid_value"
 
 

@@ -10,6 +10,7 @@ import json
 from typing import Any, Callable
 
 from flask import Response, request
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,17 @@ from api.deps import db_session
 from api.json_guard import strict_loads
 from ecert.errors import Conflict
 from ecert.models import IdempotencyRecord
+
+
+class IdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,200}$", error="idempotency_key_invalid"),
+        metadata={"description": "Retry-safe creation: the same key and body give back the first answer."},
+    )
 
 
 def body_fingerprint() -> str:

@@ -139,7 +139,7 @@ def http_verification(server: Server, qr_text: str, loadgen: LoadGenerator, resu
     prefix = f"{label}: " if label else ""
     if not available and not detail:
         results.text(section, f"{prefix}POST /api/v1/verifications", "not available yet",
-                     note="the endpoint answers 404 (api/verifications.py is being written)")
+                     note="the endpoint answers 404 (api/public/verifications.py is being written)")
     elif not available:
         results.text(section, f"{prefix}POST /api/v1/verifications", "failed", note=detail)
         available = False

@@ -36,8 +36,8 @@ VERIFICATION_WATCH = [
     ("verify_token (library)", "verification/core.py", "verify_token"),
     ("  of which status lookup (find_status)", "ecert/services/verification.py", "find_status"),
     ("trust list (cache check: keys fingerprint query)", "ecert/services/verification.py", "_trust"),
-    ("verification event + commit", "api/verifications.py", "record"),
-    ("result document + marshmallow dump", "api/verifications.py", "result_document"),
+    ("verification event + commit", "api/public/verifications.py", "record"),
+    ("result document + marshmallow dump", "api/public/verifications.py", "result_document"),
     ("request parsing (webargs/marshmallow)", "webargs/core.py", "parse"),
     ("access log line", "api/__init__.py", "_finish"),
 ]

@@ -51,7 +51,7 @@ def _login(server: Server, username: str, password: str, code: str) -> tuple[int
 def staff_figures(server: Server, factory: CitizenFactory, results: Results) -> None:
     password_hash(results, SECTION)
     if not (ROOT / "api" / "staff.py").exists():
-        results.text(SECTION, "login and revocation", "not available yet", note="api/staff.py does not exist")
+        results.text(SECTION, "login and revocation", "not available yet", note="api/staff/views.py does not exist")
         return
     probe = call(server.base, "POST", "/api/v1/staff/sessions", {"username": "x", "password": "y", "totp": "000000"})
     if probe.status == 404:
@@ -111,7 +111,7 @@ def staff_figures(server: Server, factory: CitizenFactory, results: Results) -> 
     results.add(SECTION, "login, wrong password (401)", wrong_ms, "ms")
     if not can_verify:
         results.text(SECTION, "revocation-to-visible", "not available yet",
-                     note="POST /api/v1/verifications answers 404 (api/verifications.py is being written)")
+                     note="POST /api/v1/verifications answers 404 (api/public/verifications.py is being written)")
     elif visible_ms:
         results.add(SECTION, "revocation-to-visible: revoke answered → first 'revoked' verification",
                     visible_ms, "ms", note="the first check after the answer; new connection per check, "

@@ -4,7 +4,7 @@ audit reads.
 Every decision about a credential lives here; ``ecert.security`` only says whether a password
 or a code matches. Failures that matter for security (a wrong password, a replayed code, a
 lockout) are written to the audit log *before* the exception is raised: the caller commits
-that record even though the request fails (see api/staff.py).
+that record even though the request fails (see api/staff/views.py).
 
 Who can stop whom (DESIGN §8, docs/staff.md):
 

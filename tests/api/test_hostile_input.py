@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from ecert.models import AuditEvent, CertificateRequest
-from tests.api.staff_fixtures import AN, clock, fast_hashes, staff  # noqa: F401 - fixtures
+from tests.api.staff.fixtures import AN, clock, fast_hashes, staff  # noqa: F401 - fixtures
 from tests.support import form1_payload
 
 DEEP = 50_000

@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 
 from ecert import create_app
 from ecert.wiring import resources_of
-from tests.api.test_verification_api import AN, issue, pdf_of
+from tests.api.public.test_verification_api import AN, issue, pdf_of
 
 REQUIRE_TOOLS = os.environ.get("ECERT_REQUIRE_INTEROP_TOOLS") == "1"
 TOOL_TIMEOUT = 120

@@ -12,7 +12,7 @@ from typing import Any
 import cbor2
 import pytest
 
-from tests.api.test_verification_api import foreign_key, resign, token_of
+from tests.api.public.test_verification_api import foreign_key, resign, token_of
 from verification.token import decode_token
 
 pytestmark = pytest.mark.interop

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_verification_api import verify_upload
+from tests.api.public.test_verification_api import verify_upload
 from tests.interop.conftest import append_info_update, flip_signed_byte, run_tool
 
 pytestmark = pytest.mark.interop

@@ -84,7 +84,7 @@ def test_the_app_role_cannot_touch_the_audit_log(app_role_engine, statement):
 
 def test_the_owner_can_still_migrate_and_tamper_which_is_why_the_chain_is_keyed(pg_roles, provisioned):
     """The owner role can disable the trigger (as the migrations must): what stops it is the
-    keyed chain and the checkpoints (tests/unit/test_audit.py), not the database."""
+    keyed chain and the checkpoints (tests/unit/services/test_audit.py), not the database."""
     engine = make_engine(pg_roles.owner_url, poolclass=NullPool)
     try:
         with engine.connect() as connection, connection.begin() as transaction:

@@ -1,6 +1,6 @@
 """Marshmallow schemas of the staff API: one per payload, unknown fields refused.
 
-Validators speak in short codes (api/errors.py localises them through api/staff_messages.py).
+Validators speak in short codes (api/errors.py localises them through api/staff/messages.py).
 """
 from __future__ import annotations
 

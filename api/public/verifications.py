@@ -20,11 +20,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.metrics import observe_verification
 from api.deps import db_session, resources, settings
-from api.errors import _lang, problem
+from api.errors import ProblemSchema, _lang, problem
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
-from api.schemas import ProblemSchema
-from api.verification_messages import VERIFICATION_MESSAGES
+from api.public.messages import VERIFICATION_MESSAGES
 from api.views_common import json_response
 from ecert.errors import InvalidInput
 from ecert.pdfcheck import CheckBusy, PdfChecker

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ecert.models import Certificate
-from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
+from tests.api.staff.fixtures import (  # noqa: F401  (fixtures)
     AN,
     clock,
     events,

@@ -19,7 +19,7 @@ from ecert import pdfcheck
 from ecert.config import load_settings
 from ecert.errors import ConfigurationError
 from ecert.wiring import replace_resources, resources_of
-from tests.api.test_verification_api import (  # noqa: F401  (fixtures)
+from tests.api.public.test_verification_api import (  # noqa: F401  (fixtures)
     VERIFY,
     VERIFY_PDF,
     an_cert,

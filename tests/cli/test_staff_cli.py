@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from ecert import security
 from ecert.models import AuditEvent, StaffUser
-from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
+from tests.api.staff.fixtures import (  # noqa: F401  (fixtures)
     Member,
     clock,
     events,
@@ -144,7 +144,7 @@ def tamper(db, sql: str, **params) -> None:
     The append-only triggers are switched off for this test's transaction only.
     """
     if db.get_bind().dialect.name == "postgresql":
-        # The app's role may not (tests/postgres/test_roles.py); tests/unit/test_audit.py
+        # The app's role may not (tests/postgres/test_roles.py); tests/unit/services/test_audit.py
         # tampers as the owner role instead.
         pytest.skip("on PostgreSQL the app role cannot disable the audit triggers")
     else:

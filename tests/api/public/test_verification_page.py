@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from ecert.services import verification as verification_service
-from tests.api.test_verification_api import (  # noqa: F401  (fixtures)
+from tests.api.public.test_verification_api import (  # noqa: F401  (fixtures)
     AN,
     CUONG,
     CUONG_CONVICTION,

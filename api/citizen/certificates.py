@@ -8,10 +8,10 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.auth import citizen_required, current_citizen
+from api.citizen.auth import citizen_required, current_citizen
 from api.deps import db_session, resources
-from api.errors import _lang
-from api.schemas import ListArgsSchema, ProblemSchema
+from api.citizen.schemas import ListArgsSchema
+from api.errors import ProblemSchema, _lang
 from api.views_common import json_response
 from ecert.domain import rules
 from ecert.models import Certificate

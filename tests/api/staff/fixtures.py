@@ -1,6 +1,6 @@
 """Fixtures and helpers shared by the staff API tests (this module holds no tests itself).
 
-Import the fixtures by name into a test module: ``from tests.api.staff_fixtures import ...``.
+Import the fixtures by name into a test module: ``from tests.api.staff.fixtures import ...``.
 """
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr("api.staff.utcnow", clock)
-    monkeypatch.setattr("api.staff_auth.utcnow", clock)
+    monkeypatch.setattr("api.staff.views.utcnow", clock)
+    monkeypatch.setattr("api.staff.auth.utcnow", clock)
     return clock
 
 

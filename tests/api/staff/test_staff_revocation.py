@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ecert import security
 from ecert.domain import rules
 from ecert.models import Certificate, StaffSession, StaffUser
-from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
+from tests.api.staff.fixtures import (  # noqa: F401  (fixtures)
     AN,
     BINH,
     PASSWORD,

@@ -14,7 +14,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from tests.api.test_verification_api import (
+from tests.api.public.test_verification_api import (
     AN,
     BINH,
     issue,

@@ -18,14 +18,13 @@ from flask_smorest import Blueprint
 
 from api.metrics import observe_decision
 from api.deps import actor, db_session, resources, settings
-from api.errors import _lang, problem
-from api.idempotency import run_idempotent
+from api.errors import ProblemSchema, _lang, problem
+from api.idempotency import IdempotencyHeaderSchema, run_idempotent
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
-from api.schemas import IdempotencyHeaderSchema, ProblemSchema
-from api.staff_auth import current_staff, current_staff_session, staff_actor, staff_required
-from api.staff_messages import STAFF_MESSAGES
-from api.staff_schemas import (
+from api.staff.auth import current_staff, current_staff_session, staff_actor, staff_required
+from api.staff.messages import STAFF_MESSAGES
+from api.staff.schemas import (
     ApproveSchema,
     AuditEventListSchema,
     AuditQuerySchema,

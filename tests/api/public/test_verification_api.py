@@ -1,7 +1,7 @@
 """POST /api/v1/verifications and /verifications/pdf: every outcome, bad input, privacy, events.
 
 Also home of the helpers the page tests import (issuing certificates of each kind, forging and
-tampering tokens): ``from tests.api.test_verification_api import ...``.
+tampering tokens): ``from tests.api.public.test_verification_api import ...``.
 """
 from __future__ import annotations
 
@@ -221,8 +221,8 @@ def test_revoked_through_the_staff_api(seeded, client, an_cert, monkeypatch):
     monkeypatch.setattr(security, "SCRYPT_N", 2**10)
     monkeypatch.setattr(security, "SCRYPT_P", 1)
     clock = {"now": utcnow()}
-    monkeypatch.setattr("api.staff.utcnow", lambda: clock["now"])
-    monkeypatch.setattr("api.staff_auth.utcnow", lambda: clock["now"])
+    monkeypatch.setattr("api.staff.views.utcnow", lambda: clock["now"])
+    monkeypatch.setattr("api.staff.auth.utcnow", lambda: clock["now"])
     with resources_of(seeded).sessionmaker() as session:
         enrolment = staff_service.create_staff(session, "truong.phong", "supervisor",
                                                password="correct horse battery staple", actor=TEST_ACTOR)

@@ -1,7 +1,7 @@
 """Words of the public verification surface that ``verification.messages`` does not hold.
 
 * :data:`VERIFICATION_MESSAGES` — titles of the problem/field codes of the verification API,
-  merged into ``api.messages.EDGE_MESSAGES`` when ``api.verifications`` is imported.
+  merged into ``api.messages.EDGE_MESSAGES`` when ``api.public.verifications`` is imported.
 * :data:`PAGE_TEXT` — the chrome of the ``/v/<token>`` page (headings, labels, the language
   switch). The verdicts themselves, their meaning and next steps, the field labels and values
   come from ``verification.messages``, so the page, the CLI and the API read the same.

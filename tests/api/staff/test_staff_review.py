@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from ecert.domain import rules
 from ecert.models import Certificate, CertificateRequest
-from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
+from tests.api.staff.fixtures import (  # noqa: F401  (fixtures)
     AN,
     BINH,
     CUONG,

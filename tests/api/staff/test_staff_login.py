@@ -13,7 +13,7 @@ from ecert import security
 from ecert.models import LoginThrottle, StaffSession, StaffUser
 from ecert.services import staff as staff_service
 from ecert.wiring import resources_of
-from tests.api.staff_fixtures import (  # noqa: F401  (fixtures)
+from tests.api.staff.fixtures import (  # noqa: F401  (fixtures)
     AN,
     OWNER_ADDRESS,
     PASSWORD,
@@ -170,7 +170,7 @@ def test_five_wrong_codes_after_the_right_password_lock_the_account(staff, db, c
 
 
 def test_lockout_threshold_and_window_are_settings(make_app, clock):
-    from tests.api.staff_fixtures import Staff
+    from tests.api.staff.fixtures import Staff
 
     app = make_app(staff_lockout_attempts=2, staff_lockout_minutes=1)
     kit = Staff(app, app.test_client(), clock)

@@ -10,8 +10,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import g, request
 
-from api.auth import bearer_token
-from api.deps import actor, db_session, settings
+from api.deps import actor, bearer_token, db_session, settings
 from ecert.db import utcnow
 from ecert.errors import Forbidden
 from ecert.models import StaffSession, StaffUser

@@ -1,7 +1,8 @@
-"""Marshmallow schemas: one per payload. Validators speak in codes that ecert.domain.i18n localises."""
+"""The citizen API's marshmallow schemas: one per payload. Validators speak in codes that
+ecert.domain.i18n localises."""
 from __future__ import annotations
 
-from marshmallow import INCLUDE, RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from ecert.domain import rules
 
@@ -10,28 +11,6 @@ class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
-
-
-class ProblemFieldSchema(Schema):
-    field = fields.String()
-    code = fields.String()
-    detail = fields.String()
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem document. Problems may carry extension members (open_request_id,
-    request_status, locked_until, ...), so other properties are allowed."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String()
-    request_id = fields.String()
-    errors = fields.List(fields.Nested(ProblemFieldSchema))
 
 
 class MeSchema(Schema):
@@ -117,14 +96,3 @@ class RequestListSchema(Schema):
 class ListArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="out_of_range"))
     cursor = fields.String(load_default=None, validate=validate.Length(max=200, error="invalid_cursor"))
-
-
-class IdempotencyHeaderSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    idempotency_key = fields.String(
-        data_key="Idempotency-Key",
-        validate=validate.Regexp(r"^[\x21-\x7e]{1,200}$", error="idempotency_key_invalid"),
-        metadata={"description": "Retry-safe creation: the same key and body give back the first answer."},
-    )

@@ -4,26 +4,13 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
-from flask import g, request
+from flask import g
 
-from api.deps import resources
+from api.deps import bearer_token, resources
 from ecert.errors import Unauthorized
 from ecert.identity import CitizenIdentity
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-MAX_TOKEN_LENGTH = 8192
-
-
-def bearer_token() -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("token_missing")
-    token = token.strip()
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise Unauthorized("token_malformed")
-    return token
 
 
 def current_citizen() -> CitizenIdentity:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from api.auth import citizen_required, current_citizen
+from api.citizen.auth import citizen_required, current_citizen
 from api.deps import db_session
-from api.schemas import MeSchema, ProblemSchema
+from api.citizen.schemas import MeSchema
+from api.errors import ProblemSchema
 from ecert.services.requests import open_request_for
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The signed-in citizen")

@@ -27,8 +27,8 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from api.deps import db_session, settings
 from api.limits import rate_limit
-from api.verification_messages import PAGE_TEXT
-from api.verifications import MULTIPART_SLACK, check_pdf, record, trust_lists
+from api.public.messages import PAGE_TEXT
+from api.public.verifications import MULTIPART_SLACK, check_pdf, record, trust_lists
 from ecert.domain.i18n import negotiate_language
 from ecert.pdfcheck import CheckBusy
 from ecert.services import verification as verification_service
