@@ -15,9 +15,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from ecert.errors import DomainError, InvalidInput
 from api.messages import has_message, localise
 from ecert.domain.i18n import negotiate_language
+from ecert.errors import DomainError, InvalidInput
 
 log = logging.getLogger("ecert.api")
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Response, json, request
 
-from ecert.domain import rules
 from ecert.db import utcnow
+from ecert.domain import rules
 from ecert.models import CertificateRequest
 
 

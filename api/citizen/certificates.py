@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.citizen.auth import citizen_required, current_citizen
-from api.deps import db_session, resources
 from api.citizen.schemas import ListArgsSchema
+from api.deps import db_session, resources
 from api.errors import ProblemSchema, _lang
 from api.views_common import json_response
 from ecert.domain import rules

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from api.citizen.auth import citizen_required, current_citizen
-from api.deps import db_session
 from api.citizen.schemas import MeSchema
+from api.deps import db_session
 from api.errors import ProblemSchema
 from ecert.services.requests import open_request_for
 

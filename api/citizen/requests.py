@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from api.citizen.auth import citizen_required, current_citizen
+from api.citizen.schemas import ListArgsSchema, RequestCreateSchema, RequestListSchema, RequestSchema
 from api.deps import actor, db_session, resources, settings
 from api.errors import ProblemSchema, _lang
 from api.idempotency import IdempotencyHeaderSchema, run_idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
-from api.citizen.schemas import ListArgsSchema, RequestCreateSchema, RequestListSchema, RequestSchema
 from api.views_common import json_response, request_view
 from ecert.services import requests as request_service
 

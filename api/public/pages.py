@@ -32,6 +32,7 @@ from api.public.verifications import MULTIPART_SLACK, check_pdf, record, trust_l
 from ecert.domain.i18n import negotiate_language
 from ecert.pdfcheck import CheckBusy
 from ecert.services import verification as verification_service
+from verification import CHECK_NAMES
 from verification.messages import (
     CHECK_LABELS,
     FIELD_LABELS,
@@ -40,7 +41,6 @@ from verification.messages import (
     outcome_text,
     reason_text,
 )
-from verification import CHECK_NAMES
 
 bp = Blueprint("public", __name__, template_folder="templates")
 

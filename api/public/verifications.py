@@ -18,11 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.metrics import observe_verification
 from api.deps import db_session, resources, settings
 from api.errors import ProblemSchema, _lang, problem
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
+from api.metrics import observe_verification
 from api.public.messages import VERIFICATION_MESSAGES
 from api.views_common import json_response
 from ecert.errors import InvalidInput

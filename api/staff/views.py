@@ -16,12 +16,12 @@ from typing import Any
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from api.metrics import observe_decision
 from api.deps import actor, db_session, resources, settings
 from api.errors import ProblemSchema, _lang, problem
 from api.idempotency import IdempotencyHeaderSchema, run_idempotent
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
+from api.metrics import observe_decision
 from api.staff.auth import current_staff, current_staff_session, staff_actor, staff_required
 from api.staff.messages import STAFF_MESSAGES
 from api.staff.schemas import (
@@ -41,10 +41,10 @@ from api.staff.schemas import (
     StaffRequestSchema,
 )
 from api.views_common import json_response
-from ecert.domain import rules
 from ecert.db import utcnow
-from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, Unauthorized
+from ecert.domain import rules
 from ecert.domain.i18n import message
+from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, Unauthorized
 from ecert.models import Certificate, CertificateRequest
 from ecert.services import review as review_service
 from ecert.services import revocation as revocation_service

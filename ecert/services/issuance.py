@@ -17,14 +17,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
-from ecert.domain.content import build_content
 from ecert.db import autocommit_engine
+from ecert.domain.content import build_content
+from ecert.domain.validation import ascii_fold, current_period
 from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
-from ecert.services import records
-from ecert.services import audit
+from ecert.services import audit, records
 from ecert.services.audit import Actor, record
-from ecert.domain.validation import ascii_fold, current_period
 from signing.canonical import canonical_json, content_digest
 from signing.cose import TokenClaims, qr_text, sign_token, token_claims
 from signing.pdf import render_certificate_pdf, sign_pdf

@@ -10,9 +10,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ecert.domain.validation import ascii_fold
 from ecert.models import Ban, Conviction, Person
 from ecert.services.audit import Actor, record
-from ecert.domain.validation import ascii_fold
 
 MAX_LINE_BYTES = 1_000_000
 

@@ -11,16 +11,16 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ecert.domain import rules
 from ecert.config import Settings
-from ecert.domain.content import needs_review_reasons
 from ecert.db import utcnow
+from ecert.domain import rules
+from ecert.domain.content import needs_review_reasons
+from ecert.domain.validation import clean_request, validate_request
 from ecert.errors import Conflict, InvalidInput, NotFound
 from ecert.identity import CitizenIdentity
 from ecert.models import CertificateRequest
 from ecert.services import records
 from ecert.services.audit import Actor, record
-from ecert.domain.validation import clean_request, validate_request
 
 # Called to issue a certificate for a request that the rules let through (see issuance.py);
 # it is a parameter so this module never needs to know how signing works.

@@ -13,8 +13,8 @@ from typing import Any, Sequence
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ecert.domain import rules
 from ecert.config import Settings
+from ecert.domain import rules
 from ecert.errors import Conflict, InvalidInput, NotFound
 from ecert.models import CertificateRequest
 from ecert.services import records

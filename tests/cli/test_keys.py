@@ -104,7 +104,14 @@ def test_an_expired_signing_key_is_never_used(seeded, client, auth, db, tmp_path
     from datetime import datetime, timedelta, timezone
 
     from ecert.models import Certificate
-    from signing.pki import ROOT_KEY_FILE, issue_document_signer, load_certificate, load_private_key, save_certificate, save_private_key
+    from signing.pki import (
+        ROOT_KEY_FILE,
+        issue_document_signer,
+        load_certificate,
+        load_private_key,
+        save_certificate,
+        save_private_key,
+    )
 
     settings = resources_of(seeded).settings
     root_key = load_private_key(settings.pki_dir / ROOT_KEY_FILE)

@@ -18,10 +18,9 @@ from typing import Any, Iterator
 import pyotp
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import checks
+from schemathesis import GenerationMode, checks
 from werkzeug.serving import make_server
 
 from ecert import create_app
