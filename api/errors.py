@@ -104,7 +104,7 @@ def _field_code(text: Any) -> str:
     if text.startswith("Must be one of"):
         return "invalid_choice"
     if " " not in text and text.replace("_", "").isalnum():
-        return text  # already one of our codes (validators in api/citizen/schemas.py use codes)
+        return text  # already one of our codes (the schemas' validators use codes)
     return "invalid_value"
 
 
