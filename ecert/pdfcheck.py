@@ -234,7 +234,16 @@ class _PipeStatus:
         raise StatusUnavailable("the status could not be read")
 
 
+# A PDF check is background work next to the web workers: on a small host, a child busy with a
+# pathological file must lose the CPU to /healthz and token checks, never the other way round.
+CHILD_NICENESS = 10
+
+
 def _limit_child() -> None:
+    try:
+        os.nice(CHILD_NICENESS)
+    except OSError:
+        pass
     try:
         import resource
 

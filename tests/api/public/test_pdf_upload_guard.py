@@ -171,6 +171,16 @@ def test_a_child_killed_while_idle_is_replaced(seeded, client, an_cert):
     assert upload(client, pdf).get_json()["outcome"] == "valid"
 
 
+def test_the_checker_runs_at_a_lower_cpu_priority_than_the_worker(seeded, client, an_cert):
+    # On a 2-core host a child busy with a pathological PDF must lose the CPU to /healthz.
+    assert upload(client, pdf_of(client, an_cert)).get_json()["outcome"] == "valid"
+    children = list(pdfcheck.POOL._idle)
+    assert children
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for child in children:
+        assert os.getpriority(os.PRIO_PROCESS, child.process.pid) >= mine + pdfcheck.CHILD_NICENESS
+
+
 # --- 4. bounded concurrency ------------------------------------------------------------------------
 
 
