@@ -142,7 +142,7 @@ def decode_claims(payload: bytes) -> TokenClaims:
     """
     try:
         obj: Any = cbor2.loads(payload, allow_duplicate_keys=False)
-    except Exception as exc:  # cbor2 raises several decoder error types
+    except Exception as exc:  # noqa: BLE001 - cbor2 raises several decoder error types
         raise ValueError(f"payload is not CBOR: {exc}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get(CLAIMS_KEY), dict):
         raise ValueError("payload is not an ecert claims map")

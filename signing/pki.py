@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
@@ -295,9 +295,7 @@ def load_private_key(
         if encrypted:
             raise SigningSetupError("wrong passphrase for private key", p) from None
         raise SigningSetupError("not a valid PEM private key", p) from None
-    except TypeError as exc:
-        raise SigningSetupError(f"private key cannot be loaded ({exc})", p) from None
-    except Exception as exc:  # unsupported algorithm etc.
+    except (TypeError, UnsupportedAlgorithm) as exc:
         raise SigningSetupError(f"private key cannot be loaded ({exc})", p) from None
     if not isinstance(key, EllipticCurvePrivateKey):
         raise SigningSetupError("private key is not an elliptic-curve key", p)

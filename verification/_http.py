@@ -48,7 +48,7 @@ def check_url(url: str) -> str:
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects only to URLs that pass :func:`check_url` (no https -> http downgrade)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         try:
             check_url(newurl)
         except ValueError as exc:

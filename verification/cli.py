@@ -23,8 +23,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime
-from typing import IO, Sequence
+from typing import IO
 
 from . import messages
 from .core import verify_token
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str],
     if kind == "image":
         from .image import read_qr_from_image
 
-        token = read_qr_from_image(payload)  # type: ignore[arg-type]
+        token = read_qr_from_image(payload)
         if token is None:
             raise UsageError(_NO_QR[args.lang])
     elif kind == "pdf":

@@ -29,8 +29,9 @@ A lookup that raises (``StatusUnavailable`` or anything else) is also ``status_u
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Final, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -53,13 +54,13 @@ _ECDSA_SHA256: Final = ec.ECDSA(hashes.SHA256())
 def utc(now: datetime | None) -> datetime:
     """``now`` as an aware UTC datetime (naive means UTC); the current time when None."""
     if now is None:
-        return datetime.now(timezone.utc)
-    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+        return datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
 def public_fields(claims: Claims) -> PublicFields:
     """What a verifier may see (DESIGN §7): a Form 2 shows only number, form, date and name."""
-    issued_at = isoformat_z(datetime.fromtimestamp(claims.iat, timezone.utc))
+    issued_at = isoformat_z(datetime.fromtimestamp(claims.iat, UTC))
     if claims.form_type == 2:
         return PublicFields(
             number=claims.number, form_type=2, issued_at=issued_at, holder_name=claims.holder_name
@@ -118,7 +119,7 @@ def _status(
         return "status_unavailable", Check(False, "not_checked")
     try:
         status = status_lookup(decoded.claims.cti)
-    except Exception as exc:  # StatusUnavailable or a bug in the lookup: fail closed either way
+    except Exception as exc:  # noqa: BLE001 - StatusUnavailable or a bug in the lookup: fail closed
         log.warning("status lookup failed: %s: %s", type(exc).__name__, exc)
         return "status_unavailable", Check(False, "unavailable")
     if not isinstance(status, CertificateStatus):
@@ -181,7 +182,7 @@ def _verify(
             {"format": OK, "signature": OK, "issuer": Check(False, "signer_revoked")},
             kid,
         )
-    issued = datetime.fromtimestamp(claims.iat, timezone.utc)
+    issued = datetime.fromtimestamp(claims.iat, UTC)
     if issued > checked_at + CLOCK_SKEW:
         return _result(
             "malformed",

@@ -36,9 +36,12 @@ def read_qr_from_image(source: str | Path | bytes, max_pixels: int = MAX_IMAGE_P
             # Phone photos are often stored sideways with an EXIF orientation; grayscale is all
             # the decoder needs and sidesteps palette/alpha/CMYK modes.
             gray = ImageOps.exif_transpose(image).convert("L")
-        for barcode in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):
+        # zxing-cpp converts one BarcodeFormat implicitly (its docstring says so; its 3.x stub does
+        # not), and the explicit BarcodeFormats(...) constructor is not in the 2.x we still accept.
+        qr_only = zxingcpp.BarcodeFormat.QRCode
+        for barcode in zxingcpp.read_barcodes(gray, formats=qr_only):  # type: ignore[arg-type]
             if barcode.text:
                 return barcode.text
         return None
-    except Exception:  # corrupt or unsupported image: there is no QR we can read
+    except Exception:  # noqa: BLE001 - corrupt or unsupported image: no QR we can read
         return None

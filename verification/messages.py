@@ -13,8 +13,9 @@ the same everywhere. Plain data, no framework: the page's templates index these 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Final, Literal, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Final, Literal
 
 Lang = Literal["vi", "en"]
 LANGS: Final[tuple[str, ...]] = ("vi", "en")
@@ -228,7 +229,7 @@ def format_time(iso: str | datetime, lang: str = DEFAULT_LANG, with_time: bool =
     """An ISO UTC time as a Vietnamese reader expects it: Vietnam time, day/month/year."""
     moment = iso if isinstance(iso, datetime) else datetime.fromisoformat(iso)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(VIETNAM_TIME)
     if lang_or_default(lang) == "vi":
         return local.strftime("%d/%m/%Y %H:%M (giờ Việt Nam)" if with_time else "%d/%m/%Y")

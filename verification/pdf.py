@@ -67,7 +67,7 @@ def _info_token(trailer: Any) -> str | None:
     try:
         info = trailer["/Info"]
         value = info.get(TOKEN_INFO_KEY)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a broken trailer holds no token we can read
         return None
     if value is None:
         return None
@@ -122,7 +122,7 @@ def _verify_pdf(
         claims_ours = claims_ours or _info_token(reader.trailer_view) is not None
         # All of them, document timestamps included: ours carry exactly one.
         signatures = list(reader.embedded_signatures)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever pyHanko trips on, the file is unreadable
         log.info("unreadable PDF: %s: %s", type(exc).__name__, exc)
         if claims_ours:
             # It names our token but its structure (or its signature object) is broken.
@@ -221,7 +221,7 @@ def _check_pdf_signature(
                 key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
             ),
         )
-    except Exception as exc:  # bad SubFilter, broken CMS, ...: a signature we cannot accept
+    except Exception as exc:  # noqa: BLE001 - bad SubFilter, broken CMS...: a signature we cannot accept
         log.info("PDF signature validation error: %s: %s", type(exc).__name__, exc)
         return _result("tampered", checked_at, format=OK,
                        signature=Check(False, "pdf_signature_invalid"))
@@ -277,5 +277,5 @@ def read_pdf_token(pdf_bytes: bytes, max_bytes: int = MAX_PDF_BYTES) -> str | No
             # Read the signed revision as a file of its own: what came after is not ours.
             reader = PdfFileReader(io.BytesIO(data[:end]))
         return _info_token(reader.trailer_view)
-    except Exception:
+    except Exception:  # noqa: BLE001 - documented: never raises, None when unreadable
         return None

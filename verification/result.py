@@ -7,10 +7,11 @@ verdict. ``VerificationResult.to_dict()`` is the JSON shape of DESIGN §11:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Final, Literal, Mapping
+from typing import Any, Final, Literal
 
 Outcome = Literal[
     "valid",
@@ -147,9 +148,9 @@ def _empty_checks() -> Mapping[str, Check]:
 def isoformat_z(moment: datetime) -> str:
     """UTC ISO 8601 with a ``Z``, seconds precision: the one time format of the result."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     # isoformat() rather than strftime(): same text, and this runs once per verification.
-    return moment.astimezone(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ class VerificationResult:
     outcome: Outcome
     checks: Mapping[str, Check] = field(default_factory=_empty_checks)
     certificate: PublicFields | None = None
-    checked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     kid: str | None = None
     cti: bytes | None = None
 

@@ -8,9 +8,10 @@ server over HTTP (:mod:`verification.online`); tests answer with a stub. Raising
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 StatusState = Literal["valid", "revoked", "not_found"]
 

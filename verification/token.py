@@ -207,7 +207,7 @@ def _cbor(data: bytes, reason: str) -> Any:
             allow_duplicate_keys=False,
             semantic_decoders=_NO_SEMANTIC_TAGS,
         ).decode()
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever the decoder trips on, the token is malformed
         raise MalformedToken(reason) from None
     if stream.tell() != len(data):
         raise MalformedToken(reason)

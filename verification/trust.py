@@ -21,10 +21,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Iterable, Iterator, Literal, Mapping
+from typing import Any, Final, Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -131,7 +132,7 @@ def _evaluate(key: TrustedKey, root: x509.Certificate | None) -> str | None:
     dsc = key.chain[0]
     if kid_of(dsc) != key.kid or not _same_key(key.public_key, dsc.public_key()):
         return "key_mismatch"
-    for cert, issuer in zip(key.chain, key.chain[1:]):
+    for cert, issuer in zip(key.chain, key.chain[1:], strict=False):
         if not _issued_by(cert, issuer):
             return "chain_not_to_root"
     top = key.chain[-1]
@@ -152,7 +153,7 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError("time is not a string")
     moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _parse_entry(entry: Mapping[str, Any], kid: bytes) -> TrustedKey:
@@ -221,7 +222,7 @@ class TrustList:
         cls,
         data: Mapping[str, Any] | bytes | str,
         root: x509.Certificate | bytes | str | None = None,
-    ) -> "TrustList":
+    ) -> TrustList:
         if isinstance(data, (bytes, bytearray, str)):
             if len(data) > MAX_TRUST_LIST_BYTES:
                 raise TrustListError("trust list too large")
@@ -244,14 +245,14 @@ class TrustList:
                 continue
             try:
                 keys.append(_parse_entry(entry, kid))
-            except Exception:  # any malformed field: keep the kid, mark it unusable
+            except Exception:  # noqa: BLE001 - any malformed field: keep the kid, mark it unusable
                 keys.append(TrustedKey(kid=kid, public_key=None, problem="bad_key_entry"))
         return cls(keys, issuer=issuer if isinstance(issuer, str) else None, root=root)
 
     @classmethod
     def load(
         cls, path: str | Path, root: x509.Certificate | bytes | str | None = None
-    ) -> "TrustList":
+    ) -> TrustList:
         try:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_TRUST_LIST_BYTES + 1)
@@ -265,7 +266,7 @@ class TrustList:
         server_url: str,
         timeout: float = 10.0,
         root: x509.Certificate | bytes | str | None = None,
-    ) -> "TrustList":
+    ) -> TrustList:
         """From ``{server_url}/.well-known/ecert/trust-list.json`` (or a full ``.json`` URL)."""
         url = server_url if server_url.endswith(".json") else server_url.rstrip("/") + TRUST_LIST_PATH
         try:
