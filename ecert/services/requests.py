@@ -1,13 +1,11 @@
 """The citizen's request: submission, the automatic decision, listing, cancellation."""
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,11 +14,13 @@ from ecert.db import utcnow
 from ecert.domain import rules
 from ecert.domain.content import needs_review_reasons
 from ecert.domain.validation import clean_request, validate_request
-from ecert.errors import Conflict, InvalidInput, NotFound
+from ecert.errors import Conflict, InvalidInput
 from ecert.identity import CitizenIdentity
 from ecert.models import CertificateRequest
 from ecert.services import records
 from ecert.services.audit import Actor, record
+from ecert.services.lookup import get_or_404, lock_or_404
+from ecert.services.paging import Ordering, Page, keyset_page
 
 # Called to issue a certificate for a request that the rules let through (see issuance.py);
 # it is a parameter so this module never needs to know how signing works.
@@ -124,31 +124,8 @@ def decide(
 
 
 def get_for_citizen(session: Session, request_id: str, personal_id: str) -> CertificateRequest:
-    request = session.get(CertificateRequest, request_id) if _looks_like_id(request_id) else None
-    # Another citizen's request is "not found", never "forbidden": its existence is private.
-    if request is None or request.citizen_pid != personal_id:
-        raise NotFound("request_not_found")
-    return request
-
-
-def _lock_for_citizen(session: Session, request_id: str, personal_id: str) -> CertificateRequest:
-    request = None
-    if _looks_like_id(request_id):
-        # populate_existing: a copy this session loaded before the lock is replaced by what the
-        # previous lock holder committed.
-        request = session.execute(
-            select(CertificateRequest)
-            .where(CertificateRequest.id == request_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-    if request is None or request.citizen_pid != personal_id:
-        raise NotFound("request_not_found")
-    return request
-
-
-def _looks_like_id(value: str) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 36
+    """The citizen's own request; another citizen's is "not found" (services/lookup.py)."""
+    return get_or_404(session, CertificateRequest, request_id, owner=personal_id)
 
 
 def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: Actor,
@@ -157,7 +134,7 @@ def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: 
     lock, as staff decisions do (services/review.py): a cancel racing an approval waits for it
     and then answers 409 request_not_cancellable, instead of overwriting an issued request or
     failing on the version check."""
-    request = _lock_for_citizen(session, request_id, identity.personal_id)
+    request = lock_or_404(session, CertificateRequest, request_id, owner=identity.personal_id)
     if request.status not in rules.CANCELLABLE_STATUSES:
         raise Conflict("request_not_cancellable", request_status=request.status)
     request.status = "cancelled"
@@ -168,41 +145,12 @@ def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: 
     return request
 
 
-@dataclass(frozen=True)
-class Page:
-    items: Sequence[CertificateRequest]
-    next_cursor: str | None
+# Newest first; the id breaks ties between requests submitted in the same microsecond.
+NEWEST_FIRST = Ordering([CertificateRequest.submitted_at, CertificateRequest.id], descending=True)
 
 
-def encode_cursor(submitted_at: datetime, item_id: str) -> str:
-    raw = json.dumps([submitted_at.isoformat(), item_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, item_id = json.loads(raw)
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None or not isinstance(item_id, str):
-            raise ValueError
-        return when.astimezone(timezone.utc), item_id
-    except (ValueError, TypeError):
-        raise InvalidInput({"cursor": ["invalid_cursor"]}) from None
-
-
-def list_for_citizen(session: Session, personal_id: str, *, limit: int, cursor: str | None) -> Page:
+def list_for_citizen(
+    session: Session, personal_id: str, *, limit: int, cursor: str | None
+) -> Page[CertificateRequest]:
     query = select(CertificateRequest).where(CertificateRequest.citizen_pid == personal_id)
-    if cursor:
-        when, item_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                CertificateRequest.submitted_at < when,
-                and_(CertificateRequest.submitted_at == when, CertificateRequest.id < item_id),
-            )
-        )
-    rows = session.execute(
-        query.order_by(CertificateRequest.submitted_at.desc(), CertificateRequest.id.desc()).limit(limit + 1)
-    ).scalars().all()
-    next_cursor = encode_cursor(rows[limit - 1].submitted_at, rows[limit - 1].id) if len(rows) > limit else None
-    return Page(rows[:limit], next_cursor)
+    return keyset_page(session, query, NEWEST_FIRST, limit=limit, cursor=cursor)

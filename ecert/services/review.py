@@ -6,21 +6,21 @@ one's decision (409) instead of issuing a second certificate.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
 from ecert.domain import rules
-from ecert.errors import Conflict, InvalidInput, NotFound
+from ecert.errors import Conflict, InvalidInput
 from ecert.models import CertificateRequest
 from ecert.services import records
 from ecert.services.audit import Actor, record
 from ecert.services.issuance import issue_certificate
-from ecert.services.requests import decode_cursor, encode_cursor
+from ecert.services.lookup import get_or_404, lock_or_404
+from ecert.services.paging import Ordering, Page, keyset_page
 from signing.signer import Signer
 
 # Only a request waiting for staff can be decided by staff. ``processing`` exists only inside
@@ -28,35 +28,18 @@ from signing.signer import Signer
 REVIEWABLE_STATUSES = frozenset({rules.STATUS_NEEDS_REVIEW})
 
 
-@dataclass(frozen=True)
-class QueuePage:
-    items: Sequence[CertificateRequest]
-    next_cursor: str | None
+# The soonest deadline first; the id breaks ties between requests due at the same moment.
+SOONEST_DUE_FIRST = Ordering([CertificateRequest.due_at, CertificateRequest.id])
 
 
-def list_queue(session: Session, *, status: str, limit: int, cursor: str | None) -> QueuePage:
+def list_queue(session: Session, *, status: str, limit: int, cursor: str | None) -> Page[CertificateRequest]:
     """Requests in ``status``, the oldest deadline first (what is due soonest is worked first)."""
     query = select(CertificateRequest).where(CertificateRequest.status == status)
-    if cursor:
-        due, item_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                CertificateRequest.due_at > due,
-                and_(CertificateRequest.due_at == due, CertificateRequest.id > item_id),
-            )
-        )
-    rows = session.execute(
-        query.order_by(CertificateRequest.due_at.asc(), CertificateRequest.id.asc()).limit(limit + 1)
-    ).scalars().all()
-    next_cursor = encode_cursor(rows[limit - 1].due_at, rows[limit - 1].id) if len(rows) > limit else None
-    return QueuePage(rows[:limit], next_cursor)
+    return keyset_page(session, query, SOONEST_DUE_FIRST, limit=limit, cursor=cursor)
 
 
 def get_request(session: Session, request_id: str) -> CertificateRequest:
-    request = session.get(CertificateRequest, request_id) if 0 < len(request_id or "") <= 36 else None
-    if request is None:
-        raise NotFound("request_not_found")
-    return request
+    return get_or_404(session, CertificateRequest, request_id)
 
 
 def findings(session: Session, request: CertificateRequest) -> dict[str, Any]:
@@ -74,22 +57,6 @@ def findings(session: Session, request: CertificateRequest) -> dict[str, Any]:
 def record_viewed(session: Session, request: CertificateRequest, *, actor: Actor) -> None:
     """Opening a request shows a person's criminal record: who looked, and when, is kept."""
     record(session, actor, "request.viewed", target_type="request", target_id=request.id)
-
-
-def _lock(session: Session, request_id: str) -> CertificateRequest:
-    if not 0 < len(request_id or "") <= 36:
-        raise NotFound("request_not_found")
-    # populate_existing: if this session loaded the row before the lock, the locked read must
-    # replace that stale copy with what the previous lock holder committed.
-    request = session.execute(
-        select(CertificateRequest)
-        .where(CertificateRequest.id == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if request is None:
-        raise NotFound("request_not_found")
-    return request
 
 
 def _ensure_reviewable(request: CertificateRequest) -> None:
@@ -115,7 +82,7 @@ def approve(
     now: datetime,
 ) -> CertificateRequest:
     """Issue the certificate through the same path as the automatic decision."""
-    request = _lock(session, request_id)
+    request = lock_or_404(session, CertificateRequest, request_id)
     _ensure_reviewable(request)
     certificate = issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
     record(session, actor, "request.approved", target_type="request", target_id=request.id,
@@ -144,7 +111,7 @@ def refuse(
         errors["note"] = ["too_long"]
     if errors:
         raise InvalidInput(errors)
-    request = _lock(session, request_id)
+    request = lock_or_404(session, CertificateRequest, request_id)
     _ensure_reviewable(request)
     request.status = rules.STATUS_REFUSED
     request.open_slot = None  # the citizen may ask again

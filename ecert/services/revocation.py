@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecert.domain import rules
-from ecert.errors import InvalidInput, NotFound
+from ecert.errors import InvalidInput
 from ecert.models import Certificate
 from ecert.services.audit import Actor, record
 from ecert.services.issuance import find_by_number as _find_by_number
+from ecert.services.lookup import get_or_404, lock_or_404, looks_like_id
 
 STATUS_VALID = "valid"
 STATUS_REVOKED = "revoked"
@@ -30,15 +31,8 @@ class RevocationResult:
     already_revoked: bool
 
 
-def _looks_like_id(value: str | None) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 36
-
-
 def get_certificate(session: Session, certificate_id: str) -> Certificate:
-    certificate = session.get(Certificate, certificate_id) if _looks_like_id(certificate_id) else None
-    if certificate is None:
-        raise NotFound("certificate_not_found")
-    return certificate
+    return get_or_404(session, Certificate, certificate_id)
 
 
 def find_by_number(session: Session, number: str) -> Certificate | None:
@@ -79,22 +73,8 @@ def check_input(reason: str, note: str | None, replacement_certificate_id: str |
     return errors
 
 
-def _lock(session: Session, certificate_id: str) -> Certificate:
-    if not _looks_like_id(certificate_id):
-        raise NotFound("certificate_not_found")
-    certificate = session.execute(
-        select(Certificate)
-        .where(Certificate.id == certificate_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if certificate is None:
-        raise NotFound("certificate_not_found")
-    return certificate
-
-
 def _replacement(session: Session, certificate: Certificate, replacement_id: str) -> Certificate:
-    replacement = session.get(Certificate, replacement_id) if _looks_like_id(replacement_id) else None
+    replacement = session.get(Certificate, replacement_id) if looks_like_id(replacement_id) else None
     code = None
     if replacement is None:
         code = "replacement_not_found"
@@ -130,7 +110,7 @@ def revoke(
     if errors:
         raise InvalidInput(errors)
     note = (note or "").strip() or None
-    certificate = _lock(session, certificate_id)
+    certificate = lock_or_404(session, Certificate, certificate_id)
     if certificate.status == STATUS_REVOKED:
         # The first revocation's reason, time and author stand; the attempt is still recorded.
         record(session, actor, "certificate.revoke_repeated", target_type="certificate", target_id=certificate.id,
