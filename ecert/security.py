@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyotp
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -163,7 +163,7 @@ def provisioning_uri(secret: str, username: str) -> str:
 def totp_step(now: datetime) -> int:
     """The RFC 6238 time-step counter for ``now``."""
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return int(now.timestamp()) // TOTP_INTERVAL
 
 
@@ -188,3 +188,29 @@ def match_totp(secret: str, code: str, now: datetime, window: int = TOTP_WINDOW)
             # The newest matching step wins: after acceptance every older one is spent too.
             matched = step
     return matched
+
+
+class TotpRefused(Exception):
+    """A code that may not be accepted: ``reason`` is ``bad_totp`` (no step within the window
+    matches) or ``totp_reused`` (it matches a step already spent)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def accept_totp(secret: str, code: str, now: datetime, *, last_step: int) -> int:
+    """The one TOTP rule, for sign-in and step-up alike: ``code`` must match the current step or
+    one step either side (``TOTP_WINDOW``, clock drift), and that step must be newer than
+    ``last_step``, the last one accepted. Returns the step to record as spent; raises
+    TotpRefused otherwise.
+
+    Recording the newest accepted step, not each code, makes every code single-use and spends
+    every older code of the window with it.
+    """
+    step = match_totp(secret, code, now)
+    if step is None:
+        raise TotpRefused("bad_totp")
+    if step <= last_step:
+        raise TotpRefused("totp_reused")
+    return step

@@ -46,6 +46,7 @@ from ecert.domain import rules
 from ecert.domain.i18n import message
 from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, Unauthorized
 from ecert.models import Certificate, CertificateRequest
+from ecert.services import audit as audit_service
 from ecert.services import review as review_service
 from ecert.services import revocation as revocation_service
 from ecert.services import staff as staff_service
@@ -442,5 +443,5 @@ def list_audit_events(**filters):
 
     Read-only: no endpoint edits or deletes an event.
     """
-    page = staff_service.search_audit_events(db_session(), **filters)
+    page = audit_service.search_events(db_session(), **filters)
     return json_response(_EVENTS.dump({"items": list(page.items), "next_cursor": page.next_cursor}))

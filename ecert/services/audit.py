@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
 from ecert.models import AuditChainHead, AuditEvent
+from ecert.services.paging import Ordering, Page, keyset_page
 
 GENESIS_HASH = "0" * 64
 KEY_FILE_NAME = "audit.key"
@@ -422,3 +423,47 @@ def _iter_events(session: Session, batch_size: int) -> Iterator[AuditEvent]:
         yield from rows
         last_seq = rows[-1].seq
         session.expunge_all()
+
+
+# --- searching, as staff and the CLI read the log ---------------------------------------------
+
+# Chain order is the order events happened in (seq is unique, so it alone is a total order).
+NEWEST_FIRST = Ordering([AuditEvent.seq], descending=True)
+OLDEST_FIRST = Ordering([AuditEvent.seq])
+
+
+def _aware(moment: datetime) -> datetime:
+    # A naive bound (an auditor's "2024-05-01T00:00") is read as UTC, the log's own zone.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def search_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    order: str = "desc",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[AuditEvent]:
+    """Filtered events in chain order (``seq``), newest first unless ``order`` is "asc"."""
+    query = select(AuditEvent)
+    if action:
+        # "staff." lists every staff.* action: auditors think in families of actions.
+        family = action.endswith(".")
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True) if family
+                            else AuditEvent.action == action)
+    for column, wanted in ((AuditEvent.actor_id, actor_id), (AuditEvent.target_type, target_type),
+                           (AuditEvent.target_id, target_id)):
+        if wanted:
+            query = query.where(column == wanted)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= _aware(since))
+    if until:
+        query = query.where(AuditEvent.occurred_at < _aware(until))
+    ordering = NEWEST_FIRST if order == "desc" else OLDEST_FIRST
+    return keyset_page(session, query, ordering, limit=limit, cursor=cursor)

@@ -1,5 +1,4 @@
-"""Agency staff: accounts, login with password + TOTP, sessions, throttling, lockout, step-up,
-audit reads.
+"""Agency staff: accounts, login with password + TOTP, sessions, throttling, lockout, step-up.
 
 Every decision about a credential lives here; ``ecert.security`` only says whether a password
 or a code matches. Failures that matter for security (a wrong password, a replayed code, a
@@ -16,15 +15,13 @@ Who can stop whom (DESIGN §8, docs/staff.md):
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import ipaddress
-import json
 import math
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, NoReturn, Sequence, cast
 
 from sqlalchemy import CursorResult, delete, select, update
@@ -36,8 +33,9 @@ from ecert import security
 from ecert.config import Settings
 from ecert.db import utcnow
 from ecert.errors import Conflict, DomainError, Forbidden, InvalidInput, Locked, NotFound, Unauthorized
-from ecert.models import AuditEvent, LoginThrottle, StaffSession, StaffUser
+from ecert.models import LoginThrottle, StaffSession, StaffUser
 from ecert.services.audit import Actor, record
+from ecert.services.lookup import lock_or_404
 
 ROLES = ("officer", "supervisor", "auditor")
 # Lower-case letters, digits and . _ -, 3 to 64 characters: safe in logs, URLs and audit rows.
@@ -282,6 +280,18 @@ class LoginResult:
     user: StaffUser
 
 
+def _spend_totp(user: StaffUser, code: str, now: datetime) -> int:
+    """Accept ``code`` for ``user`` and spend it, for sign-in and step-up alike; returns its
+    time-step, or raises ``security.TotpRefused`` (wrong, or not newer than the last accepted).
+
+    The caller holds the user's row lock: two requests sending the same code take turns, and
+    the second one finds the step already spent.
+    """
+    step = security.accept_totp(user.totp_secret, code, now, last_step=user.totp_last_step)
+    user.totp_last_step = step
+    return step
+
+
 def _count_totp_failure(
     session: Session, user: StaffUser, *, settings: Settings, actor: Actor, now: datetime, reason: str
 ) -> NoReturn:
@@ -345,9 +355,7 @@ def login(
     password_ok = security.verify_password(password, user.password_hash)
     # Then lock the row: the failure counter and the last TOTP step are read-modify-write, and
     # two workers checking the same code at once must not both accept it.
-    user = session.execute(
-        select(StaffUser).where(StaffUser.id == user.id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    user = lock_or_404(session, StaffUser, user.id)
     actor = replace(actor, id=user.id)
     if user.disabled:
         password_failure("disabled", user.id)
@@ -368,13 +376,10 @@ def login(
         record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
                details={"username": username, "reason": "locked"}, now=now)
         raise Locked("account_locked", locked_until=user.locked_until.isoformat())
-    step = security.match_totp(user.totp_secret, totp, now)
-    if step is None:
-        _count_totp_failure(session, user, settings=settings, actor=actor, now=now, reason="bad_totp")
-    if step <= user.totp_last_step:
-        _count_totp_failure(session, user, settings=settings, actor=actor, now=now, reason="totp_reused")
-
-    user.totp_last_step = step
+    try:
+        _spend_totp(user, totp, now)
+    except security.TotpRefused as refused:
+        _count_totp_failure(session, user, settings=settings, actor=actor, now=now, reason=refused.reason)
     user.failed_attempts = 0
     user.locked_until = None
     _clear_throttle(session, username, key)
@@ -440,6 +445,35 @@ def record_forbidden(
                     "allowed_roles": sorted(allowed)})
 
 
+def _count_step_up_failure(
+    session: Session,
+    staff_session: StaffSession,
+    user: StaffUser,
+    *,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    details: dict[str, Any],
+) -> NoReturn:
+    """A wrong or replayed step-up code: count it against the session, end it at the threshold."""
+    failures = (staff_session.step_up_failures or 0) + 1
+    staff_session.step_up_failures = failures
+    exhausted = failures >= settings.staff_lockout_attempts
+    if exhausted:
+        staff_session.ended_at = now
+    session.flush()
+    record(session, actor, "staff.step_up_failed", target_type="staff", target_id=user.id,
+           details={"username": user.username, "reason": details["reason"], "failed_attempts": failures,
+                    "session_id": staff_session.id, "action": details["action"],
+                    "target_id": details["target_id"]}, now=now)
+    if exhausted:
+        record(session, actor, "staff.step_up_exhausted", target_type="staff", target_id=user.id,
+               details={"username": user.username, "session_id": staff_session.id,
+                        "failed_attempts": failures}, now=now)
+        raise Unauthorized("step_up_exhausted")
+    raise Forbidden("step_up_failed")
+
+
 def step_up(
     session: Session,
     staff_session: StaffSession,
@@ -463,107 +497,22 @@ def step_up(
     the password) does not stop a session already open: its holder passed password and TOTP
     before the lock. Raises ``step_up_failed`` (403: the session is fine, the code is not).
     """
-    user = session.execute(
-        select(StaffUser).where(StaffUser.id == staff_session.staff_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    user = lock_or_404(session, StaffUser, staff_session.staff_id)
     # Under the user's row lock, so two requests on one session count their failures in turn.
     session.refresh(staff_session, ["step_up_failures", "ended_at"])
     if staff_session.ended_at is not None:
         raise Unauthorized("session_invalid")  # ended by a concurrent request meanwhile
-    step = security.match_totp(user.totp_secret, code, now)
-    reason = "bad_totp" if step is None else "totp_reused" if step <= user.totp_last_step else None
-    if step is None or reason is not None:
-        failures = (staff_session.step_up_failures or 0) + 1
-        staff_session.step_up_failures = failures
-        exhausted = failures >= settings.staff_lockout_attempts
-        if exhausted:
-            staff_session.ended_at = now
-        session.flush()
-        details = {"username": user.username, "reason": reason, "failed_attempts": failures,
-                   "session_id": staff_session.id, "action": action, "target_id": target_id}
-        record(session, actor, "staff.step_up_failed", target_type="staff", target_id=user.id,
-               details=details, now=now)
-        if exhausted:
-            record(session, actor, "staff.step_up_exhausted", target_type="staff", target_id=user.id,
-                   details={"username": user.username, "session_id": staff_session.id,
-                            "failed_attempts": failures}, now=now)
-            raise Unauthorized("step_up_exhausted")
-        raise Forbidden("step_up_failed")
-    user.totp_last_step = step
+    try:
+        step = _spend_totp(user, code, now)
+    except security.TotpRefused as refused:
+        _count_step_up_failure(session, staff_session, user, settings=settings, actor=actor, now=now,
+                               details={"reason": refused.reason, "action": action, "target_id": target_id})
     staff_session.step_up_failures = 0
     session.flush()
     record(session, actor, "staff.step_up", target_type="staff", target_id=user.id,
            details={"username": user.username, "session_id": staff_session.id, "step": step,
                     "action": action, "target_id": target_id}, now=now)
     return step
-
-
-# --- the audit log, as staff read it ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    items: Sequence[AuditEvent]
-    next_cursor: str | None
-
-
-def _encode_seq(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"seq": seq}).encode()).decode().rstrip("=")
-
-
-def _decode_seq(cursor: str) -> int:
-    try:
-        seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["seq"]
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise ValueError
-        return seq
-    except (ValueError, TypeError, KeyError):
-        raise InvalidInput({"cursor": ["invalid_cursor"]}) from None
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
-def search_audit_events(
-    session: Session,
-    *,
-    action: str | None = None,
-    actor_id: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    order: str = "desc",
-    limit: int = 50,
-    cursor: str | None = None,
-) -> AuditPage:
-    """Filtered events in chain order (``seq``), newest first by default; the cursor is a seq."""
-    query = select(AuditEvent)
-    if action:
-        # "staff." lists every staff.* action: auditors think in families of actions.
-        query = query.where(
-            AuditEvent.action.startswith(action, autoescape=True) if action.endswith(".") else AuditEvent.action == action
-        )
-    if actor_id:
-        query = query.where(AuditEvent.actor_id == actor_id)
-    if target_type:
-        query = query.where(AuditEvent.target_type == target_type)
-    if target_id:
-        query = query.where(AuditEvent.target_id == target_id)
-    if since:
-        query = query.where(AuditEvent.occurred_at >= _utc(since))
-    if until:
-        query = query.where(AuditEvent.occurred_at < _utc(until))
-    descending = order == "desc"
-    if cursor:
-        seq = _decode_seq(cursor)
-        query = query.where(AuditEvent.seq < seq if descending else AuditEvent.seq > seq)
-    query = query.order_by(AuditEvent.seq.desc() if descending else AuditEvent.seq.asc()).limit(limit + 1)
-    rows = session.execute(query).scalars().all()
-    next_cursor = _encode_seq(rows[limit - 1].seq) if len(rows) > limit else None
-    return AuditPage(rows[:limit], next_cursor)
 
 
 def staff_summary(user: StaffUser, now: datetime) -> dict[str, Any]:

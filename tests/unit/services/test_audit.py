@@ -25,9 +25,9 @@ from ecert.services.audit import (
     event_hash,
     key_for,
     record,
+    search_events,
     verify_chain,
 )
-from ecert.services.staff import search_audit_events
 from ecert.wiring import resources_of
 from tests.conftest import TEST_AUDIT_KEY
 
@@ -124,27 +124,27 @@ def test_the_database_refuses_updates_and_deletes(owner_db):
 
 def test_search_filters_and_pages(db):
     _append(db, 6)
-    alice = search_audit_events(db, actor_id="alice-id", limit=50).items
+    alice = search_events(db, actor_id="alice-id", limit=50).items
     assert [e.target_id for e in alice] == ["t4", "t2", "t0"]
-    assert [e.target_id for e in search_audit_events(db, action="test.action1").items] == ["t5", "t3", "t1"]
-    assert len(search_audit_events(db, action="test.").items) == 6
-    assert [e.target_id for e in search_audit_events(db, target_type="thing", target_id="t3").items] == ["t3"]
-    window = search_audit_events(db, since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=4),
+    assert [e.target_id for e in search_events(db, action="test.action1").items] == ["t5", "t3", "t1"]
+    assert len(search_events(db, action="test.").items) == 6
+    assert [e.target_id for e in search_events(db, target_type="thing", target_id="t3").items] == ["t3"]
+    window = search_events(db, since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=4),
                                  action="test.", order="asc").items
     assert [e.target_id for e in window] == ["t2", "t3"]
-    naive = search_audit_events(db, since=(T0 + timedelta(minutes=5)).replace(tzinfo=None), action="test.").items
+    naive = search_events(db, since=(T0 + timedelta(minutes=5)).replace(tzinfo=None), action="test.").items
     assert [e.target_id for e in naive] == ["t5"]
 
     seen, cursor = [], None
     while True:
-        page = search_audit_events(db, action="test.", order="asc", limit=4, cursor=cursor)
+        page = search_events(db, action="test.", order="asc", limit=4, cursor=cursor)
         seen += [e.target_id for e in page.items]
         cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == [f"t{i}" for i in range(6)]
     with pytest.raises(InvalidInput):
-        search_audit_events(db, cursor="not-a-cursor")
+        search_events(db, cursor="not-a-cursor")
 
 
 def test_details_round_trip_exactly(db):
