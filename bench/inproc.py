@@ -127,8 +127,12 @@ def _per_item(fn: Callable[[Any], Any], items: list[Any]) -> tuple[float, list[A
 
 def issuance_parts(ctx: Context, results: Results, *, quick: bool) -> dict[str, list[float]]:
     """Each part per second, median of RUNS runs; returns the per-run rates by part."""
+    from ecert.config import DEFAULT_PLACE_OF_ISSUE
+    from ecert.domain.content import certificate_wording
     from signing.pdf import render_certificate_pdf, sign_pdf
     from signing.qr import qr_matrix, qr_png
+
+    wording = certificate_wording(DEFAULT_PLACE_OF_ISSUE)
 
     issuer = _Issuer(ctx)
     fast_seconds = 0.4 if quick else 1.0
@@ -136,7 +140,8 @@ def issuance_parts(ctx: Context, results: Results, *, quick: bool) -> dict[str, 
     rates: dict[str, list[float]] = {key: [] for key, _ in PATH_PARTS + QR_PARTS}
     # One untimed pass so fonts, the key and imports are loaded (as in a warm worker).
     content, token, text = issuer.fresh_texts(1)[0]
-    sign_pdf(render_certificate_pdf(content, qr_text=text, token=token, verification_code="0" * 12), ctx.signer)
+    sign_pdf(render_certificate_pdf(content, wording=wording, qr_text=text, token=token, verification_code="0" * 12),
+             ctx.signer)
     for run in range(RUNS):
         log(f"issuance parts, run {run + 1}/{RUNS}")
         contents: list[dict] = []
@@ -152,8 +157,8 @@ def issuance_parts(ctx: Context, results: Results, *, quick: bool) -> dict[str, 
         # The heavy parts on fresh tokens: the QR layout is cached per text, as in a worker.
         fresh = issuer.fresh_texts(heavy)
         code = "ABCDEFGH2345"
-        rate, pdfs = _per_item(lambda item: render_certificate_pdf(item[0], qr_text=item[2], token=item[1],
-                                                                   verification_code=code), fresh)
+        rate, pdfs = _per_item(lambda item: render_certificate_pdf(item[0], wording=wording, qr_text=item[2],
+                                                                   token=item[1], verification_code=code), fresh)
         rates["pdf"].append(rate)
         rate, _ = _per_item(lambda pdf: sign_pdf(pdf, ctx.signer), pdfs)
         rates["pades"].append(rate)

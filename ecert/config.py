@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 # Justice (Sở Tư pháp) deployment sets its own through ECERT_ISSUER_ID / ECERT_AUTHORITY_NAME.
 DEFAULT_ISSUER_ID = "VN-NJRC"
 DEFAULT_AUTHORITY_NAME = "Trung tâm Lý lịch tư pháp quốc gia"
+# The city printed before the issue date ("Hà Nội, ngày ..."): the authority's seat, so a provincial
+# deployment sets its own through ECERT_PLACE_OF_ISSUE.
+DEFAULT_PLACE_OF_ISSUE = "Hà Nội"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -66,6 +69,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     issuer_id: str = DEFAULT_ISSUER_ID
     authority_name: str = DEFAULT_AUTHORITY_NAME
+    place_of_issue: str = DEFAULT_PLACE_OF_ISSUE
     idp_jwks: str = ""
     idp_issuer: str = ""
     idp_audience: str = ""
@@ -143,6 +147,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "public_base_url": get("PUBLIC_BASE_URL").rstrip("/"),
         "issuer_id": get("ISSUER_ID") or DEFAULT_ISSUER_ID,
         "authority_name": get("AUTHORITY_NAME") or DEFAULT_AUTHORITY_NAME,
+        "place_of_issue": get("PLACE_OF_ISSUE") or DEFAULT_PLACE_OF_ISSUE,
         "idp_jwks": get("IDP_JWKS"),
         "idp_issuer": get("IDP_ISSUER"),
         "idp_audience": get("IDP_AUDIENCE"),

@@ -19,6 +19,7 @@ from .errors import SignerUnusable, SigningError, SigningSetupError
 from .pdf import (
     KEYWORDS_TOKEN_PREFIX,
     TOKEN_INFO_KEY,
+    PdfWording,
     format_verification_code,
     render_certificate_pdf,
     sign_pdf,
@@ -55,6 +56,7 @@ __all__ = [
     "SigningSetupError",
     "SignerUnusable",
     "render_certificate_pdf",
+    "PdfWording",
     "sign_pdf",
     "format_verification_code",
     "TOKEN_INFO_KEY",

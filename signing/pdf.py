@@ -30,10 +30,11 @@ from __future__ import annotations
 import io
 import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 import font_source_sans_pro
@@ -70,7 +71,7 @@ __all__ = [
     "TOKEN_INFO_KEY",
     "KEYWORDS_TOKEN_PREFIX",
     "SIGNATURE_FIELD",
-    "SERVING_STATUS_LABELS",
+    "PdfWording",
     "format_verification_code",
 ]
 
@@ -92,21 +93,6 @@ _fonts_ready = False
 # safety. Rendering is pure-Python CPU work under the GIL anyway, so
 # serialising builds in a threaded worker costs next to nothing.
 _build_lock = threading.Lock()
-
-# Machine codes from the judicial-record store -> wording on the certificate.
-# Unknown codes are printed as they are rather than hidden.
-SERVING_STATUS_LABELS: dict[str, str] = {
-    "completed": "Đã chấp hành xong",
-    "serving": "Đang chấp hành",
-    "not_started": "Chưa chấp hành",
-    "probation": "Đang trong thời gian thử thách (án treo)",
-    "suspended": "Đang trong thời gian thử thách (án treo)",
-    "deferred": "Được hoãn chấp hành",
-    "postponed": "Được hoãn chấp hành",
-    "paused": "Được tạm đình chỉ chấp hành",
-    "exempted": "Được miễn chấp hành",
-    "amnestied": "Được đặc xá",
-}
 
 _GENDER_LABELS = {"male": "Nam", "female": "Nữ", "nam": "Nam", "nữ": "Nữ"}
 
@@ -268,7 +254,7 @@ class _QrFlowable(Flowable):
         self.size = max(min_size_mm * mm, n * module_mm * mm)
         self.width = self.height = self.size
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+    def wrap(self, _avail_width: float, _avail_height: float) -> tuple[float, float]:
         return self.size, self.size
 
     def draw(self) -> None:
@@ -321,7 +307,8 @@ class _EcertInfo(PDFInfo):
             "Trapped": PDFName(self.trapped),
         }
         d["ModDate"] = d["CreationDate"] = PDFDate(
-            ts=document._timeStamp, dateFormatter=self._dateFormatter
+            # reportlab's own PDFInfo.format reads the document's timestamp the same way.
+            ts=document._timeStamp, dateFormatter=self._dateFormatter  # noqa: SLF001
         )
         for key, value in self.extras.items():
             d[key] = PDFString(value)
@@ -344,7 +331,61 @@ def _canvas_with_info(extras: dict[str, str]) -> type[Canvas]:
 # ------------------------------------------------------------------ render
 
 
+class PdfWording(Protocol):
+    """The words the PDF prints that signing/ does not own: the legal statements, the form names,
+    the serving statuses and the place of issue. ``ecert.domain.content.certificate_wording``
+    supplies them from ``ecert.domain.rules`` and the settings; ``signing`` imports no ``ecert``.
+    """
+
+    @property
+    def place_of_issue(self) -> str: ...
+
+    @property
+    def form_names(self) -> Mapping[int, str]: ...
+
+    @property
+    def record_statements(self) -> Mapping[int, str]: ...
+
+    @property
+    def ban_heading(self) -> str: ...
+
+    @property
+    def ban_statements(self) -> Mapping[int, str]: ...
+
+    @property
+    def serving_statuses(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """What several parts of the page repeat: the number, the authority, the code and the link."""
+
+    number: str
+    form_type: int
+    form_name: str
+    authority: str
+    issued_at: Any
+    qr_text: str
+    code_display: str
+    base_url: str
+
+
+def _sheet(content: Mapping[str, Any], wording: PdfWording, qr_text: str, verification_code: str) -> _Sheet:
+    form_type = int(content.get("form_type", 1))
+    return _Sheet(
+        number=str(content.get("number", "")),
+        form_type=form_type,
+        form_name=wording.form_names[form_type],
+        authority=str((content.get("issuer") or {}).get("authority") or ""),
+        issued_at=content.get("issued_at"),
+        qr_text=qr_text,
+        code_display=format_verification_code(verification_code),
+        base_url=_verification_base(qr_text),
+    )
+
+
 def _field_table(rows: Sequence[tuple[str, str]]) -> Table:
+    """Label / value rows: labels in semibold, values wrapped in the remaining width."""
     s = _styles()
     data = [[Paragraph(label, s["label"]), Paragraph(value, s["body"])] for label, value in rows]
     table = Table(data, colWidths=[55 * mm, None], hAlign="LEFT")
@@ -362,8 +403,74 @@ def _field_table(rows: Sequence[tuple[str, str]]) -> Table:
     return table
 
 
+def _flush_table(rows: list[list[Any]], col_widths: list[Any]) -> Table:
+    """A layout table without padding on the sides, cells aligned at the top."""
+    table = Table(rows, colWidths=col_widths)
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _header(sheet: _Sheet) -> list[Flowable]:
+    """National header (authority left; the state's name and motto right), then the form's title."""
+    s = _styles()
+    authority = [
+        Paragraph(_t(sheet.authority), s["header_left"]),
+        Paragraph(f"Số: {_t(sheet.number)}", s["small_center"]),
+    ]
+    state = [
+        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", s["header_right"]),
+        Paragraph("Độc lập - Tự do - Hạnh phúc", s["motto"]),
+    ]
+    return [
+        _flush_table([[authority, state]], ["42%", "58%"]),
+        Spacer(1, 6 * mm),
+        Paragraph(_t(sheet.form_name.upper()), s["title"]),
+        Paragraph(f"Số phiếu: <b>{_t(sheet.number)}</b>", s["subtitle"]),
+    ]
+
+
+def _identity_table(holder: Mapping[str, Any], form_type: int) -> Table:
+    """The holder's identity; Form 2 adds the parents and the spouse."""
+    gender = holder.get("gender")
+    rows = [
+        ("Họ và tên:", f"<b>{_or_dash(holder.get('full_name'))}</b>"),
+        ("Giới tính:", _GENDER_LABELS.get(str(gender).lower(), _or_dash(gender)) if gender else "—"),
+        ("Ngày, tháng, năm sinh:", _date(holder.get("birth_date"))),
+        ("Nơi sinh:", _or_dash(holder.get("place_of_birth"))),
+        ("Quốc tịch:", _or_dash(holder.get("nationality"))),
+        ("Nơi cư trú:", _or_dash(holder.get("residence"))),
+        ("Số định danh cá nhân:", _or_dash(holder.get("personal_id"))),
+    ]
+    if form_type == 2:
+        rows += [
+            ("Họ và tên cha:", _or_dash(holder.get("father_name"))),
+            ("Họ và tên mẹ:", _or_dash(holder.get("mother_name"))),
+            ("Họ và tên vợ/chồng:", _spouse(holder.get("spouse_name"))),
+        ]
+    return _field_table(rows)
+
+
+def _record_section(record: Mapping[str, Any], form_type: int, wording: PdfWording) -> list[Flowable]:
+    """The record statement, then one block per listed conviction."""
+    statement_code = 1 if record.get("statement") == 1 else 0
+    statement = wording.record_statements[statement_code]
+    out: list[Flowable] = [Paragraph(f"Tình trạng án tích: <b>{_t(statement)}</b>", _styles()["section"])]
+    for i, conviction in enumerate(record.get("convictions") or [], 1):
+        # One judgment per block: do not strand its heading at a page foot.
+        out.append(KeepTogether(_conviction_flowables(i, conviction, form_type, wording)))
+    return out
+
+
 def _conviction_flowables(
-    index: int, conviction: Mapping[str, Any], form_type: int
+    index: int, conviction: Mapping[str, Any], form_type: int, wording: PdfWording
 ) -> list[Flowable]:
     s = _styles()
     head = (
@@ -377,7 +484,8 @@ def _conviction_flowables(
     ) or "—"
     additional = conviction.get("additional_penalties") or []
     status = conviction.get("serving_status")
-    status_text = SERVING_STATUS_LABELS.get(str(status), str(status)) if status else None
+    # Unknown codes are printed as they are rather than hidden.
+    status_text = wording.serving_statuses.get(str(status), str(status)) if status else None
     out: list[Flowable] = [
         Paragraph(head, s["item"]),
         Paragraph(f"Tội danh: {crimes}", s["detail"]),
@@ -397,175 +505,84 @@ def _conviction_flowables(
     return out
 
 
-_BAN_HEADING = (
-    "Thông tin về việc cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã:"
-)
-_NO_BAN = "Không bị cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã."
-_HAS_BAN = "Bị cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã:"
-
-
-def _ban_flowables(ban: Mapping[str, Any]) -> list[Flowable]:
+def _ban_section(ban: Mapping[str, Any], wording: PdfWording) -> list[Flowable]:
+    """The ban heading and statement (content ``ban.statement``: 1 none, 2 banned), then each ban."""
     s = _styles()
-    out: list[Flowable] = [Paragraph(_BAN_HEADING, s["section"])]
+    out: list[Flowable] = [Paragraph(f"{_t(wording.ban_heading)}:", s["section"])]
     bans = ban.get("bans") or []
-    if ban.get("statement") == 2 or bans:
-        out.append(Paragraph(_HAS_BAN, s["body"]))
-        for i, b in enumerate(bans, 1):
-            until = _date(b.get("to")) if b.get("to") else "không xác định"
-            out.append(
-                Paragraph(
-                    f"{i}. Chức vụ, lĩnh vực bị cấm: {_or_dash(b.get('positions'))}; "
-                    f"theo Quyết định số {_or_dash(b.get('decision'))} của {_court(b.get('court'))}; "
-                    f"thời hạn từ {_date(b.get('from'))} đến {until}.",
-                    s["item"],
-                )
+    if ban.get("statement") != 2 and not bans:
+        out.append(Paragraph(f"{_t(wording.ban_statements[1])}.", s["body"]))
+        return out
+    out.append(Paragraph(f"{_t(wording.ban_statements[2])}:", s["body"]))
+    for i, b in enumerate(bans, 1):
+        until = _date(b.get("to")) if b.get("to") else "không xác định"
+        out.append(
+            Paragraph(
+                f"{i}. Chức vụ, lĩnh vực bị cấm: {_or_dash(b.get('positions'))}; "
+                f"theo Quyết định số {_or_dash(b.get('decision'))} của {_court(b.get('court'))}; "
+                f"thời hạn từ {_date(b.get('from'))} đến {until}.",
+                s["item"],
             )
-    else:
-        out.append(Paragraph(_NO_BAN, s["body"]))
+        )
     return out
 
 
-def render_certificate_pdf(
-    content: Mapping[str, Any], *, qr_text: str, token: str, verification_code: str
-) -> bytes:
-    """Render the certificate described by ``content`` (docs/contracts.md shape) to PDF bytes.
-
-    A4, Source Sans Pro embedded (subset), one or more pages: every value is
-    wrapped, nothing is truncated. The QR encodes ``qr_text``; ``token`` goes
-    into the Info dictionary as ``/EcertToken`` (see module docstring).
-    The result is not signed: pass it to :func:`sign_pdf`.
-    """
-    _register_fonts()
-    s = _styles()
-    form_type = int(content.get("form_type", 1))
-    number = str(content.get("number", ""))
-    issuer = content.get("issuer") or {}
-    authority = issuer.get("authority") or ""
-    holder = content.get("holder") or {}
-    record = content.get("record") or {}
-    ban = content.get("ban")
-    code_display = format_verification_code(verification_code)
-    base_url = _verification_base(qr_text)
-
-    story: list[Flowable] = []
-
-    # National header: authority on the left, the state's name and motto on the right.
-    header = Table(
-        [
-            [
-                [
-                    Paragraph(_t(authority), s["header_left"]),
-                    Paragraph(f"Số: {_t(number)}", s["small_center"]),
-                ],
-                [
-                    Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", s["header_right"]),
-                    Paragraph("Độc lập - Tự do - Hạnh phúc", s["motto"]),
-                ],
-            ]
-        ],
-        colWidths=["42%", "58%"],
-    )
-    header.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    story.append(header)
-    story.append(Spacer(1, 6 * mm))
-    story.append(Paragraph(f"PHIẾU LÝ LỊCH TƯ PHÁP SỐ {form_type}", s["title"]))
-    story.append(Paragraph(f"Số phiếu: <b>{_t(number)}</b>", s["subtitle"]))
-
-    gender = holder.get("gender")
-    rows = [
-        ("Họ và tên:", f"<b>{_or_dash(holder.get('full_name'))}</b>"),
-        ("Giới tính:", _GENDER_LABELS.get(str(gender).lower(), _or_dash(gender)) if gender else "—"),
-        ("Ngày, tháng, năm sinh:", _date(holder.get("birth_date"))),
-        ("Nơi sinh:", _or_dash(holder.get("place_of_birth"))),
-        ("Quốc tịch:", _or_dash(holder.get("nationality"))),
-        ("Nơi cư trú:", _or_dash(holder.get("residence"))),
-        ("Số định danh cá nhân:", _or_dash(holder.get("personal_id"))),
+def _purpose(content: Mapping[str, Any]) -> list[Flowable]:
+    return [
+        Spacer(1, 3 * mm),
+        _field_table([("Mục đích sử dụng:", _or_dash(content.get("purpose")))]),
+        Spacer(1, 5 * mm),
     ]
-    if form_type == 2:
-        rows += [
-            ("Họ và tên cha:", _or_dash(holder.get("father_name"))),
-            ("Họ và tên mẹ:", _or_dash(holder.get("mother_name"))),
-            ("Họ và tên vợ/chồng:", _spouse(holder.get("spouse_name"))),
-        ]
-    story.append(_field_table(rows))
 
-    statement = "Có án tích" if record.get("statement") == 1 else "Không có án tích"
-    story.append(Paragraph(f"Tình trạng án tích: <b>{statement}</b>", s["section"]))
-    for i, conviction in enumerate(record.get("convictions") or [], 1):
-        # One judgment per block: do not strand its heading at a page foot.
-        story.append(KeepTogether(_conviction_flowables(i, conviction, form_type)))
 
-    if ban is not None:
-        story.extend(_ban_flowables(ban))
-
-    story.append(Spacer(1, 3 * mm))
-    story.append(_field_table([("Mục đích sử dụng:", _or_dash(content.get("purpose")))]))
-    story.append(Spacer(1, 5 * mm))
-
-    place = issuer.get("place") or "Hà Nội"
+def _closing_block(sheet: _Sheet, place_of_issue: str) -> Flowable:
+    """QR and code on the left, place, date and the authority's signature line on the right, then
+    how to verify; kept on one page."""
+    s = _styles()
     qr_block = [
-        _QrFlowable(qr_text),
+        _QrFlowable(sheet.qr_text),
         Spacer(1, 2 * mm),
-        Paragraph(f"Mã xác thực: <b>{_t(code_display)}</b>", s["verify"]),
-        Paragraph(f"Số phiếu: {_t(number)}", s["verify"]),
+        Paragraph(f"Mã xác thực: <b>{_t(sheet.code_display)}</b>", s["verify"]),
+        Paragraph(f"Số phiếu: {_t(sheet.number)}", s["verify"]),
     ]
     sign_block = [
-        Paragraph(_issue_date_line(place, content.get("issued_at")), s["sign"]),
+        Paragraph(_issue_date_line(place_of_issue, sheet.issued_at), s["sign"]),
         Spacer(1, 2 * mm),
-        Paragraph(f"<b>{_t(authority)}</b>", s["sign"]),
+        Paragraph(f"<b>{_t(sheet.authority)}</b>", s["sign"]),
         Paragraph("(Đã ký số)", s["sign"]),
     ]
-    closing = Table([[qr_block, sign_block]], colWidths=["45%", "55%"])
-    closing.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
+    how_to_verify = Paragraph(
+        "Để kiểm tra tính xác thực của phiếu này, quét mã QR bằng camera điện thoại "
+        f"hoặc truy cập {_t(sheet.base_url)} và nhập số phiếu cùng mã xác thực.",
+        s["verify"],
     )
-    story.append(
-        KeepTogether(
-            [
-                closing,
-                Spacer(1, 4 * mm),
-                Paragraph(
-                    "Để kiểm tra tính xác thực của phiếu này, quét mã QR bằng camera điện thoại "
-                    f"hoặc truy cập {_t(base_url)} và nhập số phiếu cùng mã xác thực.",
-                    s["verify"],
-                ),
-            ]
-        )
+    return KeepTogether(
+        [_flush_table([[qr_block, sign_block]], ["45%", "55%"]), Spacer(1, 4 * mm), how_to_verify]
     )
 
-    footer_first = f"Phiếu lý lịch tư pháp số {_t(number)} · Mã xác thực {_t(code_display)}"
-    footer_second = f"Kiểm tra: quét mã QR hoặc truy cập {_t(base_url)}"
 
-    def _on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        # Every page says what it belongs to and how to check it, so a
-        # page separated from the rest is still traceable.
+def _footer(sheet: _Sheet) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """The page callback: every page says what it belongs to and how to check it, so a page
+    separated from the rest is still traceable."""
+    first = f"Phiếu lý lịch tư pháp số {_t(sheet.number)} · Mã xác thực {_t(sheet.code_display)}"
+    second = f"Kiểm tra: quét mã QR hoặc truy cập {_t(sheet.base_url)}"
+
+    def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
-        para = Paragraph(
-            f"{footer_first} · Trang {doc.page}<br/>{footer_second}", s["footer"]
-        )
-        width = doc.width
-        _, h = para.wrap(width, 20 * mm)
+        para = Paragraph(f"{first} · Trang {doc.page}<br/>{second}", _styles()["footer"])
+        _, height = para.wrap(doc.width, 20 * mm)
         para.drawOn(canvas, doc.leftMargin, 10 * mm)
-        rule_y = 10 * mm + h + 1.5 * mm
+        rule_y = 10 * mm + height + 1.5 * mm
         canvas.setStrokeColor(colors.HexColor("#999999"))
         canvas.setLineWidth(0.3)
-        canvas.line(doc.leftMargin, rule_y, doc.leftMargin + width, rule_y)
+        canvas.line(doc.leftMargin, rule_y, doc.leftMargin + doc.width, rule_y)
         canvas.restoreState()
 
+    return draw
+
+
+def _build(story: list[Flowable], sheet: _Sheet, token: str) -> bytes:
+    """Lay the story out on A4 with the footer and the Info dictionary (token included)."""
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -574,21 +591,51 @@ def render_certificate_pdf(
         rightMargin=20 * mm,
         topMargin=15 * mm,
         bottomMargin=25 * mm,
-        title=f"Phiếu lý lịch tư pháp số {form_type} - {number}",
-        author=str(authority),
-        subject=f"Phiếu lý lịch tư pháp số {form_type} {number}",
+        title=f"{sheet.form_name} - {sheet.number}",
+        author=sheet.authority,
+        subject=f"{sheet.form_name} {sheet.number}",
         creator="ecert",
         keywords=f"{KEYWORDS_TOKEN_PREFIX}{token}",
         pageCompression=1,
     )
+    on_page = _footer(sheet)
     with _build_lock:
         doc.build(
             story,
-            onFirstPage=_on_page,
-            onLaterPages=_on_page,
+            onFirstPage=on_page,
+            onLaterPages=on_page,
             canvasmaker=_canvas_with_info({TOKEN_INFO_KEY[1:]: token}),
         )
     return buf.getvalue()
+
+
+def render_certificate_pdf(
+    content: Mapping[str, Any],
+    *,
+    wording: PdfWording,
+    qr_text: str,
+    token: str,
+    verification_code: str,
+) -> bytes:
+    """Render the certificate described by ``content`` (docs/contracts.md shape) to PDF bytes.
+
+    A4, Source Sans Pro embedded (subset), one or more pages: every value is
+    wrapped, nothing is truncated. ``wording`` gives the legal sentences and
+    the place of issue (:class:`PdfWording`). The QR encodes ``qr_text``;
+    ``token`` goes into the Info dictionary as ``/EcertToken`` (see module
+    docstring). The result is not signed: pass it to :func:`sign_pdf`.
+    """
+    _register_fonts()
+    sheet = _sheet(content, wording, qr_text, verification_code)
+    story: list[Flowable] = [
+        *_header(sheet),
+        _identity_table(content.get("holder") or {}, sheet.form_type),
+        *_record_section(content.get("record") or {}, sheet.form_type, wording),
+    ]
+    if content.get("ban") is not None:
+        story += _ban_section(content["ban"], wording)
+    story += [*_purpose(content), _closing_block(sheet, wording.place_of_issue)]
+    return _build(story, sheet, token)
 
 
 # ------------------------------------------------------------------ sign

@@ -11,8 +11,10 @@ when the store says so and its ``expunged_at`` is not after that date; a ban is 
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
 from ecert.domain import rules
 from ecert.domain.validation import ascii_fold, parse_date
@@ -57,8 +59,8 @@ def _iso_date(value: Any) -> str | None:
 def _utc(moment: datetime) -> datetime:
     """Aware UTC; a naive datetime is taken as UTC (the project stores UTC)."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -232,7 +234,34 @@ def build_content(
         "record": build_record(form_type, person_record, on),
         "ban": build_ban(form_type, bool(include_ban_section), person_record, on),
     }
-    return _nfc(content)
+    nfc_content: dict[str, Any] = _nfc(content)
+    return nfc_content
+
+
+@dataclass(frozen=True)
+class CertificateWording:
+    """What the certificate says in words, beside the values of its content: the PDF renderer
+    (``signing.pdf.PdfWording``) takes it as it is. Built by :func:`certificate_wording`."""
+
+    place_of_issue: str
+    form_names: Mapping[int, str]
+    record_statements: Mapping[int, str]
+    ban_heading: str
+    ban_statements: Mapping[int, str]
+    serving_statuses: Mapping[str, str]
+
+
+def certificate_wording(place_of_issue: str) -> CertificateWording:
+    """The legal wording of ``ecert.domain.rules`` (Vietnamese, the certificate's language) and the
+    deployment's place of issue (``Settings.place_of_issue``, ``ECERT_PLACE_OF_ISSUE``)."""
+    return CertificateWording(
+        place_of_issue=place_of_issue,
+        form_names=rules.FORM_NAMES,
+        record_statements={code: text["vi"] for code, text in rules.RECORD_STATEMENT_TEXT.items()},
+        ban_heading=rules.BAN_SECTION_HEADING,
+        ban_statements={code: text["vi"] for code, text in rules.BAN_STATEMENT_TEXT.items()},
+        serving_statuses=rules.SERVING_STATUS_TEXT,
+    )
 
 
 def record_statement(content: Mapping[str, Any]) -> int:

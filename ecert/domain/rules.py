@@ -47,6 +47,26 @@ BAN_STATEMENT_TEXT = {
     },
 }
 
+# --- the certificate's wording (the forms of Law 28/2009/QH12 arts. 42-43) --------------------------
+# The PDF prints these, the statements above and the serving statuses below; signing/ retypes none
+# of them (ecert.domain.content.certificate_wording hands them over).
+
+FORM_NAMES = {FORM_1: "Phiếu lý lịch tư pháp số 1", FORM_2: "Phiếu lý lịch tư pháp số 2"}
+BAN_SECTION_HEADING = "Thông tin về việc cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã"
+# The judicial-record store's serving-status codes (DESIGN §11) and their wording on the certificate.
+SERVING_STATUS_TEXT: Mapping[str, str] = {
+    "completed": "Đã chấp hành xong",
+    "serving": "Đang chấp hành",
+    "not_started": "Chưa chấp hành",
+    "probation": "Đang trong thời gian thử thách (án treo)",
+    "suspended": "Đang trong thời gian thử thách (án treo)",
+    "deferred": "Được hoãn chấp hành",
+    "postponed": "Được hoãn chấp hành",
+    "paused": "Được tạm đình chỉ chấp hành",
+    "exempted": "Được miễn chấp hành",
+    "amnestied": "Được đặc xá",
+}
+
 # --- fees (Circular 244/2016/TT-BTC) -----------------------------------------------------------
 
 STANDARD_FEE_VND = 200_000

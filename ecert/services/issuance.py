@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ecert.config import Settings
 from ecert.db import autocommit_engine
-from ecert.domain.content import build_content
+from ecert.domain.content import build_content, certificate_wording
 from ecert.domain.validation import ascii_fold, current_period
 from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
@@ -139,7 +139,9 @@ def issue_certificate(
     # masked ID or statements (DESIGN §6).
     claims = token_claims(content, issued_at=int(now.timestamp()), cti=cti)
     token, text = _token_that_fits(claims, signer, settings.public_base_url)
-    pdf = sign_pdf(render_certificate_pdf(content, qr_text=text, token=token, verification_code=code), signer)
+    wording = certificate_wording(settings.place_of_issue)
+    pdf = sign_pdf(render_certificate_pdf(content, wording=wording, qr_text=text, token=token, verification_code=code),
+                   signer)
 
     certificate = Certificate(
         request_id=request.id,

@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from ecert.domain import rules
 from ecert.domain.content import (
     ban_in_force,
     ban_statement,
     build_content,
+    certificate_wording,
     conviction_expunged,
     needs_review_reasons,
     record_statement,
 )
 
-ISSUED_AT = datetime(2026, 11, 23, 8, 15, 0, 123456, tzinfo=timezone.utc)
+ISSUED_AT = datetime(2026, 11, 23, 8, 15, 0, 123456, tzinfo=UTC)
 ISSUE_DAY = date(2026, 11, 23)
 
 HOLDER = {
@@ -303,9 +305,9 @@ def test_ban_in_force_boundaries(start, end, on, expected):
 def test_issue_date_is_the_vietnamese_date():
     # 2026-11-22T18:00Z is already 23 November in Hanoi: a ban starting that day is in force.
     b = ban("2026-11-23", None)
-    content = make(1, True, person(bans=[b]), issued_at=datetime(2026, 11, 22, 18, 0, tzinfo=timezone.utc))
+    content = make(1, True, person(bans=[b]), issued_at=datetime(2026, 11, 22, 18, 0, tzinfo=UTC))
     assert content["ban"]["statement"] == 2
-    content = make(1, True, person(bans=[b]), issued_at=datetime(2026, 11, 22, 16, 0, tzinfo=timezone.utc))
+    content = make(1, True, person(bans=[b]), issued_at=datetime(2026, 11, 22, 16, 0, tzinfo=UTC))
     assert content["ban"]["statement"] == 1
 
 
@@ -353,3 +355,25 @@ def test_needs_review_reasons(form, ban_section, record, history, reasons):
 def test_needs_review_reasons_is_defensive():
     assert needs_review_reasons(1, False, {"convictions": None, "bans": None}, None, ISSUE_DAY) == []
     assert needs_review_reasons(1, False, {}, [], ISSUE_DAY) == []
+
+
+def test_certificate_wording_is_the_rules_text_in_vietnamese():
+    wording = certificate_wording("Cần Thơ")
+    assert wording.place_of_issue == "Cần Thơ"
+    assert wording.form_names == {1: "Phiếu lý lịch tư pháp số 1", 2: "Phiếu lý lịch tư pháp số 2"}
+    # Every statement a content can carry has its sentence, and it is the rules' own.
+    assert wording.record_statements == {
+        rules.RECORD_STATEMENT_NONE: "Không có án tích",
+        rules.RECORD_STATEMENT_HAS: "Có án tích",
+    }
+    assert wording.ban_statements[rules.BAN_STATEMENT_NONE] == rules.BAN_STATEMENT_TEXT[rules.BAN_STATEMENT_NONE]["vi"]
+    assert wording.ban_statements[rules.BAN_STATEMENT_HAS] == rules.BAN_STATEMENT_TEXT[rules.BAN_STATEMENT_HAS]["vi"]
+    assert wording.ban_heading == rules.BAN_SECTION_HEADING
+    assert wording.serving_statuses["completed"] == "Đã chấp hành xong"
+
+
+def test_certificate_wording_fits_what_the_pdf_takes():
+    from signing.pdf import PdfWording
+
+    wording: PdfWording = certificate_wording("Hà Nội")  # mypy checks the shape; this, that it exists
+    assert wording.place_of_issue == "Hà Nội"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ecert.domain.content import certificate_wording
 from signing import (
     FileSigner,
     TokenClaims,
@@ -32,6 +33,8 @@ from signing import (
 BASE_URL = "https://ecert.example.gov.vn"
 ISSUER_ID = "VN-NJRC"
 AUTHORITY = "Trung tâm Lý lịch tư pháp quốc gia"
+# The words the PDF takes from the rules, as issuance passes them (the default place of issue).
+WORDING = certificate_wording("Hà Nội")
 
 # Every precomposed Vietnamese letter: 12 vowels x 6 tones, plus đ, both cases.
 _VOWELS = "aăâeêioôơuưy"
@@ -214,10 +217,18 @@ def issue(claims_for) -> Callable[..., Issued]:
         claims = claims_for(content)
         token = sign_token(claims, signer)
         qr = qr_text(BASE_URL, token)
-        pdf = render_certificate_pdf(content, qr_text=qr, token=token, verification_code="K7QM4XP2T9AB")
+        pdf = render_certificate_pdf(
+            content, wording=WORDING, qr_text=qr, token=token, verification_code="K7QM4XP2T9AB"
+        )
         return Issued(content, canonical_json(content), claims, token, qr, pdf, sign_pdf(pdf, signer))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def wording():
+    """The certificate wording issuance hands to the PDF (rules' statements, place "Hà Nội")."""
+    return WORDING
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,43 @@ def test_ban_section_none(signer, issue, contents, pdf_text):
     assert "Không bị cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã." in text
 
 
+def test_place_of_issue_comes_from_settings(issued, contents, pdf_text):
+    from ecert.config import load_settings
+    from ecert.domain.content import certificate_wording
+    from signing import render_certificate_pdf
+
+    settings = load_settings({"ECERT_PLACE_OF_ISSUE": "Đà Nẵng"})
+    item = issued["form1_clean"]
+    pdf = render_certificate_pdf(
+        contents["form1_clean"],
+        wording=certificate_wording(settings.place_of_issue),
+        qr_text=item.qr,
+        token=item.token,
+        verification_code="K7QM4XP2T9AB",
+    )
+    text, _ = pdf_text(pdf)
+    assert "Đà Nẵng, ngày 23 tháng 11 năm 2026" in text
+    assert "Hà Nội, ngày" not in text
+    assert load_settings({}).place_of_issue == "Hà Nội"
+
+
+def test_statement_wording_is_the_rules_text(issued, pdf_text):
+    from ecert.domain import rules
+
+    def vi(table, code):
+        return table[code]["vi"]
+
+    clean, _ = pdf_text(issued["form1_clean"].signed_pdf)
+    convicted, _ = pdf_text(issued["form1_convicted"].signed_pdf)
+    banned, _ = pdf_text(issued["form2_expunged_ban"].signed_pdf)
+    assert f"Tình trạng án tích: {vi(rules.RECORD_STATEMENT_TEXT, rules.RECORD_STATEMENT_NONE)}" in clean
+    assert f"Tình trạng án tích: {vi(rules.RECORD_STATEMENT_TEXT, rules.RECORD_STATEMENT_HAS)}" in convicted
+    assert rules.FORM_NAMES[rules.FORM_2].upper() in banned
+    assert f"{rules.BAN_SECTION_HEADING}:" in banned
+    assert f"{vi(rules.BAN_STATEMENT_TEXT, rules.BAN_STATEMENT_HAS)}:" in banned
+    assert rules.SERVING_STATUS_TEXT["completed"] in convicted
+
+
 def test_longest_values_wrap_and_stay_on_the_page(issued, pdf_text, contents):
     item = issued["longest"]
     text, pages = pdf_text(item.signed_pdf)
@@ -154,7 +191,7 @@ def test_markup_characters_are_escaped(signer, issue, contents, pdf_text):
     assert "Hồ sơ <b>A & B</b> > C" in text
 
 
-def test_concurrent_renders_in_threads(issued, contents, pdf_text):
+def test_concurrent_renders_in_threads(issued, contents, pdf_text, wording):
     # gthread workers may render in parallel: every PDF must come out whole
     from concurrent.futures import ThreadPoolExecutor
 
@@ -165,7 +202,7 @@ def test_concurrent_renders_in_threads(issued, contents, pdf_text):
     def render(name: str) -> bytes:
         item = issued[name]
         return render_certificate_pdf(
-            contents[name], qr_text=item.qr, token=item.token, verification_code="K7QM4XP2T9AB"
+            contents[name], wording=wording, qr_text=item.qr, token=item.token, verification_code="K7QM4XP2T9AB"
         )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -248,8 +285,8 @@ def test_flipped_byte_in_page_content_breaks_signature(issued, signer):
     tampered[start + length // 2] ^= 0x01  # somewhere inside the first range
     try:
         status = _validate(bytes(tampered), signer.root_certificate)
-    except Exception:
-        return  # the PDF no longer even parses: also a failure to validate
+    except Exception:  # noqa: BLE001 - the PDF no longer even parses: also a failure to validate
+        return
     assert not status.intact
 
 

@@ -13,7 +13,7 @@ import io
 import os
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cbor2
@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 
 from verification import CertificateStatus, TrustList
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ISSUED = NOW - timedelta(days=1)
 ISSUER = "VN-NJRC"
 CTI = bytes(range(16))
@@ -53,8 +53,8 @@ def make_root(cn: str = "ecert test root") -> tuple[ec.EllipticCurvePrivateKey, 
         .subject_name(_name(cn)).issuer_name(_name(cn))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime(2025, 1, 1, tzinfo=timezone.utc))
-        .not_valid_after(datetime(2040, 1, 1, tzinfo=timezone.utc))
+        .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2040, 1, 1, tzinfo=UTC))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
                        critical=True)
@@ -68,8 +68,8 @@ def make_dsc(
     root_key: ec.EllipticCurvePrivateKey,
     root_cert: x509.Certificate,
     cn: str = "ecert test DSC",
-    not_before: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc),
-    not_after: datetime = datetime(2028, 1, 1, tzinfo=timezone.utc),
+    not_before: datetime = datetime(2026, 1, 1, tzinfo=UTC),
+    not_after: datetime = datetime(2028, 1, 1, tzinfo=UTC),
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     root_ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cbor2
 import pytest
@@ -161,7 +162,7 @@ def test_status_lookup_raising_fails_closed(factory, kit, error):
 
 
 def test_status_lookup_returning_junk_fails_closed(factory, kit):
-    result = verify_token(factory.token(), factory.trust_list(), lambda cti: "valid",
+    result = verify_token(factory.token(), factory.trust_list(), lambda _cti: "valid",
                           now=kit.NOW)
     assert result.outcome == "status_unavailable"
 
@@ -198,7 +199,7 @@ def test_issued_in_future_is_malformed(factory, kit):
 
 def test_issued_outside_signer_validity_is_tampered(factory, kit):
     claims = kit.default_claims()
-    claims[6] = int(datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp())  # before the DSC
+    claims[6] = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp())  # before the DSC
     result = verify_token(factory.token(claims), factory.trust_list(), kit.status_of(),
                           now=kit.NOW)
     assert result.outcome == "tampered"
@@ -206,7 +207,7 @@ def test_issued_outside_signer_validity_is_tampered(factory, kit):
 
 
 def test_expired_dsc_still_verifies_what_it_signed(factory, kit):
-    later = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    later = datetime(2031, 1, 1, tzinfo=UTC)
     result = verify_token(factory.token(), factory.trust_list(status="retired"),
                           kit.status_of(), now=later)
     assert result.outcome == "valid"
@@ -283,7 +284,7 @@ def test_every_outcome_is_reachable(factory, kit):
 
 def test_results_are_frozen_and_valid_requires_all_checks(factory, kit):
     result = verify_token(factory.token(), factory.trust_list(), kit.status_of(), now=kit.NOW)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         result.outcome = "revoked"  # type: ignore[misc]
     with pytest.raises(TypeError):
         result.checks["status"] = Check(False, "x")  # type: ignore[index]

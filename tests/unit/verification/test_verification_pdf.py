@@ -153,13 +153,13 @@ def _assert_modified(result) -> None:
 
 
 @pytest.mark.parametrize("make_change", [
-    pytest.param(lambda f, k: _info_in_place(Title="Phiếu đã sửa"), id="info-only-in-place"),
-    pytest.param(lambda f, k: _info_new_object(Producer="someone"), id="info-only-new-object"),
+    pytest.param(lambda _f, _k: _info_in_place(Title="Phiếu đã sửa"), id="info-only-in-place"),
+    pytest.param(lambda _f, _k: _info_new_object(Producer="someone"), id="info-only-new-object"),
     pytest.param(lambda f, k: _info_in_place(EcertToken=_other_token(f, k)), id="token-swap-in-place"),
     pytest.param(lambda f, k: _info_new_object(EcertToken=_other_token(f, k)), id="token-swap-new-object"),
-    pytest.param(lambda f, k: _annotation(), id="annotation"),
-    pytest.param(lambda f, k: _page_content, id="page-content"),
-    pytest.param(lambda f, k: _untouched, id="catalog-rewritten-unchanged"),
+    pytest.param(lambda _f, _k: _annotation(), id="annotation"),
+    pytest.param(lambda _f, _k: _page_content, id="page-content"),
+    pytest.param(lambda _f, _k: _untouched, id="catalog-rewritten-unchanged"),
 ])
 def test_any_revision_appended_after_the_signature_is_tampered(factory, kit, signed_pdf, make_change):
     assert _verify(factory, kit, signed_pdf).outcome == "valid"  # the file before the update
