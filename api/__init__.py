@@ -1,4 +1,9 @@
-"""HTTP: blueprints, schemas, authentication, problem+json, logs and headers."""
+"""HTTP: blueprints, schemas, authentication, problem+json, logs and headers.
+
+The request is the unit of work: one session, opened on first use (``api.deps.db_session``),
+committed when the answer is below 400 and rolled back otherwise (``api.deps.end_unit_of_work``);
+a ``PersistentFailure`` keeps what its refusal wrote.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,11 +11,14 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 
 from api import errors, json_guard, limits, metrics
-from api.deps import EDGE_EXTENSION_KEY, Edge, close_session, settings
+from api.deps import EDGE_EXTENSION_KEY, Edge, close_session, db_session, end_unit_of_work, settings
+from ecert.db import keep_on_failure
+from ecert.errors import PersistentFailure
 from ecert.wiring import resources_of
 
 log = logging.getLogger("ecert.access")
@@ -78,7 +86,17 @@ def register(app: Flask) -> None:
     # After _start: the body cap it sets applies while the guard reads the body.
     json_guard.init_app(app)
     app.after_request(_finish)
+    # Registered last, so it runs first: the commit decides the status that _finish logs.
+    app.after_request(end_unit_of_work)
+    app.register_error_handler(PersistentFailure, _kept_failure)
     app.teardown_request(close_session)
+
+
+def _kept_failure(error: PersistentFailure) -> ResponseReturnValue:
+    """The refusal's writes are records of it: the request's unit of work commits them, and the
+    refusal is answered as its cause would be (through the handler the cause would get)."""
+    keep_on_failure(db_session())
+    return current_app.handle_user_exception(error.cause)
 
 
 def _problems_are_problem_json(api: Api) -> None:

@@ -2,14 +2,13 @@
 actor, settings; and the HTTP edge's own objects (:class:`Edge`)."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g, request
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
+from ecert import db
 from ecert.config import Settings
 from ecert.errors import Unauthorized
 from ecert.services.audit import Actor
@@ -18,8 +17,6 @@ from ecert.wiring import Resources, resources_of
 if TYPE_CHECKING:
     from flask_limiter import Limiter
     from flask_smorest import Api
-
-log = logging.getLogger(__name__)
 
 EDGE_EXTENSION_KEY = "ecert.api"
 
@@ -59,9 +56,10 @@ def edge() -> Edge:
 
 
 def db_session() -> Session:
-    """The request's session, opened on first use and closed at teardown.
+    """The request's session: its unit of work, opened on first use.
 
-    Views commit once, at the end; anything that raises before that is rolled back whole.
+    The request owns the transaction: :func:`end_unit_of_work` commits it when the answer is a
+    success (below 400) and rolls it back otherwise; views and services never commit.
     """
     session = g.get("db_session")
     if session is None:
@@ -70,18 +68,28 @@ def db_session() -> Session:
     return session
 
 
-def close_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
+def end_unit_of_work(response: Response) -> Response:
+    """Commit the request's work when the answer succeeded (or the work kept its failure, see
+    ``ecert.errors.PersistentFailure``), roll it back otherwise: before the answer goes out, so
+    that a commit that fails is answered as the failure it is (503, 409, 500), never as a 200."""
+    session = g.get("db_session")
     if session is None:
-        return
+        return response
     try:
-        session.rollback()
-        session.close()
-    except SQLAlchemyError as exc:
+        db.end_unit_of_work(session, succeeded=response.status_code < 400)
+    except Exception as exc:  # noqa: BLE001 - rendered by the app's own error handlers
+        db.discard(session)
+        return current_app.make_response(current_app.handle_user_exception(exc))
+    return response
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Teardown: whatever was not committed is rolled back, and the connection goes back."""
+    session = g.pop("db_session", None)
+    if session is not None:
         # The answer is already made; a connection that died under us must not turn it into a
         # server error page. The pool discards the broken connection.
-        log.warning("session cleanup failed: %s", type(exc).__name__)
-        session.invalidate()
+        db.discard(session)
 
 
 def actor(kind: str, actor_id: str | None) -> Actor:

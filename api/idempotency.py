@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from functools import wraps
+from typing import Any, Callable, TypeVar
 
 from flask import Response, request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.deps import db_session
 from api.json_guard import strict_loads
 from ecert.errors import Conflict
 from ecert.models import IdempotencyRecord
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -50,31 +54,52 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return response
 
 
-def run_idempotent(scope: str, key: str | None, create: Callable[[], tuple[dict[str, Any], int]]) -> Response | tuple:
-    """Run ``create`` once per (scope, key); commit; give back its answer or the stored one."""
-    session = db_session()
-    if not key:
-        body, status = create()
-        session.commit()
-        return body, status
-    fingerprint = body_fingerprint()
-    existing = session.execute(
+def _find(session: Session, scope: str, key: str) -> IdempotencyRecord | None:
+    return session.execute(
         select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
     ).scalar_one_or_none()
+
+
+def _claim(session: Session, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | Response:
+    """Our new record for (scope, key), or the stored answer when another request has it."""
+    existing = _find(session, scope, key)
     if existing is not None:
         return _replay(existing, fingerprint)
     record = IdempotencyRecord(scope=scope, key=key, body_sha256=fingerprint, status_code=0, response={})
-    session.add(record)
     try:
-        session.flush()
+        # A savepoint: losing the race undoes only this row, not the request's other work.
+        with session.begin_nested():
+            session.add(record)
     except IntegrityError:
-        session.rollback()
-        existing = session.execute(
-            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-        ).scalar_one()
-        return _replay(existing, fingerprint)
-    body, status = create()
-    record.status_code = status
-    record.response = json.loads(json.dumps(body, default=str))
-    session.commit()
-    return body, status
+        winner = _find(session, scope, key)
+        if winner is None:
+            raise
+        return _replay(winner, fingerprint)
+    return record
+
+
+def idempotent(scope: Callable[..., str]) -> Callable[[F], F]:
+    """Run the view once per (scope, ``Idempotency-Key``) and give back its first answer after.
+
+    Goes under ``@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)``
+    (it takes the ``idempotency_key`` argument) and above ``@blp.response`` (it keeps the
+    answer the schema dumped). ``scope(**view_kwargs)`` names whose keys these are. The
+    record is written in the request's unit of work, with what the view creates.
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, idempotency_key: str | None = None, **kwargs: Any) -> Any:
+            if not idempotency_key:
+                return view(*args, **kwargs)
+            claimed = _claim(db_session(), scope(**kwargs), idempotency_key, body_fingerprint())
+            if isinstance(claimed, Response):
+                return claimed
+            response = view(*args, **kwargs)
+            claimed.status_code = response.status_code
+            claimed.response = response.get_json()
+            return response
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

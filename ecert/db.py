@@ -1,13 +1,20 @@
-"""Database plumbing: the declarative base, one engine per app, one session per request.
+"""Database plumbing: the declarative base, one engine per app, and the unit of work.
 
-The view layer commits once per request; services only add and flush.
+A request (``api``) or a command (``ecert.cli``) owns one unit of work: it commits when the work
+succeeded and rolls back otherwise; services only add and flush. A failure whose writes are
+records of the failure itself (a wrong password, a spent step-up code) says so with
+:func:`keep_on_failure`, or by raising ``ecert.errors.PersistentFailure`` at the HTTP edge.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -87,6 +94,78 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+log = logging.getLogger(__name__)
+
+# session.info keys: set during the work, read (and cleared) when it ends.
+_KEEP_ON_FAILURE = "ecert.keep_on_failure"
+_BEST_EFFORT = "ecert.best_effort_commit"
+
+
+def keep_on_failure(session: Session) -> None:
+    """Commit this unit of work even though it ends in failure: what it wrote so far records
+    the failure (a throttle row, a lockout, a spent code) and must outlive the answer."""
+    session.info[_KEEP_ON_FAILURE] = True
+
+
+def commit_is_best_effort(session: Session) -> None:
+    """A failed commit of this unit of work is logged, not answered: its writes are a log
+    (a verification event) that must never withhold the answer it describes."""
+    session.info[_BEST_EFFORT] = True
+
+
+def end_unit_of_work(session: Session, *, succeeded: bool) -> None:
+    """Commit when the work succeeded (or kept its failure), roll back otherwise.
+
+    A failed commit raises, unless the work said its commit is best effort: then it is rolled
+    back and logged.
+    """
+    keep = session.info.pop(_KEEP_ON_FAILURE, False)
+    best_effort = session.info.pop(_BEST_EFFORT, False)
+    if not (succeeded or keep):
+        session.rollback()
+        return
+    try:
+        session.commit()
+    except SQLAlchemyError as exc:
+        if not best_effort:
+            raise
+        log.error("best-effort commit failed (%s); its writes are lost", type(exc).__name__)
+        discard(session)
+
+
+def discard(session: Session) -> None:
+    """Roll back and close; a connection that died under us is dropped from the pool instead."""
+    try:
+        session.rollback()
+        session.close()
+    except SQLAlchemyError as exc:
+        log.warning("session cleanup failed: %s", type(exc).__name__)
+        session.invalidate()
+
+
+class HasSessions(Protocol):
+    """Anything that makes the app's sessions (``ecert.wiring.Resources``)."""
+
+    @property
+    def sessionmaker(self) -> sessionmaker[Session]: ...
+
+
+@contextmanager
+def unit_of_work(resources: HasSessions) -> Iterator[Session]:
+    """``with unit_of_work(resources) as session:`` commits when the block ends normally and rolls
+    back when it raises (unless the work kept its failure): a command's one transaction."""
+    session = resources.sessionmaker()
+    try:
+        try:
+            yield session
+        except BaseException:
+            end_unit_of_work(session, succeeded=False)
+            raise
+        end_unit_of_work(session, succeeded=True)
+    finally:
+        discard(session)
 
 
 _AUTOCOMMIT_ENGINES: dict[str, Engine] = {}

@@ -61,3 +61,18 @@ class Locked(DomainError):
 class ServiceUnavailable(DomainError):
     status = 503
     code = "service_unavailable"
+
+
+class PersistentFailure(DomainError):
+    """A refusal whose writes are records of it (a wrong password and its throttle row, a
+    lockout, a wrong role, a failed step-up code and its count): the unit of work commits them,
+    then the refusal goes out exactly as ``cause`` would.
+
+    Raise it at the HTTP edge around the service call that failed: ``raise
+    PersistentFailure(error) from error``.
+    """
+
+    def __init__(self, cause: DomainError) -> None:
+        super().__init__(cause.code, cause.detail, **cause.extra)
+        self.status = cause.status
+        self.cause = cause

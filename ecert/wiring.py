@@ -24,6 +24,7 @@ from ecert.db import make_engine, make_sessionmaker
 from ecert.identity import IdentityVerifier
 from ecert.keystore import Keystore, load_keystore
 from ecert.pdfcheck import PdfChecker
+from ecert.services import audit
 from ecert.services.verification import TrustListCache
 
 EXTENSION_KEY = "ecert"
@@ -35,8 +36,9 @@ class Resources:
 
     settings: Settings
     engine: Engine
-    # Sessions for requests and commands. Tests swap it for one bound to a rolled-back
-    # connection (``replace_resources(app, sessionmaker=...)``).
+    # Sessions for requests and commands (``ecert.db.unit_of_work``), with the audit chain's
+    # listeners attached to it alone. Tests swap it for one bound to a rolled-back connection
+    # (``replace_resources(app, sessionmaker=...)``, which attaches the listeners to it).
     sessionmaker: sessionmaker[Session]
     # Verifies citizens' identity tokens against the identity provider's keys.
     identity: IdentityVerifier
@@ -62,10 +64,12 @@ def build_resources(settings: Settings) -> Resources:
         min_loa=settings.idp_min_loa,
     )
     keystore = load_keystore(settings, engine)
+    sessions = make_sessionmaker(engine)
+    audit.attach(sessions)
     return Resources(
         settings=settings,
         engine=engine,
-        sessionmaker=make_sessionmaker(engine),
+        sessionmaker=sessions,
         identity=identity,
         keystore=keystore,
         trust_lists=TrustListCache(keystore),
@@ -89,7 +93,12 @@ def resources_of(app: Flask) -> Resources:
 
 def replace_resources(app: Flask, **changes: Any) -> Resources:
     """Swap some of the app's resources (tests: a sessionmaker bound to a rolled-back
-    connection, a PDF checker with other limits); the container itself stays immutable."""
+    connection, a PDF checker with other limits); the container itself stays immutable.
+
+    A new sessionmaker gets the audit chain's listeners, as the one ``build_resources`` made.
+    """
+    if "sessionmaker" in changes:
+        audit.attach(changes["sessionmaker"])
     resources = dataclasses.replace(resources_of(app), **changes)
     install(app, resources)
     return resources

@@ -7,7 +7,7 @@ from api.citizen.auth import citizen_required, current_citizen
 from api.citizen.schemas import ListArgsSchema, RequestCreateSchema, RequestListSchema, RequestSchema
 from api.deps import actor, db_session, resources, settings
 from api.errors import ProblemSchema, _lang
-from api.idempotency import IdempotencyHeaderSchema, run_idempotent
+from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
 from api.views_common import json_response, request_view
@@ -33,35 +33,25 @@ def _issuer():
 @rate_limit("request_creation")
 @citizen_required
 @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
+@idempotent(scope=lambda: f"citizen:{current_citizen().personal_id}:requests")
 @blp.arguments(RequestCreateSchema)
 @blp.response(201, RequestSchema)
 @blp.alt_response(409, schema=ProblemSchema, content_type="application/problem+json", description="An open request exists, or the Idempotency-Key was reused")
 @blp.alt_response(422, schema=ProblemSchema, content_type="application/problem+json", description="Per-field validation errors")
 @blp.doc(security=[{"citizen": []}])
-def create_request(payload, idempotency_key=None):
+def create_request(payload):
     """Ask for a judicial-record certificate (Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp)."""
     identity = current_citizen()
-    session = db_session()
-
-    def create():
-        req = request_service.submit(
-            session,
-            identity,
-            payload,
-            settings=settings(),
-            actor=actor("citizen", identity.personal_id),
-            issue=_issuer(),
-        )
-        observe_decision(req.status)
-        return _ONE.dump(request_view(req, _lang())), 201
-
-    result = run_idempotent(f"citizen:{identity.personal_id}:requests", idempotency_key, create)
-    if isinstance(result, tuple):
-        body, status = result
-        response = json_response(body, status)
-        response.headers["Location"] = f"/api/v1/requests/{body['id']}"
-        return response
-    return result
+    req = request_service.submit(
+        db_session(),
+        identity,
+        payload,
+        settings=settings(),
+        actor=actor("citizen", identity.personal_id),
+        issue=_issuer(),
+    )
+    observe_decision(req.status)
+    return request_view(req, _lang()), 201, {"Location": f"/api/v1/requests/{req.id}"}
 
 
 @blp.route("")
@@ -73,7 +63,7 @@ def list_requests(limit, cursor):
     """The citizen's requests, newest first, cursor-paginated."""
     page = request_service.list_for_citizen(db_session(), current_citizen().personal_id, limit=limit, cursor=cursor)
     lang = _lang()
-    return json_response(_LIST.dump({"items": [request_view(r, lang) for r in page.items], "next_cursor": page.next_cursor}))
+    return {"items": [request_view(r, lang) for r in page.items], "next_cursor": page.next_cursor}
 
 
 @blp.route("/<string:request_id>")
@@ -97,10 +87,5 @@ def get_request(request_id):
 def cancel_request(request_id):
     """Withdraw a request that no one has decided yet."""
     identity = current_citizen()
-    session = db_session()
-    req = request_service.cancel(session, request_id, identity, actor("citizen", identity.personal_id))
-    body = _ONE.dump(request_view(req, _lang()))
-    session.commit()
-    return json_response(body)
-
-
+    req = request_service.cancel(db_session(), request_id, identity, actor("citizen", identity.personal_id))
+    return request_view(req, _lang())

@@ -12,7 +12,7 @@ from flask import g, request
 
 from api.deps import actor, bearer_token, db_session, settings
 from ecert.db import utcnow
-from ecert.errors import Forbidden
+from ecert.errors import Forbidden, PersistentFailure
 from ecert.models import StaffSession, StaffUser
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor
@@ -39,8 +39,8 @@ def staff_required(*roles: str) -> Callable[[F], F]:
 
     Anonymous, citizen (identity token), unknown, logged-out or expired -> 401.
     A valid session with another role -> 403, written to the audit log (a security event).
-    Each authenticated call moves the idle expiry forward, committed at once so that a
-    read-only request keeps the session alive too.
+    Each authenticated call moves the idle expiry forward, in the request's one unit of
+    work (committed with what the view does, when it succeeds).
     """
     unknown = set(roles) - set(ALL_ROLES)
     if unknown:
@@ -62,10 +62,9 @@ def staff_required(*roles: str) -> Callable[[F], F]:
                     route=request.url_rule.rule if request.url_rule is not None else request.path,
                     allowed=allowed,
                 )
-                session.commit()
-                raise Forbidden("role_not_allowed", role=user.role)
+                # A wrong role is a security event: its audit row outlives the refusal.
+                raise PersistentFailure(Forbidden("role_not_allowed", role=user.role))
             staff_service.touch(staff_session, now)
-            session.commit()
             return view(*args, **kwargs)
 
         wrapper._staff_roles = allowed  # type: ignore[attr-defined]  # read by the permission-matrix test

@@ -1,24 +1,27 @@
 """The staff API: sessions, the review queue, revocation and the audit log.
 
-Each view commits once at the end, except where a failure is itself a security record (a
-wrong password, a replayed TOTP code, a lockout, a wrong role): then the audit row and the
-failure counter are committed before the problem document goes out. A step-up code is spent in
-its own short commit before the action it authorises runs, so a failing action never gives it
-back.
+The request is one unit of work (``api.deps``), committed when the view succeeds, except where
+a failure is itself a security record (a wrong password, a replayed TOTP code, a lockout, a
+wrong role): the view raises ``PersistentFailure`` and the audit row and the failure counter are
+committed before the problem document goes out. The action a step-up code authorises runs in a
+savepoint, so a failing action never gives the spent code back.
 """
 from __future__ import annotations
 
 import hashlib
 import math
 from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from api.deps import actor, db_session, resources, settings
 from api.errors import ProblemSchema, _lang, problem
-from api.idempotency import IdempotencyHeaderSchema, run_idempotent
+from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.messages import EDGE_MESSAGES
 from api.metrics import observe_decision
@@ -40,15 +43,15 @@ from api.staff.schemas import (
     StaffRequestListSchema,
     StaffRequestSchema,
 )
-from api.views_common import json_response
-from ecert.db import utcnow
+from ecert.db import keep_on_failure, utcnow
 from ecert.domain import rules
 from ecert.domain.i18n import message
-from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, Unauthorized
+from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, PersistentFailure, Unauthorized
 from ecert.models import Certificate, CertificateRequest
 from ecert.services import audit as audit_service
 from ecert.services import review as review_service
 from ecert.services import revocation as revocation_service
+from ecert.services.audit import savepoint as audit_savepoint
 from ecert.services import staff as staff_service
 
 EDGE_MESSAGES.update(STAFF_MESSAGES)
@@ -58,13 +61,6 @@ blp = Blueprint(
     description="Agency staff: sign-in (password + TOTP), the review queue, revocation, the audit log",
 )
 
-_SESSION = SessionSchema()
-_ME = StaffMeSchema()
-_REQUEST = StaffRequestSchema()
-_REQUESTS = StaffRequestListSchema()
-_CERTIFICATE = StaffCertificateSchema()
-_CERTIFICATES = StaffCertificateListSchema()
-_EVENTS = AuditEventListSchema()
 _SECURITY = [{"staff": []}]
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
                                 "schema": {"type": "integer", "minimum": 1}}}
@@ -82,6 +78,12 @@ def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
             view = blp.alt_response(403, schema=ProblemSchema,
                                     description="role_not_allowed (recorded in the audit log)")(view)
         return blp.doc(security=_SECURITY)(view)
+@blp.errorhandler(Locked)
+@blp.errorhandler(staff_service.LoginThrottled)
+def _wait_problem(error: DomainError) -> Response:
+    return _problem_of(error, utcnow())
+
+
 
     return apply(view) if view is not None else apply
 
@@ -216,19 +218,16 @@ def login(payload):
     except (Unauthorized, Locked, staff_service.LoginThrottled) as error:
         # The throttle count, the failure counter, the lock and their audit rows must survive
         # this answer.
-        session.commit()
-        return _problem_of(error, now)
+        raise PersistentFailure(error) from error
     staff_session = result.staff_session
-    body = _SESSION.dump({
+    return {
         "token": result.token,
         "expires_at": staff_session.expires_at,
         "idle_expires_at": staff_service.idle_expires_at(staff_session, settings()),
         "idle_timeout_seconds": settings().staff_idle_minutes * 60,
         "role": result.user.role,
         "username": result.user.username,
-    })
-    session.commit()
-    return json_response(body, 201)
+    }, 201
 
 
 @blp.route("/sessions/current", methods=["DELETE"])
@@ -237,10 +236,7 @@ def login(payload):
 @_staff_doc(forbidden=False)
 def logout():
     """Sign out: the token stops working at once."""
-    session = db_session()
-    staff_service.logout(session, current_staff_session(), actor=staff_actor(), now=utcnow())
-    session.commit()
-    return Response(status=204)
+    staff_service.logout(db_session(), current_staff_session(), actor=staff_actor(), now=utcnow())
 
 
 @blp.route("/me")
@@ -250,14 +246,14 @@ def logout():
 def me():
     """Who is signed in, with which role, until when."""
     user, staff_session = current_staff(), current_staff_session()
-    return json_response(_ME.dump({
+    return {
         "id": user.id,
         "username": user.username,
         "role": user.role,
         "session_created_at": staff_session.created_at,
         "expires_at": staff_session.expires_at,
         "idle_expires_at": staff_service.idle_expires_at(staff_session, settings()),
-    }))
+    }
 
 
 # --- the review queue ---------------------------------------------------------------------------------
@@ -272,10 +268,7 @@ def list_requests(status, limit, cursor):
     """Requests in a status (default needs_review), the soonest deadline first; overdue ones flagged."""
     page = review_service.list_queue(db_session(), status=status, limit=limit, cursor=cursor)
     lang, now = _lang(), utcnow()
-    return json_response(_REQUESTS.dump({
-        "items": [request_view(r, lang, now) for r in page.items],
-        "next_cursor": page.next_cursor,
-    }))
+    return {"items": [request_view(r, lang, now) for r in page.items], "next_cursor": page.next_cursor}
 
 
 @blp.route("/requests/<string:request_id>")
@@ -290,16 +283,20 @@ def get_request(request_id):
     """
     session = db_session()
     req = review_service.get_request(session, request_id)
-    body = _REQUEST.dump(request_view(req, _lang(), utcnow(), detail=True,
-                                      findings=review_service.findings(session, req)))
+    view = request_view(req, _lang(), utcnow(), detail=True, findings=review_service.findings(session, req))
     review_service.record_viewed(session, req, actor=staff_actor())
-    session.commit()
-    return json_response(body)
+    return view
+
+
+def _approval_scope(request_id: str) -> str:
+    # Keys are per member of staff and per request; hashed to fit the scope column (80).
+    return "staff:approve:" + hashlib.sha256(f"{current_staff().id}:{request_id}".encode()).hexdigest()[:48]
 
 
 def _signer(session, now):
     return resources().keystore.signer_for_issuance(session, now)
 
+@idempotent(scope=_approval_scope)
 
 @blp.route("/requests/<string:request_id>/approve", methods=["POST"])
 @staff_required(*REVIEWERS)
@@ -310,7 +307,7 @@ def _signer(session, now):
 @blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
 @blp.alt_response(503, schema=ProblemSchema, description="No usable signing key")
 @_staff_doc
-def approve_request(_payload, request_id, idempotency_key=None):
+def approve_request(_payload, request_id):
     """Issue the certificate, through the same issuance path as the automatic decision.
 
     Two approvals at once give one certificate: the request row is locked and its status read
@@ -318,22 +315,10 @@ def approve_request(_payload, request_id, idempotency_key=None):
     """
     session = db_session()
     now = utcnow()
-    user = current_staff()
-
-    def create():
-        signer = _signer(session, now)
-        req = review_service.approve(session, request_id, signer=signer, settings=settings(),
-                                     actor=staff_actor(), now=now)
-        observe_decision(req.status, "staff")
-        return _REQUEST.dump(request_view(req, _lang(), now)), 200
-
-    # Keys are per member of staff and per request; hashed to fit the scope column (80).
-    scope = "staff:approve:" + hashlib.sha256(f"{user.id}:{request_id}".encode()).hexdigest()[:48]
-    result = run_idempotent(scope, idempotency_key, create)
-    if isinstance(result, tuple):
-        body, status = result
-        return json_response(body, status)
-    return result
+    req = review_service.approve(session, request_id, signer=_signer(session, now), settings=settings(),
+                                 actor=staff_actor(), now=now)
+    observe_decision(req.status, "staff")
+    return request_view(req, _lang(), now)
 
 
 @blp.route("/requests/<string:request_id>/refuse", methods=["POST"])
@@ -350,10 +335,8 @@ def refuse_request(payload, request_id):
     now = utcnow()
     req = review_service.refuse(session, request_id, reason=payload["reason"], note=payload["note"],
                                 actor=staff_actor(), now=now)
-    body = _REQUEST.dump(request_view(req, _lang(), now))
-    session.commit()
     observe_decision(req.status, "staff")
-    return json_response(body)
+    return request_view(req, _lang(), now)
 
 
 # --- certificates ---------------------------------------------------------------------------------
@@ -368,8 +351,7 @@ def find_certificates(number):
     """Find a certificate by its printed number (items: none or one)."""
     session = db_session()
     found = revocation_service.find_by_number(session, number)
-    lang = _lang()
-    return json_response(_CERTIFICATES.dump({"items": [certificate_view(session, found, lang)] if found else []}))
+    return {"items": [certificate_view(session, found, _lang())] if found else []}
 
 
 @blp.route("/certificates/<string:certificate_id>")
@@ -381,7 +363,7 @@ def get_certificate(certificate_id):
     """One certificate's status and revocation."""
     session = db_session()
     cert = revocation_service.get_certificate(session, certificate_id)
-    return json_response(_CERTIFICATE.dump(certificate_view(session, cert, _lang())))
+    return certificate_view(session, cert, _lang())
 
 
 @blp.route("/certificates/<string:certificate_id>/revoke", methods=["POST"])
@@ -410,24 +392,32 @@ def revoke_certificate(payload, certificate_id):
                                      actor=staff_actor(), now=now, action="certificate.revoke",
                                      target_id=certificate_id[:64])
     except (Forbidden, Unauthorized) as error:
-        session.commit()  # the failed step-up, its count and an ended session are security records
-        return _problem_of(error, now)
-    # Spent before the action runs, in its own commit: whatever happens to the revocation (a
-    # refusal, a conflict, a crash), the code is never accepted again.
-    session.commit()
-    errors = revocation_service.check_input(payload["reason"], payload.get("note"),
-                                            payload.get("replacement_certificate_id"))
-    if errors:
-        raise InvalidInput(errors)
-    result = revocation_service.revoke(
-        session, certificate_id, reason=payload["reason"], note=payload.get("note"),
-        replacement_certificate_id=payload.get("replacement_certificate_id"),
-        actor=staff_actor(), now=now, step_up_step=step,
-    )
-    body = _CERTIFICATE.dump(certificate_view(session, result.certificate, _lang(),
-                                              already_revoked=result.already_revoked))
-    session.commit()
-    return json_response(body)
+        # The failed step-up, its count and an ended session are security records.
+        raise PersistentFailure(error) from error
+    with _code_stays_spent(session):
+        errors = revocation_service.check_input(payload["reason"], payload.get("note"),
+                                                payload.get("replacement_certificate_id"))
+        if errors:
+            raise InvalidInput(errors)
+        result = revocation_service.revoke(
+            session, certificate_id, reason=payload["reason"], note=payload.get("note"),
+            replacement_certificate_id=payload.get("replacement_certificate_id"),
+            actor=staff_actor(), now=now, step_up_step=step,
+        )
+    return certificate_view(session, result.certificate, _lang(), already_revoked=result.already_revoked)
+
+
+@contextmanager
+def _code_stays_spent(session: Session) -> Iterator[None]:
+    """The action a step-up code authorises, in a savepoint: whatever happens to it (a refusal, a
+    conflict, a crash), only its own writes are undone, and the spent code is committed all the
+    same, so it is never accepted again."""
+    try:
+        with audit_savepoint(session):
+            yield
+    except BaseException:
+        keep_on_failure(session)
+        raise
 
 
 # --- the audit log ---------------------------------------------------------------------------------
@@ -444,4 +434,4 @@ def list_audit_events(**filters):
     Read-only: no endpoint edits or deletes an event.
     """
     page = audit_service.search_events(db_session(), **filters)
-    return json_response(_EVENTS.dump({"items": list(page.items), "next_cursor": page.next_cursor}))
+    return {"items": list(page.items), "next_cursor": page.next_cursor}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ecert.db import utcnow
 from ecert.models import AuditChainHead, AuditEvent
@@ -248,7 +248,6 @@ def _append_pending(session: Session) -> None:
     session.flush()
 
 
-@event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     # before_commit also fires when a SAVEPOINT is released; the queue belongs to the outermost
     # commit (written inside a savepoint, it would vanish if an enclosing one rolled back).
@@ -257,12 +256,22 @@ def _before_commit(session: Session) -> None:
     _append_pending(session)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _after_transaction_end(session: Session, transaction: Any) -> None:
     # The outermost transaction ended without a commit (a commit has already taken the queue):
     # whatever was queued belonged to changes that were rolled back.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+def attach(sessions: sessionmaker[Session]) -> None:
+    """Chain the audit events queued in the sessions ``sessions`` makes, at their commit.
+
+    Only the app's sessionmaker (``ecert.wiring``), not every Session in the process: a session
+    made elsewhere (a test's, a tool's) is left alone. Attaching twice is harmless.
+    """
+    for name, listener in (("before_commit", _before_commit), ("after_transaction_end", _after_transaction_end)):
+        if not event.contains(sessions, name, listener):
+            event.listen(sessions, name, listener)
 
 
 # --- checkpoints -----------------------------------------------------------------------------
