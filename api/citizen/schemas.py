@@ -1,16 +1,12 @@
-"""The citizen API's marshmallow schemas: one per payload. Validators speak in codes that
-ecert.domain.i18n localises."""
+"""The citizen API's marshmallow schemas: one per payload. The input schemas check shape only;
+the rules of a request are ``ecert.domain.validation.validate_request``'s (the numbers in the
+OpenAPI document come from ``ecert.domain.rules``)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields
 
-from ecert.domain import rules
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-        ordered = True
+from api.schemas import InputSchema, in_range, one_of
+from ecert.domain import rules, validation
 
 
 class MeSchema(Schema):
@@ -26,38 +22,35 @@ class MeSchema(Schema):
     open_request_id = fields.String(allow_none=True)
 
 
-class ResidencePeriodSchema(StrictSchema):
-    from_ = fields.String(required=True, data_key="from", attribute="from", validate=validate.Length(max=7, error="invalid_month"))
-    to = fields.String(required=True, allow_none=True, validate=validate.Length(max=7, error="invalid_month"))
-    address = fields.String(required=True, validate=validate.Length(max=4 * rules.ADDRESS_MAX, error="too_long"))
-    province_code = fields.String(required=True, validate=validate.Length(max=3, error="unknown_province"))
+class ResidencePeriodSchema(InputSchema):
+    from_ = fields.String(required=True, data_key="from", attribute="from", metadata={"format": "YYYY-MM"})
+    to = fields.String(required=True, allow_none=True, metadata={"format": "YYYY-MM", "description": "null: lives there now"})
+    address = fields.String(required=True, metadata={"maxLength": rules.ADDRESS_MAX})
+    province_code = fields.String(required=True)
 
 
-class RequestCreateSchema(StrictSchema):
-    form_type = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2], error="invalid_choice"))
-    # Lengths here only bound the work; the real limits apply after NFC in ecert.domain.validation.
-    purpose = fields.String(required=True, validate=validate.Length(max=4 * rules.PURPOSE_MAX, error="too_long"))
-    place_of_birth = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=4 * rules.PLACE_OF_BIRTH_MAX, error="too_long")
-    )
+class RequestCreateSchema(InputSchema):
+    form_type = fields.Integer(required=True, strict=True, validate=one_of(rules.FORM_TYPES))
+    purpose = fields.String(required=True, metadata={"maxLength": rules.PURPOSE_MAX})
+    place_of_birth = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.PLACE_OF_BIRTH_MAX})
     copies = fields.Integer(
-        load_default=1, strict=True, validate=validate.Range(1, rules.MAX_COPIES, error="out_of_range")
+        load_default=1, strict=True, metadata={"minimum": rules.MIN_COPIES, "maximum": rules.MAX_COPIES}
     )
     include_ban_section = fields.Boolean(load_default=False)
-    phone = fields.String(required=True, validate=validate.Length(max=20, error="invalid_phone"))
-    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=254, error="too_long"))
+    phone = fields.String(required=True, metadata={"pattern": f"^{validation.PHONE_RE.pattern}$"})
+    email = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.EMAIL_MAX})
     residence_history = fields.List(
         fields.Nested(ResidencePeriodSchema),
         required=True,
-        validate=validate.Length(min=1, max=50, error="out_of_range"),
+        metadata={"minItems": 1, "maxItems": rules.RESIDENCE_PERIODS_MAX},
     )
-    father_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400, error="too_long"))
-    mother_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400, error="too_long"))
-    spouse_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400, error="too_long"))
+    father_name = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.NAME_MAX})
+    mother_name = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.NAME_MAX})
+    spouse_name = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.NAME_MAX})
     fee_reduction = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.OneOf(["student", "merit"], error="invalid_choice"),
+        validate=one_of(list(rules.FEE_REDUCTIONS)),
         metadata={"description": "Reduced fee (100,000 VND) for students or people with merit; checked by staff."},
     )
 
@@ -93,6 +86,6 @@ class RequestListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-class ListArgsSchema(StrictSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="out_of_range"))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200, error="invalid_cursor"))
+class ListArgsSchema(InputSchema):
+    limit = fields.Integer(load_default=20, validate=in_range(1, validation.PAGE_SIZE_MAX))
+    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})

@@ -1,35 +1,12 @@
-"""Words of the public verification surface that ``verification.messages`` does not hold.
+"""The chrome of the ``/v/<token>`` page (headings, labels, the language switch).
 
-* :data:`VERIFICATION_MESSAGES` — titles of the problem/field codes of the verification API,
-  merged into ``api.messages.EDGE_MESSAGES`` when ``api.public.verifications`` is imported.
-* :data:`PAGE_TEXT` — the chrome of the ``/v/<token>`` page (headings, labels, the language
-  switch). The verdicts themselves, their meaning and next steps, the field labels and values
-  come from ``verification.messages``, so the page, the CLI and the API read the same.
+The verdicts themselves, their meaning and next steps, the field labels and values come from
+``verification.messages``, so the page, the CLI and the API read the same; the problem codes of
+the verification API are in the one catalogue, ``ecert.domain.i18n``.
 """
 from __future__ import annotations
 
 from typing import Final, Mapping
-
-VERIFICATION_MESSAGES: Final[dict[str, dict[str, str]]] = {
-    "qr_or_number_and_code": {
-        "vi": "Gửi hoặc mã QR (qr), hoặc số phiếu kèm mã kiểm tra (number và code).",
-        "en": "Send either the QR text (qr) or the certificate number with its verification code (number and code).",
-    },
-    "not_with_qr": {
-        "vi": "Không gửi kèm trường này khi đã gửi mã QR (qr).",
-        "en": "Do not send this field together with the QR text (qr).",
-    },
-    "invalid_code": {
-        "vi": "Mã kiểm tra gồm 12 ký tự chữ và số in trên phiếu (ví dụ ABCD-EFGH-JKMN).",
-        "en": "The verification code is the 12 letters and digits printed on the certificate (e.g. ABCD-EFGH-JKMN).",
-    },
-    "empty_file": {"vi": "Tệp gửi lên không có nội dung.", "en": "The uploaded file is empty."},
-    "file_too_large": {"vi": "Tệp PDF quá lớn", "en": "The PDF file is too large"},
-    "file_too_large.detail": {
-        "vi": "Tệp PDF vượt quá dung lượng cho phép (max_bytes). Phiếu lý lịch tư pháp điện tử chỉ vài trăm KB.",
-        "en": "The PDF exceeds the allowed size (max_bytes). An electronic judicial-record certificate is a few hundred KB.",
-    },
-}
 
 PAGE_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
     "vi": {

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -21,30 +21,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from api.deps import db_session, resources, settings
 from api.errors import ProblemSchema, _lang, problem
 from api.limits import rate_limit
-from api.messages import EDGE_MESSAGES
 from api.metrics import observe_verification
-from api.public.messages import VERIFICATION_MESSAGES
+from api.schemas import InputSchema, max_length, not_empty
 from api.views_common import json_response
+from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput
 from ecert.pdfcheck import CheckBusy, PdfChecker
 from ecert.services import verification as verification_service
 from ecert.services.issuance import CODE_ALPHABET, CODE_LENGTH, normalise_code
 from verification.messages import outcome_text
-
-EDGE_MESSAGES.update(VERIFICATION_MESSAGES)
-# The PDF checker's busy answer (its own words here: the catalogue above is another module's).
-EDGE_MESSAGES.update({
-    "verification_busy": {
-        "vi": "Hệ thống đang bận kiểm tra tệp PDF khác",
-        "en": "The service is busy checking other PDF files",
-    },
-    "verification_busy.detail": {
-        "vi": "Mọi lượt kiểm tra tệp PDF đang được dùng. Vui lòng thử lại sau số giây ghi trong Retry-After, "
-              "hoặc kiểm tra bằng mã QR hay số phiếu và mã kiểm tra.",
-        "en": "Every PDF check slot is in use. Try again after the seconds given in Retry-After, or check the QR "
-              "code or the certificate number and verification code instead.",
-    },
-})
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +57,18 @@ def _code_shape(value: str) -> None:
         raise ValidationError("invalid_code")
 
 
-class VerificationRequestSchema(Schema):
+class VerificationRequestSchema(InputSchema):
     """Exactly one of ``{"qr"}`` or ``{"number", "code"}``."""
-
-    class Meta:
-        unknown = RAISE
-        ordered = True
 
     qr = fields.String(
         metadata={"description": "The scanned QR text (https://…/v/<token>) or the bare token"},
     )
     number = fields.String(
-        validate=[validate.Length(min=1, error="required"), validate.Length(max=64, error="too_long")],
+        validate=[not_empty(), max_length(CERTIFICATE_NUMBER_MAX)],
         metadata={"description": "The certificate number printed on paper, e.g. LLTP-2026-00000123"},
     )
     code = fields.String(
-        validate=[validate.Length(max=64, error="invalid_code"), _code_shape],
+        validate=_code_shape,
         metadata={"description": "The 12-character verification code printed on paper (dashes, "
                   "spaces and case do not matter)"},
     )
@@ -106,10 +87,7 @@ class VerificationRequestSchema(Schema):
             raise ValidationError("qr_or_number_and_code")
 
 
-class PdfUploadSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PdfUploadSchema(InputSchema):
     file = fields.Raw(
         required=True,
         metadata={"type": "string", "format": "binary", "description": "The certificate PDF"},

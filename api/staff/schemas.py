@@ -1,36 +1,33 @@
-"""Marshmallow schemas of the staff API: one per payload, unknown fields refused.
-
-Validators speak in short codes (api/errors.py localises them through api/staff/messages.py).
+"""Marshmallow schemas of the staff API: one per payload. The input schemas check shape (unknown
+fields refused, every error a code: api/schemas.py); the numbers and patterns they apply come from
+the domain, and the services check the rest (a refusal's note, a revocation's replacement).
 """
 from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields
 
-from ecert.domain import rules
+from api.schemas import InputSchema, checked_by, in_range, max_length, not_empty, one_of
+from ecert.domain import rules, validation
+from ecert.models import AuditEvent
+from ecert.security import MAX_PASSWORD_LENGTH
 
-TOTP_PATTERN = r"^\s*\d{6}\s*$"
 
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-        ordered = True
+def _column_length(column: str) -> int:
+    """A filter longer than its audit column can match nothing: the column says how long."""
+    return int(AuditEvent.__table__.c[column].type.length)
 
 
 # --- sessions ------------------------------------------------------------------------------------
 
 
-class LoginSchema(StrictSchema):
-    username = fields.String(
-        required=True,
-        validate=[validate.Length(min=1, error="required"), validate.Length(max=64, error="too_long")],
-    )
-    password = fields.String(required=True, validate=validate.Length(max=1024, error="too_long"))
+class LoginSchema(InputSchema):
+    username = fields.String(required=True, validate=[not_empty(), max_length(validation.USERNAME_MAX)])
+    password = fields.String(required=True, validate=max_length(MAX_PASSWORD_LENGTH))
     totp = fields.String(
         required=True,
-        validate=validate.Regexp(TOTP_PATTERN, error="totp_format"),
+        validate=checked_by(validation.validate_totp_code),
         metadata={"description": "The current 6-digit code of the authenticator app; each code works once."},
     )
 
@@ -56,13 +53,10 @@ class StaffMeSchema(Schema):
 # --- the review queue --------------------------------------------------------------------------------
 
 
-class QueueArgsSchema(StrictSchema):
-    status = fields.String(
-        load_default=rules.STATUS_NEEDS_REVIEW,
-        validate=validate.OneOf(list(rules.REQUEST_STATUSES), error="invalid_choice"),
-    )
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="out_of_range"))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200, error="invalid_cursor"))
+class QueueArgsSchema(InputSchema):
+    status = fields.String(load_default=rules.STATUS_NEEDS_REVIEW, validate=one_of(rules.REQUEST_STATUSES))
+    limit = fields.Integer(load_default=20, validate=in_range(1, validation.PAGE_SIZE_MAX))
+    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
 
 
 class CodeLabelSchema(Schema):
@@ -138,28 +132,27 @@ class StaffRequestListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-class ApproveSchema(StrictSchema):
+class ApproveSchema(InputSchema):
     """An approval carries nothing: the request is issued as submitted."""
 
 
-class RefuseSchema(StrictSchema):
+class RefuseSchema(InputSchema):
     reason = fields.String(
         required=True,
-        validate=validate.OneOf(sorted(rules.REFUSAL_REASON_CODES), error="invalid_choice"),
+        validate=one_of(sorted(rules.REFUSAL_REASON_CODES)),
         metadata={"description": "outside_competence | not_entitled | documents_invalid (Law 28/2009 art. 49)"},
     )
     note = fields.String(
         required=True,
-        validate=[validate.Length(min=1, error="required"), validate.Length(max=rules.NOTE_MAX, error="too_long")],
-        metadata={"description": "Shown to the citizen with the reason"},
+        metadata={"description": "Shown to the citizen with the reason", "maxLength": rules.NOTE_MAX},
     )
 
 
 # --- certificates ----------------------------------------------------------------------------------
 
 
-class CertificateQuerySchema(StrictSchema):
-    number = fields.String(required=True, validate=validate.Length(min=1, max=64, error="invalid_value"))
+class CertificateQuerySchema(InputSchema):
+    number = fields.String(required=True, validate=[not_empty(), max_length(validation.CERTIFICATE_NUMBER_MAX)])
 
 
 class RevocationOutSchema(Schema):
@@ -189,28 +182,26 @@ class StaffCertificateListSchema(Schema):
     items = fields.List(fields.Nested(StaffCertificateSchema), required=True)
 
 
-class RevokeSchema(StrictSchema):
+class RevokeSchema(InputSchema):
     reason = fields.String(
         required=True,
-        validate=validate.OneOf(sorted(rules.REVOCATION_REASON_CODES), error="invalid_choice"),
+        validate=one_of(sorted(rules.REVOCATION_REASON_CODES)),
         metadata={"description": "issued_in_error | wrong_subject | fraudulent_request | superseded | "
                                  "court_decision | other"},
     )
     note = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=rules.NOTE_MAX, error="too_long"),
-        metadata={"description": "Required when the reason is other"},
+        metadata={"description": "Required when the reason is other", "maxLength": rules.NOTE_MAX},
     )
     totp = fields.String(
         required=True,
-        validate=validate.Regexp(TOTP_PATTERN, error="totp_format"),
+        validate=checked_by(validation.validate_totp_code),
         metadata={"description": "Step-up: a fresh authenticator code, never used before"},
     )
     replacement_certificate_id = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=36, error="replacement_not_found"),
         metadata={"description": "Required with the reason superseded: the corrected certificate"},
     )
 
@@ -218,22 +209,22 @@ class RevokeSchema(StrictSchema):
 # --- the audit log ---------------------------------------------------------------------------------
 
 
-class AuditQuerySchema(StrictSchema):
+class AuditQuerySchema(InputSchema):
     action = fields.String(
         load_default=None,
-        validate=validate.Length(max=60, error="too_long"),
+        validate=max_length(_column_length("action")),
         metadata={"description": "An action (staff.login), or a family ending in a dot (staff.)"},
     )
-    actor_id = fields.String(load_default=None, validate=validate.Length(max=64, error="too_long"))
-    target_type = fields.String(load_default=None, validate=validate.Length(max=30, error="too_long"))
-    target_id = fields.String(load_default=None, validate=validate.Length(max=64, error="too_long"))
+    actor_id = fields.String(load_default=None, validate=max_length(_column_length("actor_id")))
+    target_type = fields.String(load_default=None, validate=max_length(_column_length("target_type")))
+    target_id = fields.String(load_default=None, validate=max_length(_column_length("target_id")))
     since = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
                                  metadata={"description": "ISO 8601, inclusive; without an offset it is UTC"})
     until = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
                                  metadata={"description": "ISO 8601, exclusive"})
-    order = fields.String(load_default="desc", validate=validate.OneOf(["desc", "asc"], error="invalid_choice"))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200, error="out_of_range"))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200, error="invalid_cursor"))
+    order = fields.String(load_default="desc", validate=one_of(["desc", "asc"]))
+    limit = fields.Integer(load_default=50, validate=in_range(1, validation.AUDIT_PAGE_SIZE_MAX))
+    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
 
 
 class AuditEventSchema(Schema):

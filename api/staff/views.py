@@ -23,10 +23,8 @@ from api.deps import actor, db_session, resources, settings
 from api.errors import ProblemSchema, _lang, problem
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
-from api.messages import EDGE_MESSAGES
 from api.metrics import observe_decision
 from api.staff.auth import current_staff, current_staff_session, staff_actor, staff_required
-from api.staff.messages import STAFF_MESSAGES
 from api.staff.schemas import (
     ApproveSchema,
     AuditEventListSchema,
@@ -54,7 +52,6 @@ from ecert.services import revocation as revocation_service
 from ecert.services.audit import savepoint as audit_savepoint
 from ecert.services import staff as staff_service
 
-EDGE_MESSAGES.update(STAFF_MESSAGES)
 
 blp = Blueprint(
     "staff", __name__, url_prefix="/api/v1/staff",

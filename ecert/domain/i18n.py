@@ -1,12 +1,18 @@
-"""Vietnamese and English texts for every code the domain produces, and language negotiation.
+"""The one catalogue: Vietnamese and English texts for every code the service emits, and the
+choice of language.
 
 Vietnamese is the default (DESIGN §7, §9). Codes are stable identifiers: clients may branch on them;
-the texts may be reworded at any time.
+the texts may be reworded at any time. A code is defined here once; a problem's longer explanation
+sits under ``<code>.detail``. The labels of the legal code lists (refusal and revocation reasons,
+statuses, fee reductions) stay in ``ecert.domain.rules`` beside the codes; :func:`message` reads
+them there under a prefix (``refusal.not_entitled``). docs/api-guide.md has the table of codes.
 """
 from __future__ import annotations
 
-import re
-from typing import Mapping
+from collections.abc import Mapping
+
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from ecert.domain import rules
 
@@ -22,11 +28,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "invalid_type": {"vi": "Kiểu dữ liệu không đúng.", "en": "Wrong type of value."},
     "invalid_value": _FALLBACK,
     "invalid_choice": {"vi": "Giá trị không nằm trong danh sách cho phép.", "en": "Not one of the allowed values."},
-    "not_a_number": {"vi": "Giá trị phải là một số.", "en": "Must be a number."},
-    "not_a_boolean": {"vi": "Giá trị phải là true hoặc false.", "en": "Must be true or false."},
-    "not_a_string": {"vi": "Giá trị phải là chuỗi ký tự.", "en": "Must be a string."},
-    "too_small": {"vi": "Giá trị quá nhỏ.", "en": "Value is too small."},
-    "too_large": {"vi": "Giá trị quá lớn.", "en": "Value is too large."},
     "out_of_range": {"vi": "Giá trị nằm ngoài khoảng cho phép.", "en": "Value is out of the allowed range."},
     "too_short": {"vi": "Quá ngắn.", "en": "Too short."},
     "too_long": {"vi": "Quá dài.", "en": "Too long."},
@@ -35,6 +36,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Contains characters that are not allowed (digits, symbols or control characters).",
     },
     "invalid_format": {"vi": "Sai định dạng.", "en": "Wrong format."},
+    "null_not_allowed": {"vi": "Trường này không được để trống (null).", "en": "This field may not be null."},
     "invalid_json": {"vi": "Nội dung gửi lên không phải JSON hợp lệ.", "en": "The body is not valid JSON."},
     "date_format": {"vi": "Ngày phải có dạng YYYY-MM-DD.", "en": "A date must be written YYYY-MM-DD."},
     "future_date": {"vi": "Ngày không được ở tương lai.", "en": "The date cannot be in the future."},
@@ -69,14 +71,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Số điện thoại di động không hợp lệ (ví dụ 0912345678 hoặc +84912345678).",
         "en": "Not a valid Vietnamese mobile number (e.g. 0912345678 or +84912345678).",
     },
-    "invalid_phone": {
-        "vi": "Số điện thoại di động không hợp lệ (ví dụ 0912345678 hoặc +84912345678).",
-        "en": "Not a valid Vietnamese mobile number (e.g. 0912345678 or +84912345678).",
-    },
     "email_format": {"vi": "Địa chỉ thư điện tử không hợp lệ.", "en": "Not a valid email address."},
     # --- residence history ---
     "month_format": {"vi": "Tháng phải có dạng YYYY-MM.", "en": "A month must be written YYYY-MM."},
-    "invalid_month": {"vi": "Tháng phải có dạng YYYY-MM.", "en": "A month must be written YYYY-MM."},
     "future_month": {"vi": "Tháng không được ở tương lai.", "en": "The month cannot be in the future."},
     "from_after_to": {
         "vi": "Tháng kết thúc phải bằng hoặc sau tháng bắt đầu.",
@@ -126,13 +123,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không thể chuyển yêu cầu sang trạng thái này.",
         "en": "The request cannot move to this status.",
     },
-    "idempotency_conflict": {
-        "vi": "Khóa Idempotency-Key đã được dùng cho một nội dung khác.",
-        "en": "This Idempotency-Key was already used with a different body.",
-    },
     "unauthorized": {"vi": "Cần đăng nhập.", "en": "Authentication required."},
     "forbidden": {"vi": "Không có quyền thực hiện thao tác này.", "en": "You are not allowed to do this."},
-    "account_locked": {"vi": "Tài khoản tạm thời bị khóa.", "en": "The account is temporarily locked."},
     "token_missing": {"vi": "Thiếu mã xác thực.", "en": "The bearer token is missing."},
     "token_invalid": {"vi": "Mã xác thực không hợp lệ.", "en": "The token is not valid."},
     "token_expired": {"vi": "Mã xác thực đã hết hạn.", "en": "The token has expired."},
@@ -143,10 +135,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "token_algorithm_not_allowed": {
         "vi": "Thuật toán ký của mã xác thực không được chấp nhận.",
         "en": "The token's signing algorithm is not allowed.",
-    },
-    "loa_too_low": {
-        "vi": "Cần tài khoản định danh điện tử mức 2.",
-        "en": "A level-2 electronic identity account is required.",
     },
     "payload_too_large": {"vi": "Nội dung gửi lên quá lớn.", "en": "The request body is too large."},
     "unsupported_media_type": {"vi": "Định dạng nội dung không được hỗ trợ.", "en": "Unsupported media type."},
@@ -166,6 +154,141 @@ MESSAGES: dict[str, dict[str, str]] = {
     "abroad_history": {"vi": "Đã cư trú ở nước ngoài.", "en": "Lived abroad."},
     "automatic_issuance_off": {"vi": "Chế độ cấp tự động đang tắt.", "en": "Automatic issuance is off."},
     "signing_unavailable": {"vi": "Chưa sẵn sàng ký số.", "en": "Signing is not available."},
+    # --- the HTTP edge: bodies, identity tokens, idempotency, the database ---
+    "bad_request": {"vi": "Yêu cầu không hợp lệ", "en": "Bad request"},
+    "not_acceptable": {"vi": "Định dạng không được hỗ trợ", "en": "Not acceptable"},
+    "validation_failed.detail": {
+        "vi": "Một số trường chưa đúng; xem danh sách lỗi theo từng trường.",
+        "en": "Some fields are not right; see the per-field errors.",
+    },
+    "internal_error.detail": {
+        "vi": "Đã có lỗi ngoài ý muốn. Vui lòng thử lại; nếu lỗi lặp lại, hãy báo mã yêu cầu (request_id).",
+        "en": "Something went wrong on our side. Please retry; if it persists, quote the request_id.",
+    },
+    "database_unavailable": {"vi": "Dịch vụ tạm thời không sẵn sàng", "en": "Service temporarily unavailable"},
+    "database_unavailable.detail": {
+        "vi": "Cơ sở dữ liệu tạm thời không truy cập được. Vui lòng thử lại sau ít phút.",
+        "en": "The database cannot be reached right now. Please try again in a few minutes.",
+    },
+    "token_malformed": {"vi": "Mã định danh không đúng định dạng", "en": "The identity token is malformed"},
+    "token_signature_invalid": {"vi": "Chữ ký của mã định danh không hợp lệ", "en": "The identity token's signature is invalid"},
+    "token_claims_invalid": {"vi": "Thông tin trong mã định danh không đầy đủ hoặc sai", "en": "The identity token's claims are missing or wrong"},
+    "token_lifetime_too_long": {"vi": "Mã định danh có thời hạn quá dài (tối đa 24 giờ)", "en": "The identity token's lifetime is too long (24 hours at most)"},
+    "token_loa_too_low": {"vi": "Cần tài khoản định danh điện tử mức 2", "en": "A level-2 electronic identity account is required"},
+    "identity_keys_unavailable": {"vi": "Không kiểm tra được mã định danh lúc này", "en": "The identity token cannot be checked right now"},
+    "open_request_exists.detail": {
+        "vi": "Mỗi công dân chỉ có một yêu cầu đang mở; hãy chờ kết quả hoặc hủy yêu cầu đó.",
+        "en": "A citizen may have one open request at a time; wait for its decision or cancel it.",
+    },
+    "concurrent_update": {"vi": "Dữ liệu vừa được thay đổi bởi một thao tác khác", "en": "Someone else changed this at the same moment"},
+    "concurrent_update.detail": {
+        "vi": "Hãy tải lại để xem trạng thái mới nhất rồi thử lại nếu vẫn cần.",
+        "en": "Reload to see the current state, then retry if it still applies.",
+    },
+    "idempotency_key_reused": {"vi": "Idempotency-Key đã được dùng cho một yêu cầu khác", "en": "This Idempotency-Key was used with a different body"},
+    "idempotency_key_invalid": {"vi": "Idempotency-Key không hợp lệ", "en": "Invalid Idempotency-Key"},
+    # --- staff: login and sessions ---
+    "invalid_credentials": {"vi": "Đăng nhập không thành công", "en": "Sign-in failed"},
+    "invalid_credentials.detail": {
+        "vi": "Tên đăng nhập, mật khẩu hoặc mã xác thực (TOTP) không đúng, hoặc mã đã được dùng.",
+        "en": "The username, password or authenticator code (TOTP) is wrong, or the code was already used.",
+    },
+    "account_locked": {"vi": "Tài khoản tạm thời bị khóa", "en": "The account is temporarily locked"},
+    "account_locked.detail": {
+        "vi": "Đã nhập sai mã xác thực quá số lần cho phép sau mật khẩu đúng. Vui lòng thử lại sau thời điểm ghi trong "
+              "locked_until, và đổi mật khẩu nếu không phải bạn đã nhập.",
+        "en": "Too many wrong authenticator codes after the right password. Try again after the time given in "
+              "locked_until, and have your password changed if it was not you.",
+    },
+    "login_throttled": {"vi": "Đăng nhập sai quá nhiều lần, vui lòng chờ", "en": "Too many failed sign-ins: please wait"},
+    "login_throttled.detail": {
+        "vi": "Tên đăng nhập này đã nhập sai mật khẩu nhiều lần từ địa chỉ của bạn. Hãy thử lại sau số giây ghi trong "
+              "Retry-After; thời gian chờ tăng dần sau mỗi lần sai.",
+        "en": "Wrong passwords were sent for this username from your address. Try again after the seconds given in "
+              "Retry-After; the wait grows with each failure.",
+    },
+    "step_up_exhausted": {"vi": "Nhập sai mã xác thực quá nhiều lần: phiên đã kết thúc",
+                          "en": "Too many wrong authenticator codes: the session has ended"},
+    "step_up_exhausted.detail": {
+        "vi": "Vì an toàn, phiên làm việc này đã bị đóng. Vui lòng đăng nhập lại bằng mật khẩu và mã TOTP.",
+        "en": "For safety this session was ended. Please sign in again with your password and TOTP code.",
+    },
+    "session_invalid": {"vi": "Phiên làm việc không hợp lệ", "en": "Invalid staff session"},
+    "session_invalid.detail": {
+        "vi": "Mã phiên không đúng, đã đăng xuất, hoặc tài khoản đã bị vô hiệu hóa. Vui lòng đăng nhập lại.",
+        "en": "The session token is wrong, logged out, or the account was disabled. Please sign in again.",
+    },
+    "session_expired": {"vi": "Phiên làm việc đã hết hạn", "en": "The staff session has expired"},
+    "session_expired.detail": {
+        "vi": "Phiên kết thúc khi không hoạt động quá lâu (mặc định 30 phút) hoặc quá thời hạn tối đa (mặc định 8 giờ). Vui lòng đăng nhập lại.",
+        "en": "A session ends after too long idle (30 minutes by default) or at its maximum age (8 hours by default). Please sign in again.",
+    },
+    "role_not_allowed": {"vi": "Vai trò của bạn không được phép thực hiện thao tác này",
+                         "en": "Your role is not allowed to do this"},
+    "step_up_failed": {"vi": "Mã xác thực (TOTP) không đúng hoặc đã được dùng",
+                       "en": "The authenticator code (TOTP) is wrong or was already used"},
+    "step_up_failed.detail": {
+        "vi": "Thao tác này cần một mã TOTP mới, chưa từng dùng. Hãy chờ mã tiếp theo trên ứng dụng xác thực.",
+        "en": "This action needs a fresh TOTP code that was never used. Wait for the next code in your authenticator app.",
+    },
+    "totp_format": {"vi": "Mã TOTP gồm 6 chữ số.", "en": "A TOTP code is 6 digits."},
+    # --- staff accounts (CLI) ---
+    "staff_not_found": {"vi": "Không tìm thấy cán bộ", "en": "Staff member not found"},
+    "username_taken": {"vi": "Tên đăng nhập đã tồn tại", "en": "This username is taken"},
+    "username_invalid": {
+        "vi": "Tên đăng nhập gồm 3-64 ký tự: chữ thường, chữ số, dấu chấm, gạch dưới, gạch nối.",
+        "en": "A username is 3-64 characters: lower-case letters, digits, dot, underscore, hyphen.",
+    },
+    "password_too_short": {"vi": "Mật khẩu phải có ít nhất 12 ký tự.", "en": "A password needs at least 12 characters."},
+    # --- review ---
+    "request_already_decided": {"vi": "Yêu cầu đã được giải quyết", "en": "The request has already been decided"},
+    "request_already_decided.detail": {
+        "vi": "Yêu cầu này đã được cấp phiếu, từ chối hoặc hủy; xem trạng thái hiện tại trong trường status.",
+        "en": "This request was already issued, refused or cancelled; its current status is in the status field.",
+    },
+    "request_not_in_review": {"vi": "Yêu cầu không ở trạng thái chờ xem xét",
+                              "en": "The request is not waiting for review"},
+    # --- revocation ---
+    "only_for_superseded": {
+        "vi": "Chỉ ghi phiếu thay thế khi lý do thu hồi là đã được thay thế (superseded).",
+        "en": "A replacement certificate is given only with the reason superseded.",
+    },
+    "replacement_not_found": {"vi": "Không tìm thấy phiếu thay thế.", "en": "The replacement certificate was not found."},
+    "replacement_is_same": {"vi": "Phiếu thay thế phải là một phiếu khác.",
+                            "en": "The replacement must be another certificate."},
+    "replacement_revoked": {"vi": "Phiếu thay thế đã bị thu hồi.", "en": "The replacement certificate is revoked."},
+    "replacement_other_holder": {"vi": "Phiếu thay thế phải cấp cho cùng một người.",
+                                 "en": "The replacement must be for the same person."},
+    "invalid_date": {"vi": "Thời điểm không hợp lệ (ISO 8601).", "en": "Not a valid ISO 8601 date-time."},
+    # --- public verification ---
+    "qr_or_number_and_code": {
+        "vi": "Gửi hoặc mã QR (qr), hoặc số phiếu kèm mã kiểm tra (number và code).",
+        "en": "Send either the QR text (qr) or the certificate number with its verification code (number and code).",
+    },
+    "not_with_qr": {
+        "vi": "Không gửi kèm trường này khi đã gửi mã QR (qr).",
+        "en": "Do not send this field together with the QR text (qr).",
+    },
+    "invalid_code": {
+        "vi": "Mã kiểm tra gồm 12 ký tự chữ và số in trên phiếu (ví dụ ABCD-EFGH-JKMN).",
+        "en": "The verification code is the 12 letters and digits printed on the certificate (e.g. ABCD-EFGH-JKMN).",
+    },
+    "empty_file": {"vi": "Tệp gửi lên không có nội dung.", "en": "The uploaded file is empty."},
+    "file_too_large": {"vi": "Tệp PDF quá lớn", "en": "The PDF file is too large"},
+    "file_too_large.detail": {
+        "vi": "Tệp PDF vượt quá dung lượng cho phép (max_bytes). Phiếu lý lịch tư pháp điện tử chỉ vài trăm KB.",
+        "en": "The PDF exceeds the allowed size (max_bytes). An electronic judicial-record certificate is a few hundred KB.",
+    },
+    "verification_busy": {
+        "vi": "Hệ thống đang bận kiểm tra tệp PDF khác",
+        "en": "The service is busy checking other PDF files",
+    },
+    "verification_busy.detail": {
+        "vi": "Mọi lượt kiểm tra tệp PDF đang được dùng. Vui lòng thử lại sau số giây ghi trong Retry-After, "
+              "hoặc kiểm tra bằng mã QR hay số phiếu và mã kiểm tra.",
+        "en": "Every PDF check slot is in use. Try again after the seconds given in Retry-After, or check the QR "
+              "code or the certificate number and verification code instead.",
+    },
     # --- statements ---
     "record_statement.0": dict(rules.RECORD_STATEMENT_TEXT[rules.RECORD_STATEMENT_NONE]),
     "record_statement.1": dict(rules.RECORD_STATEMENT_TEXT[rules.RECORD_STATEMENT_HAS]),
@@ -174,23 +297,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ban_statement.2": dict(rules.BAN_STATEMENT_TEXT[rules.BAN_STATEMENT_HAS]),
 }
 
-# Labels of the legal code lists, under prefixed keys ("refusal.not_entitled", ...).
-for _code, _texts in rules.REFUSAL_REASONS.items():
-    MESSAGES[f"refusal.{_code}"] = dict(_texts)
-for _code, _texts in rules.REVOCATION_REASONS.items():
-    MESSAGES[f"revocation.{_code}"] = dict(_texts)
-for _code, _texts in rules.STATUS_LABELS.items():
-    MESSAGES[f"status.{_code}"] = dict(_texts)
-for _code, _texts in rules.FEE_REDUCTIONS.items():
-    MESSAGES[f"fee_reduction.{_code}"] = dict(_texts)
-del _code, _texts
+# Labels kept beside their codes in ecert.domain.rules, read under a prefix: "refusal.not_entitled".
+_LABELS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+    "refusal": rules.REFUSAL_REASONS,
+    "revocation": rules.REVOCATION_REASONS,
+    "status": rules.STATUS_LABELS,
+    "fee_reduction": rules.FEE_REDUCTIONS,
+}
+
+
+def _texts(code: object) -> Mapping[str, str] | None:
+    if not isinstance(code, str):
+        return None
+    if code in MESSAGES:
+        return MESSAGES[code]
+    prefix, _, key = code.partition(".")
+    return _LABELS.get(prefix, {}).get(key)
+
+
+def has_message(code: str) -> bool:
+    return _texts(code) is not None
 
 
 def message(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The text of ``code`` in ``lang`` ("vi" or "en"; anything else is Vietnamese). An unknown code
     reads as the generic "invalid value"."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-    texts = MESSAGES.get(code, _FALLBACK) if isinstance(code, str) else _FALLBACK
+    texts = _texts(code) or _FALLBACK
     return texts.get(lang) or texts[DEFAULT_LANGUAGE]
 
 
@@ -199,66 +332,30 @@ def localize_errors(errors: Mapping[str, list[str]], lang: str = DEFAULT_LANGUAG
     return {field: [message(code, lang) for code in codes] for field, codes in errors.items()}
 
 
-def _primary(tag: str) -> str | None:
-    primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
-    if primary == "*":
-        return "*"
-    return primary if primary in LANGUAGES else None
+# --- the language of an answer -------------------------------------------------------------------
 
 
-_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+def _primary(tag: str) -> str:
+    """The primary subtag, lower case: "en" for "EN-us" or "en_GB"."""
+    return tag.strip().replace("_", "-").split("-")[0].lower()
 
 
-def _parse_accept_language(header: str) -> list[tuple[str, float, int]]:
-    """(language or "*", q, position) for each supported range; malformed entries are skipped."""
-    ranges = []
-    for position, item in enumerate(header.split(",")):
-        parts = [p.strip() for p in item.split(";")]
-        if not parts[0]:
-            continue
-        lang = _primary(parts[0])
-        quality = 1.0
-        valid = True
-        for param in parts[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                value = value.strip()
-                if not _QVALUE.fullmatch(value):
-                    valid = False
-                    break
-                quality = float(value)
-        if valid and lang is not None:
-            ranges.append((lang, quality, position))
-    return ranges
+def choose_language(accepted: LanguageAccept, query_lang: str | None = None) -> str:
+    """"vi" or "en": an explicit ``?lang=`` (vi, en, or a regional tag like en-US) wins, then the
+    Accept-Language ranges (``request.accept_languages``) by werkzeug's ``best_match``, then
+    Vietnamese. Two adjustments keep RFC 9110's reading where werkzeug differs: a range's
+    parameters other than q are ignored ("en;level=1" is English), and between equal q-values the
+    range the client listed first wins (werkzeug would prefer the server's order)."""
+    if isinstance(query_lang, str) and _primary(query_lang) in LANGUAGES:
+        return _primary(query_lang)
+    ranges = LanguageAccept([(value.partition(";")[0].strip(), q) for value, q in accepted])
+    # The ranges come sorted by q, equal q in the client's order: offer our languages in that order.
+    listed = [_primary(value) for value, _ in ranges]
+    ordered = sorted(LANGUAGES, key=lambda lang: listed.index(lang) if lang in listed else len(listed))
+    return ranges.best_match(ordered, default=DEFAULT_LANGUAGE)
 
 
 def negotiate_language(accept_language_header: str | None, query_lang: str | None = None) -> str:
-    """"vi" or "en". An explicit ``?lang=`` (vi, en, or a regional tag like en-US) wins; otherwise
-    the Accept-Language header with its q-values (RFC 9110 §12.5.4: the highest q wins, q=0 means
-    "not this one", ``*`` stands for any language not named, ties go to the range listed first);
-    otherwise Vietnamese."""
-    if isinstance(query_lang, str) and query_lang.strip():
-        chosen = _primary(query_lang)
-        if chosen in LANGUAGES:
-            return chosen
-    if not isinstance(accept_language_header, str) or not accept_language_header.strip():
-        return DEFAULT_LANGUAGE
-    ranges = _parse_accept_language(accept_language_header[:1000])
-    explicit: dict[str, tuple[float, int]] = {}
-    wildcard: tuple[float, int] | None = None
-    for lang, quality, position in ranges:
-        if lang == "*":
-            if wildcard is None:
-                wildcard = (quality, position)
-        elif lang not in explicit or quality > explicit[lang][0]:
-            explicit[lang] = (quality, position)
-    best: tuple[float, int, int] | None = None  # (q, -position, -language rank)
-    for rank, lang in enumerate(LANGUAGES):
-        score = explicit.get(lang, wildcard)
-        if score is None or score[0] <= 0:
-            continue
-        key = (score[0], -score[1], -rank)
-        if best is None or key > best:
-            best = key
-            chosen_lang = lang
-    return chosen_lang if best is not None else DEFAULT_LANGUAGE
+    """:func:`choose_language` for a raw Accept-Language header (anything not a string is none)."""
+    header = accept_language_header if isinstance(accept_language_header, str) else None
+    return choose_language(parse_accept_header(header, LanguageAccept), query_lang)

@@ -68,6 +68,16 @@ def is_compatibility_form(ch: str) -> bool:
     return "\uff00" <= ch <= "\uffef" or unicodedata.decomposition(ch).startswith("<")
 
 
+# NFC joins a letter and at most MAX_MARKS_PER_BASE marks into one character, so a text this many
+# times over its limit is too long whatever its normal form: said at once, without normalising
+# (or scanning character by character) a body-sized string.
+RAW_LENGTH_FACTOR = 4
+
+
+def is_far_too_long(value: str, max_length: int) -> bool:
+    return len(value) > RAW_LENGTH_FACTOR * max_length
+
+
 def normalize_text(value: str) -> str:
     """NFC and stripped: the stored form of free text (purpose, address)."""
     return unicodedata.normalize("NFC", value).strip()
@@ -123,6 +133,8 @@ def validate_name(value: Any) -> list[str]:
         return ["required"]
     if not isinstance(value, str):
         return ["invalid_type"]
+    if is_far_too_long(value, rules.NAME_MAX):
+        return ["too_long"]
     if has_control_characters(value) or has_mark_flood(value):
         return ["invalid_characters"]
     name = normalize_name(value)
@@ -252,6 +264,26 @@ def validate_email(value: Any) -> list[str]:
     return []
 
 
+# --- counts, and what staff and lists send ---------------------------------------------------------
+
+PAGE_SIZE_MAX = 100  # items on one page of a list
+AUDIT_PAGE_SIZE_MAX = 200  # the audit log is read in longer pages
+USERNAME_MAX = 64
+CERTIFICATE_NUMBER_MAX = 64  # "LLTP-2026-00000123" with room for a provincial prefix
+# An authenticator code: six digits; spaces around it (pasted) do not matter.
+TOTP_CODE_RE = re.compile(r"\s*\d{6}\s*")
+
+
+def validate_in_range(value: int, low: int, high: int) -> list[str]:
+    """A count (copies, a page size): ``out_of_range`` outside ``low..high``."""
+    return [] if low <= value <= high else ["out_of_range"]
+
+
+def validate_totp_code(value: Any) -> list[str]:
+    """``totp_format`` unless six digits (whether they are the right ones is the login's question)."""
+    return [] if isinstance(value, str) and TOTP_CODE_RE.fullmatch(value) else ["totp_format"]
+
+
 # --- free text -----------------------------------------------------------------------------------
 
 
@@ -262,6 +294,8 @@ def validate_text(value: Any, max_length: int, *, required: bool = True) -> list
         return ["required"] if required else []
     if not isinstance(value, str):
         return ["invalid_type"]
+    if is_far_too_long(value, max_length):
+        return ["too_long"]
     if has_control_characters(value) or has_mark_flood(value):
         return ["invalid_characters"]
     text = normalize_text(value)
@@ -533,10 +567,9 @@ def validate_request(
         copies = payload["copies"]
         if not _is_int(copies):
             _add(errors, "copies", "invalid_type")
-        elif copies < rules.MIN_COPIES:
-            _add(errors, "copies", "too_small")
-        elif copies > rules.MAX_COPIES:
-            _add(errors, "copies", "too_large")
+        else:
+            for code in validate_in_range(copies, rules.MIN_COPIES, rules.MAX_COPIES):
+                _add(errors, "copies", code)
 
     # Only meaningful on Form 1; Form 2 always has the ban section, so any boolean is accepted.
     if "include_ban_section" in payload and not isinstance(payload["include_ban_section"], bool):

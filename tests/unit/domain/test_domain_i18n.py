@@ -5,11 +5,10 @@ import pytest
 
 from ecert.domain import rules
 from ecert.domain.content import REVIEW_REASONS
-from ecert.domain.i18n import MESSAGES, localize_errors, message, negotiate_language
+from ecert.domain.i18n import MESSAGES, has_message, localize_errors, message, negotiate_language
 
 VALIDATION_CODES = {
-    "required", "unknown_field", "invalid_type", "invalid_choice", "not_a_number", "too_small",
-    "too_large", "too_long", "invalid_json", "invalid_characters", "invalid_format", "date_format",
+    "required", "unknown_field", "invalid_type", "invalid_choice", "out_of_range", "too_long", "invalid_json", "invalid_characters", "invalid_format", "date_format",
     "future_date", "pid_format", "pid_place_code", "pid_century_mismatch", "pid_gender_mismatch",
     "pid_birth_year_mismatch", "phone_format", "email_format", "month_format", "future_month",
     "from_after_to", "before_birth", "unknown_province", "too_many_periods", "overlap",
@@ -36,7 +35,8 @@ def test_legal_code_lists_are_in_messages():
     for code in rules.REVOCATION_REASONS:
         assert message(f"revocation.{code}", "en") == rules.REVOCATION_REASONS[code]["en"]
     for status in rules.REQUEST_STATUSES:
-        assert f"status.{status}" in MESSAGES
+        assert has_message(f"status.{status}")
+        assert message(f"status.{status}", "en") == rules.STATUS_LABELS[status]["en"]
     assert message("record_statement.0", "vi") == "Không có án tích"
     assert message("record_statement.1", "vi") == "Có án tích"
 
