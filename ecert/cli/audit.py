@@ -10,8 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from ecert.cli.common import out as _out
-from ecert.cli.common import resources
-from ecert.cli.common import session as _session
+from ecert.cli.common import resources, unit_of_work
 from ecert.services import audit as audit_service
 
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
@@ -41,9 +40,10 @@ def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
         try:
             checkpoint = audit_service.load_checkpoint(checkpoint_file, key)
         except audit_service.CheckpointInvalid as error:
-            _out({"ok": False, "checkpoint_error": str(error)}, as_json, f"checkpoint {checkpoint_file} refused: {error}")
+            _out({"ok": False, "checkpoint_error": str(error)}, as_json,
+                 f"checkpoint {checkpoint_file} refused: {error}")
             sys.exit(1)
-    with _session() as session:
+    with unit_of_work() as session:
         if _progress_wanted(as_json):
             with click.progressbar(length=audit_service.chain_length(session), label="verifying",
                                    file=sys.stderr) as bar:
@@ -72,7 +72,7 @@ def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
 def checkpoint_command(out_file: Path | None, as_json: bool) -> None:
     """Verify the chain, then write its head (seq, hash, time, count) signed with the audit key."""
     key = _audit_key()
-    with _session() as session:
+    with unit_of_work() as session:
         try:
             checkpoint = audit_service.make_checkpoint(session, key=key)
         except audit_service.ChainBroken as broken:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 
 import click
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from ecert import db
 from ecert.errors import DomainError, InvalidInput
 from ecert.wiring import Resources, resources_of
 
@@ -15,9 +17,10 @@ def resources() -> Resources:
     return resources_of(current_app)
 
 
-def session() -> Session:
-    """A new session; each command commits what it means to keep (there is no request)."""
-    return resources().sessionmaker()
+def unit_of_work() -> AbstractContextManager[Session]:
+    """The command's one transaction: ``with unit_of_work() as session:`` commits when the block
+    ends normally and rolls back when it raises (``ecert.db.unit_of_work``)."""
+    return db.unit_of_work(resources())
 
 
 def out(data: object, as_json: bool, text: str) -> None:

@@ -14,8 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from ecert.cli.common import out as _out
-from ecert.cli.common import resources
-from ecert.cli.common import session as _session
+from ecert.cli.common import resources, unit_of_work
 from ecert.config import Settings
 from ecert.services.audit import Actor
 
@@ -57,14 +56,13 @@ def init_command(as_json: bool) -> None:
     ensure_dev_idp(settings.dev_idp_dir)
     pki = create_dev_pki(settings.pki_dir, settings.issuer_id, settings.authority_name)
     root = load_certificate(pki.root_cert_path)
-    with _session() as session:
+    with unit_of_work() as session:
         from ecert.models import SigningKey
 
         known = session.query(SigningKey).count()
         for dsc in find_document_signers(settings.pki_dir, root):
             if session.get(SigningKey, dsc.kid_hex) is None:
                 register_dsc(session, dsc, status="active" if dsc.kid == pki.kid and not known else "retired")
-        session.commit()
     result.update({"pki_dir": str(settings.pki_dir), "active_kid": pki.kid.hex(), "idp": str(settings.dev_idp_dir)})
     _out(result, as_json, f"database migrated; development PKI in {settings.pki_dir} (kid {pki.kid.hex()}); "
          f"identity provider in {settings.dev_idp_dir}"
@@ -78,15 +76,15 @@ def seed_demo_command(as_json: bool) -> None:
     from ecert.dev.demo import DEMO_CITIZENS, DEMO_RECORDS
     from ecert.services.records import import_lines
 
-    with _session() as session:
+    with unit_of_work() as session:
         report = import_lines(session, [json.dumps(r, ensure_ascii=False) for r in DEMO_RECORDS], CLI_ACTOR)
-        session.commit()
     citizens = [
         {"personal_id": pid, "name": name, "birthdate": born, "gender": gender, "case": case}
         for pid, name, born, gender, case in DEMO_CITIZENS
     ]
     _out({"imported": report.imported, "citizens": citizens}, as_json,
-         f"{report.imported} demo records loaded\n" + "\n".join(f"  {c['personal_id']}  {c['name']}: {c['case']}" for c in citizens))
+         f"{report.imported} demo records loaded\n"
+         + "\n".join(f"  {c['personal_id']}  {c['name']}: {c['case']}" for c in citizens))
 
 
 records_cli = AppGroup("records", help="The judicial-record store.")
@@ -99,9 +97,8 @@ def records_import_command(file: Path, as_json: bool) -> None:
     """Import persons and their records from JSON Lines; bad lines are reported and skipped."""
     from ecert.services.records import import_file
 
-    with _session() as session, file.open("rb") as stream:
+    with unit_of_work() as session, file.open("rb") as stream:
         report = import_file(session, stream, CLI_ACTOR)
-        session.commit()
     data = {"imported": report.imported, "errors": [{"line": n, "reason": r} for n, r in report.errors]}
     text = f"imported {report.imported} persons; {len(report.errors)} lines rejected"
     for number, reason in report.errors:

@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ecert.cli.common import resources
-from ecert.cli.common import session as _session
+from ecert.cli.common import resources, unit_of_work
 from ecert.errors import DomainError
 from ecert.services import keys as key_service
 from ecert.services.audit import Actor
@@ -34,14 +33,15 @@ def _print(rows: list, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        click.echo(f"{r['kid']}  {r['status']:8}  valid {r['not_before'][:10]} .. {r['not_after'][:10]}  {r['key_path']}")
+        validity = f"valid {r['not_before'][:10]} .. {r['not_after'][:10]}"
+        click.echo(f"{r['kid']}  {r['status']:8}  {validity}  {r['key_path']}")
 
 
 @keys_cli.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def list_command(as_json: bool) -> None:
     """Every key in the trust list, with its status."""
-    with _session() as session:
+    with unit_of_work() as session:
         _print([_row(r) for r in key_service.list_keys(session)], as_json)
 
 
@@ -62,9 +62,8 @@ def rotate_command(validity_days: int, as_json: bool) -> None:
     root_cert = load_certificate(keystore.root_cert_path)
     dsc = rotate_document_signer(settings.pki_dir, root_key, root_cert, validity_days=validity_days,
                                  passphrase=keystore.passphrase)
-    with _session() as session:
+    with unit_of_work() as session:
         row = key_service.activate(session, dsc, ACTOR)
-        session.commit()
         _print([_row(row)], as_json)
 
 
@@ -80,20 +79,19 @@ def import_command(key_path: Path, cert_path: Path, as_json: bool) -> None:
     keystore = resources().keystore
     signer = FileSigner.from_files(key_path, cert_path, keystore.root_cert_path, keystore.passphrase)
     cert = load_certificate(cert_path)
-    with _session() as session:
-        row = key_service.activate(session, DscFiles(kid_for(cert), key_path.resolve(), cert_path.resolve(), cert), ACTOR)
-        session.commit()
+    with unit_of_work() as session:
+        dsc = DscFiles(kid_for(cert), key_path.resolve(), cert_path.resolve(), cert)
+        row = key_service.activate(session, dsc, ACTOR)
         _print([_row(row)], as_json)
     del signer
 
 
 def _change(kid: str, action, as_json: bool) -> None:
-    with _session() as session:
+    with unit_of_work() as session:
         try:
             row = action(session, kid, ACTOR)
         except DomainError as exc:
             raise click.ClickException(exc.detail or exc.code) from None
-        session.commit()
         _print([_row(row)], as_json)
 
 

@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 
 from ecert.cli.common import fail as _fail
 from ecert.cli.common import out as _out
-from ecert.cli.common import session as _session
+from ecert.cli.common import unit_of_work
 from ecert.db import utcnow
 from ecert.errors import DomainError
 from ecert.services import staff as staff_service
@@ -64,12 +64,11 @@ def create_command(username: str, role: str, password_stdin: bool, qr_png: Path 
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    with _session() as session:
+    with unit_of_work() as session:
         try:
             enrolment = staff_service.create_staff(session, username, role, password=password, actor=_actor())
         except DomainError as error:
             raise _fail(error) from None
-        session.commit()
         data: dict[str, Any] = {
             "username": enrolment.user.username,
             "role": enrolment.user.role,
@@ -89,11 +88,12 @@ def create_command(username: str, role: str, password_stdin: bool, qr_png: Path 
 def list_command(as_json: bool) -> None:
     """Every account with its role and state (never a secret)."""
     now = utcnow()
-    with _session() as session:
+    with unit_of_work() as session:
         rows = [staff_service.staff_summary(user, now) for user in staff_service.list_staff(session)]
     text = "\n".join(
         f"{r['username']:<24} {r['role']:<11} "
-        + ("disabled" if r["disabled"] else f"locked until {r['locked_until'].isoformat()}" if r["locked_until"] else "active")
+        + ("disabled" if r["disabled"]
+           else f"locked until {r['locked_until'].isoformat()}" if r["locked_until"] else "active")
         for r in rows
     ) or "no staff accounts"
     _out(rows, as_json, text)
@@ -104,12 +104,11 @@ def list_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def disable_command(username: str, as_json: bool) -> None:
     """Disable an account; its sessions end at once."""
-    with _session() as session:
+    with unit_of_work() as session:
         try:
             user = staff_service.disable_staff(session, username, actor=_actor())
         except DomainError as error:
             raise _fail(error) from None
-        session.commit()
         data = {"username": user.username, "disabled": True}
     _out(data, as_json, f"staff {data['username']} disabled; their sessions are ended")
 
@@ -120,12 +119,11 @@ def disable_command(username: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def reset_totp_command(username: str, qr_png: Path | None, as_json: bool) -> None:
     """A new TOTP secret (lost or replaced phone); sessions end and any lockout clears."""
-    with _session() as session:
+    with unit_of_work() as session:
         try:
             enrolment = staff_service.reset_totp(session, username, actor=_actor())
         except DomainError as error:
             raise _fail(error) from None
-        session.commit()
         data: dict[str, Any] = {
             "username": enrolment.user.username,
             "role": enrolment.user.role,
@@ -146,8 +144,7 @@ def clear_throttle_command(username: str, as_json: bool) -> None:
 
     Not needed for housekeeping: rows with no failure for a day are pruned at each failed sign-in.
     """
-    with _session() as session:
+    with unit_of_work() as session:
         cleared = staff_service.clear_throttles(session, username, actor=_actor())
-        session.commit()
     data = {"username": staff_service.normalise_username(username), "addresses_cleared": cleared}
     _out(data, as_json, f"sign-in throttle cleared for {data['username']} ({cleared} address(es))")
