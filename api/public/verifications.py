@@ -23,7 +23,7 @@ from api.errors import ProblemSchema, _lang, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
 from api.schemas import InputSchema, max_length, not_empty
-from api.views_common import json_response
+from ecert.db import commit_is_best_effort, discard
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput
 from ecert.pdfcheck import CheckBusy, PdfChecker
@@ -139,7 +139,6 @@ class VerificationResultSchema(Schema):
     message = fields.Nested(VerdictTextSchema, metadata={"description": "The verdict in words (vi, or en by Accept-Language)"})
 
 
-_RESULT = VerificationResultSchema()
 
 
 # --- shared with the public page ---------------------------------------------------------------------
@@ -178,19 +177,18 @@ def result_document(verification: verification_service.Verification, lang: str) 
 
 
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
-    """Write the verification event and commit. A failure to log never withholds the verdict."""
+    """Write the verification event in the request's unit of work. A failure to log never
+    withholds the verdict: its commit is best effort."""
     observe_verification(channel, verification.result.outcome)
+    commit_is_best_effort(session)
     try:
         if verification.database_failed:
             # On PostgreSQL a failed statement aborts the transaction: start a clean one.
             session.rollback()
         verification_service.record_verification(session, verification, channel)  # type: ignore[arg-type]
-        session.commit()
+        session.flush()
     except SQLAlchemyError as exc:
-        try:
-            session.rollback()
-        except SQLAlchemyError:
-            session.invalidate()  # the connection died: the pool drops it
+        discard(session)
         log.error("verification event not recorded (%s, %s): %s", channel,
                   verification.result.outcome, type(exc).__name__)
 
@@ -225,7 +223,7 @@ def _file_too_large() -> Response:
 @blp.alt_response(413, schema=ProblemSchema, description="Body over 256 KiB")
 @blp.alt_response(422, schema=ProblemSchema, description="Neither (or both) of {qr} and {number, code}")
 @blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
-def verify(payload: dict[str, Any]) -> Response:
+def verify(payload: dict[str, Any]) -> dict[str, Any]:
     """Verify a scanned QR (``{"qr"}``) or the number and code printed on paper (``{"number", "code"}``).
 
     Always 200 with a verdict, including ``malformed`` for anything that is not one of our
@@ -240,9 +238,9 @@ def verify(payload: dict[str, Any]) -> Response:
             session, trust_lists(), payload["number"], payload["code"]
         )
         channel = "code"
-    body = _RESULT.dump(result_document(verification, _lang()))
+    body = result_document(verification, _lang())
     record(session, verification, channel)
-    return json_response(body)
+    return body
 
 
 @blp.route("/pdf", methods=["POST"])
@@ -255,7 +253,7 @@ def verify(payload: dict[str, Any]) -> Response:
 @blp.alt_response(503, schema=ProblemSchema, description="Every PDF check slot is busy: try again after Retry-After "
                   "seconds (code verification_busy)", headers={"Retry-After": {
                       "description": "Seconds to wait", "schema": {"type": "integer"}}})
-def verify_pdf(files: dict[str, Any]) -> Response:
+def verify_pdf(files: dict[str, Any]) -> dict[str, Any] | Response:
     """Verify an uploaded certificate PDF (multipart field ``file``, at most 1 MiB): its PAdES
     signature against our root, the token it carries, and the certificate's status.
 
@@ -273,6 +271,6 @@ def verify_pdf(files: dict[str, Any]) -> Response:
         verification = check_pdf(data)
     except CheckBusy as busy:
         return busy_problem(busy)
-    body = _RESULT.dump(result_document(verification, _lang()))
+    body = result_document(verification, _lang())
     record(db_session(), verification, "pdf")
-    return json_response(body)
+    return body
