@@ -120,6 +120,7 @@ def decide(
         record(session, actor, "request.needs_review", target_type="request", target_id=request.id,
                details={"reasons": list(reasons)})
         return
+    assert issue is not None  # without it, signing_unavailable is among the reasons
     issue(session, request, actor, now)
 
 

@@ -327,8 +327,7 @@ def login(
     now: datetime,
     client_address: str | None = None,
 ) -> LoginResult:
-    """Password + TOTP -> a new session, or ``invalid_credentials`` / ``account_locked`` /
-    ``login_throttled``.
+    """Password + TOTP -> a new session, or ``invalid_credentials`` / ``account_locked`` / ``login_throttled``.
 
     An unknown user, a wrong password, a wrong or replayed code and a disabled account all get
     the same answer after the same work (one scrypt), so the answer tells an attacker nothing
@@ -370,19 +369,31 @@ def login(
             raise Locked("account_locked", locked_until=user.locked_until.isoformat())
         raise Unauthorized("invalid_credentials")
     if locked:
-        # The right password, refused while locked, and not counted: the lock must run out on
-        # its own schedule.
-        assert user.locked_until is not None
-        record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
-               details={"username": username, "reason": "locked"}, now=now)
-        raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+        _refuse_while_locked(session, user, actor=actor, now=now)
     try:
         _spend_totp(user, totp, now)
     except security.TotpRefused as refused:
         _count_totp_failure(session, user, settings=settings, actor=actor, now=now, reason=refused.reason)
+    _clear_throttle(session, username, key)
+    return _open_session(session, user, password, settings=settings, actor=actor, now=now)
+
+
+def _refuse_while_locked(session: Session, user: StaffUser, *, actor: Actor, now: datetime) -> NoReturn:
+    # The right password, refused while locked, and not counted: the lock must run out on its
+    # own schedule.
+    assert user.locked_until is not None
+    record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
+           details={"username": user.username, "reason": "locked"}, now=now)
+    raise Locked("account_locked", locked_until=user.locked_until.isoformat())
+
+
+def _open_session(
+    session: Session, user: StaffUser, password: str, *, settings: Settings, actor: Actor, now: datetime
+) -> LoginResult:
+    """The right password and a fresh code: the counters start afresh, a hash made with weaker
+    parameters is redone while the password is at hand, and a new session opens."""
     user.failed_attempts = 0
     user.locked_until = None
-    _clear_throttle(session, username, key)
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
     token = security.new_session_token()
@@ -397,7 +408,7 @@ def login(
     session.add(staff_session)
     session.flush()
     record(session, actor, "staff.login", target_type="staff", target_id=user.id,
-           details={"username": username, "session_id": staff_session.id,
+           details={"username": user.username, "session_id": staff_session.id,
                     "expires_at": staff_session.expires_at.isoformat()}, now=now)
     staff_session.staff = user
     return LoginResult(token, staff_session, user)
