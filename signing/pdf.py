@@ -384,38 +384,30 @@ def _sheet(content: Mapping[str, Any], wording: PdfWording, qr_text: str, verifi
     )
 
 
+def _layout_table(rows: list[list[Any]], col_widths: list[Any], style: list[tuple[Any, ...]], **kwargs: Any) -> Table:
+    """A table used for layout: cells aligned at the top, no padding on the left, plus ``style``."""
+    table = Table(rows, colWidths=col_widths, **kwargs)
+    table.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), *style])
+    )
+    return table
+
+
 def _field_table(rows: Sequence[tuple[str, str]]) -> Table:
     """Label / value rows: labels in semibold, values wrapped in the remaining width."""
     s = _styles()
     data = [[Paragraph(label, s["label"]), Paragraph(value, s["body"])] for label, value in rows]
-    table = Table(data, colWidths=[55 * mm, None], hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                ("TOPPADDING", (0, 0), (-1, -1), 1),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-            ]
-        )
-    )
-    return table
+    tight = [
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+    ]
+    return _layout_table(data, [55 * mm, None], tight, hAlign="LEFT")
 
 
-def _flush_table(rows: list[list[Any]], col_widths: list[Any]) -> Table:
-    """A layout table without padding on the sides, cells aligned at the top."""
-    table = Table(rows, colWidths=col_widths)
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    return table
+def _flush_table(cells: list[list[Any]], col_widths: list[Any]) -> Table:
+    """Columns side by side with no padding at either side (header, closing block)."""
+    return _layout_table(cells, col_widths, [("RIGHTPADDING", (0, 0), (-1, -1), 0)])
 
 
 def _header(sheet: _Sheet) -> list[Flowable]:

@@ -31,27 +31,8 @@ from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from .errors import SigningSetupError
 
-__all__ = [
-    "DOCUMENT_SIGNING_EKU",
-    "ADOBE_AUTHENTIC_DOCUMENTS_EKU",
-    "EMAIL_PROTECTION_EKU",
-    "DSC_EXTENDED_KEY_USAGES",
-    "DevPki",
-    "DscFiles",
-    "generate_root_ca",
-    "issue_document_signer",
-    "kid_for",
-    "save_private_key",
-    "save_certificate",
-    "load_private_key",
-    "load_certificate",
-    "check_key_matches_certificate",
-    "create_dev_pki",
-    "rotate_document_signer",
-    "find_document_signers",
-    "ROOT_KEY_FILE",
-    "ROOT_CERT_FILE",
-]
+# No __all__ here: the package (signing/__init__.py) lists the public API once; what this module
+# keeps to itself starts with an underscore.
 
 ROOT_KEY_FILE = "root-ca.key"
 ROOT_CERT_FILE = "root-ca.pem"
@@ -95,6 +76,22 @@ def _hash_for(issuer_key: EllipticCurvePrivateKey) -> hashes.SHA256 | hashes.SHA
     return hashes.SHA384() if issuer_key.curve.key_size >= 384 else hashes.SHA256()
 
 
+def _key_usage(*, certifies: bool) -> x509.KeyUsage:
+    """A root signs certificates and CRLs only; a DSC signs documents: digitalSignature plus
+    nonRepudiation (``content_commitment``), which pyHanko's PDF validation policy requires."""
+    return x509.KeyUsage(
+        digital_signature=not certifies,
+        content_commitment=not certifies,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=certifies,
+        crl_sign=certifies,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def generate_root_ca(
     common_name: str,
     organization: str,
@@ -121,20 +118,7 @@ def generate_root_ca(
         .not_valid_before(now - _BACKDATE)
         .not_valid_after(now + timedelta(days=validity_days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(certifies=True), critical=True)
         .add_extension(ski, critical=False)
         .sign(key, _hash_for(key))
     )
@@ -173,20 +157,7 @@ def issue_document_signer(
         .not_valid_before(now - _BACKDATE)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,  # a.k.a. nonRepudiation
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(certifies=False), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage(list(DSC_EXTENDED_KEY_USAGES)),
             # Non-critical: a relying party that knows neither purpose may
@@ -425,6 +396,22 @@ def rotate_document_signer(
     return DscFiles(kid, key_path, cert_path, cert)
 
 
+def _usable_document_signer(
+    directory: Path, root_cert: x509.Certificate, passphrase: bytes | None, now: datetime
+) -> DscFiles | None:
+    """The newest DSC of ``root_cert`` in ``directory`` valid at ``now`` (its key checked), or None."""
+    usable = [
+        d
+        for d in find_document_signers(directory, root_cert)
+        if d.certificate.not_valid_before_utc <= now < d.certificate.not_valid_after_utc
+    ]
+    if not usable:
+        return None
+    dsc = usable[-1]
+    check_key_matches_certificate(load_private_key(dsc.key_path, passphrase), dsc.certificate, dsc.key_path)
+    return dsc
+
+
 def create_dev_pki(
     directory: Path,
     issuer_name: str,
@@ -446,34 +433,23 @@ def create_dev_pki(
     directory.mkdir(parents=True, exist_ok=True)
     root_key_path = directory / ROOT_KEY_FILE
     root_cert_path = directory / ROOT_CERT_FILE
-
-    created_root = False
-    if root_key_path.exists() or root_cert_path.exists():
-        # Half a root is an operator mistake we must not paper over by
-        # generating a fresh root: documents signed under the old one exist.
-        root_key = load_private_key(root_key_path, passphrase)
-        root_cert = load_certificate(root_cert_path)
-        check_key_matches_certificate(root_key, root_cert, root_key_path)
-    else:
+    created_root = not (root_key_path.exists() or root_cert_path.exists())
+    if created_root:
         root_key, root_cert = generate_root_ca(
             f"ecert Root CA {issuer_name} (development)", authority_name, now=now
         )
         save_private_key(root_key_path, root_key, passphrase)
         save_certificate(root_cert_path, root_cert)
-        created_root = True
-
-    usable = [
-        d
-        for d in find_document_signers(directory, root_cert)
-        if d.certificate.not_valid_before_utc <= now < d.certificate.not_valid_after_utc
-    ]
-    if usable:
-        dsc = usable[-1]
-        check_key_matches_certificate(
-            load_private_key(dsc.key_path, passphrase), dsc.certificate, dsc.key_path
-        )
-        created_dsc = False
     else:
+        # Half a root is an operator mistake we must not paper over by
+        # generating a fresh root: documents signed under the old one exist.
+        root_key = load_private_key(root_key_path, passphrase)
+        root_cert = load_certificate(root_cert_path)
+        check_key_matches_certificate(root_key, root_cert, root_key_path)
+
+    dsc = _usable_document_signer(directory, root_cert, passphrase, now)
+    created_dsc = dsc is None
+    if dsc is None:
         dsc = rotate_document_signer(
             directory,
             root_key,
@@ -483,8 +459,6 @@ def create_dev_pki(
             now=now,
             passphrase=passphrase,
         )
-        created_dsc = True
-
     return DevPki(
         directory=directory,
         root_key_path=root_key_path,

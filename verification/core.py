@@ -139,6 +139,24 @@ def _status(
     return "status_unavailable", Check(False, "unavailable")
 
 
+def _refused_by_signer(
+    claims: Claims, key: TrustedKey, issuer: str | None, checked_at: datetime
+) -> tuple[Outcome, dict[str, Check]] | None:
+    """After a good signature: the outcome and checks when the signer may not vouch for these
+    claims (another issuer, a revoked key, a date in the future or outside the key's life)."""
+    if issuer is not None and claims.iss != issuer:
+        return "unknown_issuer", {"format": OK, "signature": OK, "issuer": Check(False, "issuer_mismatch")}
+    if key.status == "revoked":
+        # Even tokens dated before revoked_at: whoever holds a compromised key can backdate iat.
+        return "signer_revoked", {"format": OK, "signature": OK, "issuer": Check(False, "signer_revoked")}
+    issued = datetime.fromtimestamp(claims.iat, UTC)
+    if issued > checked_at + CLOCK_SKEW:
+        return "malformed", {"format": Check(False, "issued_in_future"), "signature": OK, "issuer": OK}
+    if not _within_signer_validity(issued, key):
+        return "tampered", {"format": OK, "issuer": OK, "signature": Check(False, "outside_signer_validity")}
+    return None
+
+
 def _verify(
     token: str,
     trust_list: TrustList,
@@ -167,36 +185,9 @@ def _verify(
         )
 
     claims = decoded.claims
-    if trust_list.issuer is not None and claims.iss != trust_list.issuer:
-        return _result(
-            "unknown_issuer",
-            checked_at,
-            {"format": OK, "signature": OK, "issuer": Check(False, "issuer_mismatch")},
-            kid,
-        )
-    if key.status == "revoked":
-        # Even tokens dated before revoked_at: whoever holds a compromised key can backdate iat.
-        return _result(
-            "signer_revoked",
-            checked_at,
-            {"format": OK, "signature": OK, "issuer": Check(False, "signer_revoked")},
-            kid,
-        )
-    issued = datetime.fromtimestamp(claims.iat, UTC)
-    if issued > checked_at + CLOCK_SKEW:
-        return _result(
-            "malformed",
-            checked_at,
-            {"format": Check(False, "issued_in_future"), "signature": OK, "issuer": OK},
-            kid,
-        )
-    if not _within_signer_validity(issued, key):
-        return _result(
-            "tampered",
-            checked_at,
-            {"format": OK, "issuer": OK, "signature": Check(False, "outside_signer_validity")},
-            kid,
-        )
+    refusal = _refused_by_signer(claims, key, trust_list.issuer, checked_at)
+    if refusal is not None:
+        return _result(refusal[0], checked_at, refusal[1], kid)
 
     outcome, status_check = _status(decoded, status_lookup)
     checks = {"format": OK, "signature": OK, "issuer": OK, "status": status_check}

@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives import serialization
 from .core import utc, verify_token
 from .result import OK, Check, Outcome, VerificationResult
 from .status import StatusLookup
-from .token import KID_LENGTH, MalformedToken, b64url_encode, decode_token
+from .token import KID_LENGTH, DecodedToken, MalformedToken, b64url_encode, decode_token
 from .trust import TrustList
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,46 @@ def _verify_pdf(
         return _result("malformed", checked_at, format=Check(False, "too_large"))
     if not _is_pdf(data):
         return _result("malformed", checked_at, format=Check(False, "not_pdf"))
+    revision = _signed_revision(data, checked_at)
+    if isinstance(revision, VerificationResult):
+        return revision
+    reader, embedded = revision
+    # The whole file is the signed revision: the token comes from the signed bytes, nowhere else.
+    token = _info_token(reader.trailer_view)
+    decoded = _decoded_or_none(token)
+    # Validate the chain at the signing time our token vouches for (see module docstring).
+    moment = checked_at
+    if decoded is not None:
+        moment = min(checked_at, datetime.fromtimestamp(decoded.claims.iat, UTC))
+
+    pdf_check = _check_pdf_signature(embedded, trust_list, moment, checked_at)
+    if isinstance(pdf_check, VerificationResult):
+        return pdf_check
+    pdf_kid = pdf_check
+
+    if token is None:
+        return _result("malformed", checked_at, b64url_encode(pdf_kid), signature=OK, issuer=OK,
+                       format=Check(False, "no_token"))
+    if decoded is not None and decoded.kid != pdf_kid:
+        return _result("tampered", checked_at, b64url_encode(pdf_kid), format=OK, issuer=OK,
+                       signature=Check(False, "signer_mismatch"))
+    # The PDF is intact and signed by a trusted DSC; the token, from the signed revision, now
+    # decides (format, signature, signer status, issue time, revocation status).
+    return verify_token(token, trust_list, status_lookup, now=checked_at)
+
+
+def _decoded_or_none(token: str | None) -> DecodedToken | None:
+    if token is None:
+        return None
+    try:
+        return decode_token(token)
+    except MalformedToken:
+        return None
+
+
+def _signed_revision(data: bytes, checked_at: datetime) -> tuple[Any, Any] | VerificationResult:
+    """The reader and the one signature of a PDF signed once over all its bytes, or the result
+    that refuses the file (unreadable, encrypted, unsigned, or changed after signing)."""
     # A cheap "does it claim to be ours?" for files too broken to parse: ours carry the key.
     claims_ours = _TOKEN_MARKER in data
 
@@ -147,36 +187,7 @@ def _verify_pdf(
     if signed_end < len(data) or len(signatures) > 1:
         return _result("tampered", checked_at, format=OK,
                        signature=Check(False, MODIFIED_AFTER_SIGNING))
-    # The whole file is data[:signed_end]: the token comes from the signed bytes, nowhere else.
-    token = _info_token(reader.trailer_view)
-    decoded = None
-    if token is not None:
-        try:
-            decoded = decode_token(token)
-        except MalformedToken:
-            decoded = None
-
-    # Validate the chain at the signing time our token vouches for (see module docstring).
-    moment = checked_at
-    if decoded is not None:
-        iat = datetime.fromtimestamp(decoded.claims.iat, UTC)
-        if iat <= checked_at:
-            moment = iat
-
-    pdf_check = _check_pdf_signature(embedded, trust_list, moment, checked_at)
-    if isinstance(pdf_check, VerificationResult):
-        return pdf_check
-    pdf_kid = pdf_check
-
-    if token is None:
-        return _result("malformed", checked_at, b64url_encode(pdf_kid), signature=OK, issuer=OK,
-                       format=Check(False, "no_token"))
-    if decoded is not None and decoded.kid != pdf_kid:
-        return _result("tampered", checked_at, b64url_encode(pdf_kid), format=OK, issuer=OK,
-                       signature=Check(False, "signer_mismatch"))
-    # The PDF is intact and signed by a trusted DSC; the token, from the signed revision, now
-    # decides (format, signature, signer status, issue time, revocation status).
-    return verify_token(token, trust_list, status_lookup, now=checked_at)
+    return reader, embedded
 
 
 def _signed_end(embedded: Any) -> int | None:
