@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Optional
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Date,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,10 +23,25 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecert.db import Base, UTCDateTime, utcnow
+from ecert.domain.states import CertificateStatus, KeyStatus, RequestStatus, StaffRole
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def stored_by_value(states: type[StrEnum], length: int) -> Enum:
+    """A status column holding the enum's values as plain strings: VARCHAR(length), no CHECK
+    constraint and no database enum type, so the stored strings and the schema stay as they were
+    (``alembic check`` finds nothing to migrate) and a new status needs no migration."""
+    return Enum(
+        states,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 # --- the judicial-record store -------------------------------------------------------------
@@ -41,10 +58,10 @@ class Person(Base):
     gender: Mapped[str] = mapped_column(String(6))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    convictions: Mapped[list["Conviction"]] = relationship(
+    convictions: Mapped[list[Conviction]] = relationship(
         back_populates="person", cascade="all, delete-orphan", order_by="Conviction.judgment_date"
     )
-    bans: Mapped[list["Ban"]] = relationship(
+    bans: Mapped[list[Ban]] = relationship(
         back_populates="person", cascade="all, delete-orphan", order_by="Ban.from_date"
     )
 
@@ -62,8 +79,8 @@ class Conviction(Base):
     additional_penalties: Mapped[list[str]] = mapped_column(JSON, default=list)
     serving_status: Mapped[str] = mapped_column(String(100))
     expunged: Mapped[bool] = mapped_column(Boolean, default=False)
-    expunged_at: Mapped[Optional[date]] = mapped_column(Date)
-    basis: Mapped[Optional[str]] = mapped_column(String(300))
+    expunged_at: Mapped[date | None] = mapped_column(Date)
+    basis: Mapped[str | None] = mapped_column(String(300))
 
     person: Mapped[Person] = relationship(back_populates="convictions")
 
@@ -77,7 +94,7 @@ class Ban(Base):
     court: Mapped[str] = mapped_column(String(300))
     positions: Mapped[str] = mapped_column(String(500))
     from_date: Mapped[date] = mapped_column(Date)
-    to_date: Mapped[Optional[date]] = mapped_column(Date)
+    to_date: Mapped[date | None] = mapped_column(Date)
 
     person: Mapped[Person] = relationship(back_populates="bans")
 
@@ -92,19 +109,19 @@ class CertificateRequest(Base):
     citizen_pid: Mapped[str] = mapped_column(String(12), index=True)
     # Equal to citizen_pid while the request is open, NULL after: a unique column that makes
     # "one open request per citizen" hold even for two submissions racing on two workers.
-    open_slot: Mapped[Optional[str]] = mapped_column(String(12), unique=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    open_slot: Mapped[str | None] = mapped_column(String(12), unique=True)
+    status: Mapped[RequestStatus] = mapped_column(stored_by_value(RequestStatus, 20), index=True)
     form_type: Mapped[int] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(String(500))
     copies: Mapped[int] = mapped_column(Integer)
     include_ban_section: Mapped[bool] = mapped_column(Boolean)
     reduced_fee: Mapped[bool] = mapped_column(Boolean, default=False)
     phone: Mapped[str] = mapped_column(String(20))
-    email: Mapped[Optional[str]] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254))
     holder: Mapped[dict[str, Any]] = mapped_column(JSON)
-    father_name: Mapped[Optional[str]] = mapped_column(String(100))
-    mother_name: Mapped[Optional[str]] = mapped_column(String(100))
-    spouse_name: Mapped[Optional[str]] = mapped_column(String(100))
+    father_name: Mapped[str | None] = mapped_column(String(100))
+    mother_name: Mapped[str | None] = mapped_column(String(100))
+    spouse_name: Mapped[str | None] = mapped_column(String(100))
     residence_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     deadline_extended: Mapped[bool] = mapped_column(Boolean, default=False)
     fee_vnd: Mapped[int] = mapped_column(Integer)
@@ -112,15 +129,15 @@ class CertificateRequest(Base):
     review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    decided_by: Mapped[Optional[str]] = mapped_column(String(64))
-    refusal_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    refusal_note: Mapped[Optional[str]] = mapped_column(Text)
-    cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    refusal_reason: Mapped[str | None] = mapped_column(String(40))
+    refusal_note: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    certificate: Mapped[Optional["Certificate"]] = relationship(back_populates="request", uselist=False)
+    certificate: Mapped[Certificate | None] = relationship(back_populates="request", uselist=False)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -151,12 +168,12 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # hex of the 8-byte kid
     certificate_pem: Mapped[str] = mapped_column(Text)
     key_path: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active|retired|revoked
+    status: Mapped[KeyStatus] = mapped_column(stored_by_value(KeyStatus, 10), default=KeyStatus.ACTIVE)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     not_after: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    retired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CertificateCounter(Base):
@@ -183,14 +200,16 @@ class Certificate(Base):
     content_digest: Mapped[bytes] = mapped_column(LargeBinary(16))
     token: Mapped[str] = mapped_column(Text)
     qr_text: Mapped[str] = mapped_column(Text)
-    pdf: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(10), default="valid")  # valid|revoked
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    revocation_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    revocation_note: Mapped[Optional[str]] = mapped_column(Text)
-    revoked_by: Mapped[Optional[str]] = mapped_column(String(64))
-    superseded_by_id: Mapped[Optional[str]] = mapped_column(ForeignKey("certificates.id"))
+    status: Mapped[CertificateStatus] = mapped_column(
+        stored_by_value(CertificateStatus, 10), default=CertificateStatus.VALID
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revocation_reason: Mapped[str | None] = mapped_column(String(40))
+    revocation_note: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    superseded_by_id: Mapped[str | None] = mapped_column(ForeignKey("certificates.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     request: Mapped[CertificateRequest] = relationship(back_populates="certificate")
@@ -207,7 +226,7 @@ class VerificationEvent(Base):
     __tablename__ = "verification_events"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    certificate_id: Mapped[Optional[str]] = mapped_column(ForeignKey("certificates.id"), index=True)
+    certificate_id: Mapped[str | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     channel: Mapped[str] = mapped_column(String(10))  # qr|page|code|pdf
     outcome: Mapped[str] = mapped_column(String(20))
@@ -221,14 +240,14 @@ class StaffUser(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(12))  # officer|supervisor|auditor
+    role: Mapped[StaffRole] = mapped_column(stored_by_value(StaffRole, 12))
     password_hash: Mapped[str] = mapped_column(String(300))
     totp_secret: Mapped[str] = mapped_column(String(64))
     # The highest TOTP time-step ever accepted: any code at or below it is refused, which makes a
     # code single-use across every worker without a separate table.
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -242,7 +261,7 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Wrong step-up codes sent with this session: a stolen token gets a few guesses, then ends.
     step_up_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -262,16 +281,16 @@ class AuditEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_type: Mapped[str] = mapped_column(String(12))  # citizen|staff|system|cli
-    actor_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(60), index=True)
-    target_type: Mapped[Optional[str]] = mapped_column(String(30))
-    target_id: Mapped[Optional[str]] = mapped_column(String(64))
-    http_request_id: Mapped[Optional[str]] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(30))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    http_request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     # Which audit key made ``hash`` (HMAC-SHA256); the key itself is never in the database.
-    key_id: Mapped[Optional[str]] = mapped_column(String(16))
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditChainHead(Base):
@@ -297,4 +316,4 @@ class LoginThrottle(Base):
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    blocked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -43,14 +43,15 @@ from api.staff.schemas import (
 )
 from ecert.db import keep_on_failure, utcnow
 from ecert.domain import rules
+from ecert.domain.permissions import Permission
 from ecert.domain.i18n import message
 from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, PersistentFailure, Unauthorized
 from ecert.models import Certificate, CertificateRequest
 from ecert.services import audit as audit_service
 from ecert.services import review as review_service
 from ecert.services import revocation as revocation_service
-from ecert.services.audit import savepoint as audit_savepoint
 from ecert.services import staff as staff_service
+from ecert.services.audit import savepoint as audit_savepoint
 
 
 blp = Blueprint(
@@ -61,8 +62,6 @@ blp = Blueprint(
 _SECURITY = [{"staff": []}]
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
                                 "schema": {"type": "integer", "minimum": 1}}}
-
-REVIEWERS = ("officer", "supervisor")
 
 
 def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
@@ -75,14 +74,14 @@ def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
             view = blp.alt_response(403, schema=ProblemSchema,
                                     description="role_not_allowed (recorded in the audit log)")(view)
         return blp.doc(security=_SECURITY)(view)
+
+    return apply(view) if view is not None else apply
+
+
 @blp.errorhandler(Locked)
 @blp.errorhandler(staff_service.LoginThrottled)
 def _wait_problem(error: DomainError) -> Response:
     return _problem_of(error, utcnow())
-
-
-
-    return apply(view) if view is not None else apply
 
 
 def _problem_of(error: DomainError, now: datetime) -> Response:
@@ -228,7 +227,7 @@ def login(payload):
 
 
 @blp.route("/sessions/current", methods=["DELETE"])
-@staff_required()
+@staff_required(Permission.OWN_SESSION)
 @blp.response(204)
 @_staff_doc(forbidden=False)
 def logout():
@@ -237,7 +236,7 @@ def logout():
 
 
 @blp.route("/me")
-@staff_required()
+@staff_required(Permission.OWN_SESSION)
 @blp.response(200, StaffMeSchema)
 @_staff_doc(forbidden=False)
 def me():
@@ -257,7 +256,7 @@ def me():
 
 
 @blp.route("/requests")
-@staff_required(*REVIEWERS)
+@staff_required(Permission.REVIEW)
 @blp.arguments(QueueArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, StaffRequestListSchema)
 @_staff_doc
@@ -269,7 +268,7 @@ def list_requests(status, limit, cursor):
 
 
 @blp.route("/requests/<string:request_id>")
-@staff_required(*REVIEWERS)
+@staff_required(Permission.REVIEW)
 @blp.response(200, StaffRequestSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
 @_staff_doc
@@ -285,19 +284,19 @@ def get_request(request_id):
     return view
 
 
+def _signer(session, now):
+    return resources().keystore.signer_for_issuance(session, now)
+
+
 def _approval_scope(request_id: str) -> str:
     # Keys are per member of staff and per request; hashed to fit the scope column (80).
     return "staff:approve:" + hashlib.sha256(f"{current_staff().id}:{request_id}".encode()).hexdigest()[:48]
 
 
-def _signer(session, now):
-    return resources().keystore.signer_for_issuance(session, now)
-
-@idempotent(scope=_approval_scope)
-
 @blp.route("/requests/<string:request_id>/approve", methods=["POST"])
-@staff_required(*REVIEWERS)
+@staff_required(Permission.APPROVE)
 @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
+@idempotent(scope=_approval_scope)
 @blp.arguments(ApproveSchema)
 @blp.response(200, StaffRequestSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
@@ -319,7 +318,7 @@ def approve_request(_payload, request_id):
 
 
 @blp.route("/requests/<string:request_id>/refuse", methods=["POST"])
-@staff_required(*REVIEWERS)
+@staff_required(Permission.REFUSE)
 @blp.arguments(RefuseSchema)
 @blp.response(200, StaffRequestSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
@@ -340,7 +339,7 @@ def refuse_request(payload, request_id):
 
 
 @blp.route("/certificates")
-@staff_required(*REVIEWERS)
+@staff_required(Permission.REVIEW)
 @blp.arguments(CertificateQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, StaffCertificateListSchema)
 @_staff_doc
@@ -352,7 +351,7 @@ def find_certificates(number):
 
 
 @blp.route("/certificates/<string:certificate_id>")
-@staff_required(*REVIEWERS)
+@staff_required(Permission.REVIEW)
 @blp.response(200, StaffCertificateSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
 @_staff_doc
@@ -364,7 +363,7 @@ def get_certificate(certificate_id):
 
 
 @blp.route("/certificates/<string:certificate_id>/revoke", methods=["POST"])
-@staff_required("supervisor")
+@staff_required(Permission.REVOKE)
 @blp.arguments(RevokeSchema)
 @blp.response(200, StaffCertificateSchema)
 @blp.alt_response(401, schema=ProblemSchema,
@@ -421,7 +420,7 @@ def _code_stays_spent(session: Session) -> Iterator[None]:
 
 
 @blp.route("/audit-events")
-@staff_required("auditor", "supervisor")
+@staff_required(Permission.READ_AUDIT)
 @blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, AuditEventListSchema)
 @_staff_doc

@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping
 
+from ecert.domain.states import REQUEST_TRANSITIONS, RequestStatus
+
 # --- issuing authority ---------------------------------------------------------------------------
 
 DEFAULT_AUTHORITY_NAME = "Trung tâm Lý lịch tư pháp quốc gia"
@@ -113,32 +115,17 @@ RESIDENCE_FROM_AGE = 14
 
 # --- request workflow (DESIGN §4) ------------------------------------------------------------------
 
-STATUS_SUBMITTED = "submitted"
-STATUS_PROCESSING = "processing"
-STATUS_NEEDS_REVIEW = "needs_review"
-STATUS_ISSUED = "issued"
-STATUS_REFUSED = "refused"
-STATUS_CANCELLED = "cancelled"
+# The statuses and their transition table live in ecert.domain.states; these names stay for
+# the code that reads the workflow as rules (labels, open/final sets).
+STATUS_SUBMITTED = RequestStatus.SUBMITTED
+STATUS_PROCESSING = RequestStatus.PROCESSING
+STATUS_NEEDS_REVIEW = RequestStatus.NEEDS_REVIEW
+STATUS_ISSUED = RequestStatus.ISSUED
+STATUS_REFUSED = RequestStatus.REFUSED
+STATUS_CANCELLED = RequestStatus.CANCELLED
 
-REQUEST_STATUSES = (
-    STATUS_SUBMITTED,
-    STATUS_PROCESSING,
-    STATUS_NEEDS_REVIEW,
-    STATUS_ISSUED,
-    STATUS_REFUSED,
-    STATUS_CANCELLED,
-)
-
-ALLOWED_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    STATUS_SUBMITTED: frozenset({STATUS_PROCESSING, STATUS_CANCELLED}),
-    STATUS_PROCESSING: frozenset({STATUS_ISSUED, STATUS_REFUSED, STATUS_NEEDS_REVIEW}),
-    # A request waiting for staff is not decided yet: the citizen may still withdraw it
-    # (requests are decided at submission, so "submitted" alone would never be cancellable).
-    STATUS_NEEDS_REVIEW: frozenset({STATUS_ISSUED, STATUS_REFUSED, STATUS_CANCELLED}),
-    STATUS_ISSUED: frozenset(),
-    STATUS_REFUSED: frozenset(),
-    STATUS_CANCELLED: frozenset(),
-}
+REQUEST_STATUSES = tuple(RequestStatus)
+ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = REQUEST_TRANSITIONS
 
 FINAL_STATUSES = frozenset({STATUS_ISSUED, STATUS_REFUSED, STATUS_CANCELLED})
 # The citizen may cancel only before processing starts (DESIGN §4).
@@ -146,7 +133,7 @@ CANCELLABLE_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items()
 # A citizen may have at most one request in these statuses.
 OPEN_STATUSES = frozenset(REQUEST_STATUSES) - FINAL_STATUSES
 
-STATUS_LABELS = {
+STATUS_LABELS: Mapping[str, Mapping[str, str]] = {
     STATUS_SUBMITTED: {"vi": "Đã tiếp nhận", "en": "Submitted"},
     STATUS_PROCESSING: {"vi": "Đang xử lý", "en": "Processing"},
     STATUS_NEEDS_REVIEW: {"vi": "Chờ cán bộ xem xét", "en": "Awaiting staff review"},
@@ -157,8 +144,8 @@ STATUS_LABELS = {
 
 
 def can_transition(current: str, new: str) -> bool:
-    """True when the workflow allows ``current`` -> ``new``."""
-    return new in ALLOWED_TRANSITIONS.get(current, frozenset())
+    """True when the workflow allows ``current`` -> ``new`` (``states.move`` enforces it)."""
+    return new in ALLOWED_TRANSITIONS.get(current, frozenset())  # type: ignore[call-overload]
 
 
 # --- refusal (Law 28/2009/QH12 art. 49) ----------------------------------------------------------

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from ecert.config import Settings
 from ecert.db import autocommit_engine
 from ecert.domain.content import build_content, certificate_wording
+from ecert.domain.states import CertificateStatus, RequestStatus, move
 from ecert.domain.validation import ascii_fold, current_period
 from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
@@ -50,7 +52,7 @@ def new_verification_code() -> str:
 def normalise_code(code: str) -> str:
     """What a person typed -> the stored form (case, spaces, dashes, look-alike letters)."""
     cleaned = code.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"}))
+    return cleaned.translate(str.maketrans("OILU", "011V"))
 
 
 def next_number(session: Session, year: int) -> str:
@@ -116,7 +118,7 @@ def issue_certificate(
     actor: Actor,
     now: datetime,
 ) -> Certificate:
-    if request.status not in ("processing", "needs_review"):
+    if request.status not in (RequestStatus.PROCESSING, RequestStatus.NEEDS_REVIEW):
         raise Conflict("request_already_decided", request_status=request.status)
     number = next_number(session, now.year)
     cti = secrets.token_bytes(16)
@@ -157,10 +159,10 @@ def issue_certificate(
         qr_text=text,
         pdf=pdf,
         issued_at=now,
-        status="valid",
+        status=CertificateStatus.VALID,
     )
     session.add(certificate)
-    request.status = "issued"
+    move(request, RequestStatus.ISSUED)
     request.open_slot = None
     request.decided_at = now
     request.decided_by = actor.id if actor.type == "staff" else "automatic"
@@ -203,7 +205,9 @@ def _token_that_fits(claims: TokenClaims, signer: Signer, base_url: str) -> tupl
     return token, text
 
 
-def issue_for(keystore: "Keystore", settings: Settings) -> Callable[[Session, CertificateRequest, Actor, datetime], Certificate | None]:
+def issue_for(
+    keystore: Keystore, settings: Settings
+) -> Callable[[Session, CertificateRequest, Actor, datetime], Certificate | None]:
     """The automatic path's issuer: a signing failure sends the request to staff, logged."""
 
     def issue(session: Session, request: CertificateRequest, actor: Actor, now: datetime) -> Certificate | None:
@@ -213,7 +217,7 @@ def issue_for(keystore: "Keystore", settings: Settings) -> Callable[[Session, Ce
                 return issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
         except Exception:
             log.exception("automatic issuance failed for request %s; sent to review", request.id)
-            request.status = "needs_review"
+            move(request, RequestStatus.NEEDS_REVIEW)
             request.review_reasons = [*request.review_reasons, "signing_failed"]
             session.flush()
             record(session, actor, "request.needs_review", target_type="request", target_id=request.id,

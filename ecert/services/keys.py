@@ -11,10 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
+from ecert.domain.permissions import Permission
+from ecert.domain.states import KeyStatus, move
 from ecert.errors import Conflict, NotFound
 from ecert.keystore import register_dsc
 from ecert.models import SigningKey
 from ecert.services.audit import Actor, record
+from ecert.services.authorization import authorize
 from signing.pki import DscFiles
 
 
@@ -31,25 +34,36 @@ def find_key(session: Session, kid: str) -> SigningKey:
 
 
 def activate(session: Session, dsc: DscFiles, actor: Actor, now: datetime | None = None) -> SigningKey:
-    """Register a new DSC as the active key; the previous active key becomes retired."""
+    """Register a new DSC as the active key; the previous active key becomes retired.
+
+    A key already registered is not registered again: the active one stays as it is, and a
+    retired or revoked one is refused (a key is never made active again: DESIGN §4's table).
+    """
+    authorize(session, actor, Permission.MANAGE_KEYS)
     now = now or utcnow()
-    for row in session.execute(select(SigningKey).where(SigningKey.status == "active").with_for_update()).scalars():
-        row.status = "retired"
+    known = session.get(SigningKey, dsc.kid_hex)
+    if known is not None:
+        if known.status != KeyStatus.ACTIVE:
+            raise Conflict("signing_key_not_active", detail=f"key {known.kid} is {known.status}; it stays so")
+        return known
+    active = select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE).with_for_update()
+    for row in session.execute(active).scalars():
+        move(row, KeyStatus.RETIRED)
         row.retired_at = now
-        record(session, actor, "key.retired", target_type="signing_key", target_id=row.kid, details={"reason": "rotation"})
-    new = register_dsc(session, dsc, status="active", now=now)
-    new.status = "active"
-    session.flush()
+        record(session, actor, "key.retired", target_type="signing_key", target_id=row.kid,
+               details={"reason": "rotation"})
+    new = register_dsc(session, dsc, status=KeyStatus.ACTIVE, now=now)
     record(session, actor, "key.activated", target_type="signing_key", target_id=new.kid,
            details={"not_after": new.not_after.isoformat()})
     return new
 
 
 def retire(session: Session, kid: str, actor: Actor, now: datetime | None = None) -> SigningKey:
+    authorize(session, actor, Permission.MANAGE_KEYS)
     row = find_key(session, kid)
-    if row.status != "active":
+    if row.status != KeyStatus.ACTIVE:
         raise Conflict("signing_key_not_active", detail=f"key {row.kid} is {row.status}")
-    row.status = "retired"
+    move(row, KeyStatus.RETIRED)
     row.retired_at = now or utcnow()
     session.flush()
     record(session, actor, "key.retired", target_type="signing_key", target_id=row.kid)
@@ -57,10 +71,12 @@ def retire(session: Session, kid: str, actor: Actor, now: datetime | None = None
 
 
 def revoke(session: Session, kid: str, actor: Actor, now: datetime | None = None) -> SigningKey:
+    """Distrust a key (compromised); revoking it again changes nothing."""
+    authorize(session, actor, Permission.MANAGE_KEYS)
     row = find_key(session, kid)
-    if row.status == "revoked":
+    if row.status == KeyStatus.REVOKED:
         return row
-    row.status = "revoked"
+    move(row, KeyStatus.REVOKED)
     row.revoked_at = now or utcnow()
     session.flush()
     record(session, actor, "key.revoked", target_type="signing_key", target_id=row.kid)

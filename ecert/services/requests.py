@@ -13,6 +13,7 @@ from ecert.config import Settings
 from ecert.db import utcnow
 from ecert.domain import rules
 from ecert.domain.content import needs_review_reasons
+from ecert.domain.states import RequestStatus, move
 from ecert.domain.validation import clean_request, validate_request
 from ecert.errors import Conflict, InvalidInput
 from ecert.identity import CitizenIdentity
@@ -63,7 +64,7 @@ def submit(
     request = CertificateRequest(
         citizen_pid=identity.personal_id,
         open_slot=identity.personal_id,
-        status="submitted",
+        status=RequestStatus.SUBMITTED,
         form_type=clean["form_type"],
         purpose=clean["purpose"],
         copies=clean["copies"],
@@ -104,7 +105,7 @@ def decide(
     now: datetime,
 ) -> None:
     """submitted -> processing -> issued (automatic path) | needs_review (staff)."""
-    request.status = "processing"
+    move(request, RequestStatus.PROCESSING)
     person = records.person_record(session, request.citizen_pid)
     reasons = needs_review_reasons(
         request.form_type, request.include_ban_section, person, request.residence_history, now.date()
@@ -115,7 +116,7 @@ def decide(
         reasons = [*reasons, "signing_unavailable"]
     request.review_reasons = list(reasons)
     if reasons:
-        request.status = "needs_review"
+        move(request, RequestStatus.NEEDS_REVIEW)
         session.flush()
         record(session, actor, "request.needs_review", target_type="request", target_id=request.id,
                details={"reasons": list(reasons)})
@@ -138,7 +139,7 @@ def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: 
     request = lock_or_404(session, CertificateRequest, request_id, owner=identity.personal_id)
     if request.status not in rules.CANCELLABLE_STATUSES:
         raise Conflict("request_not_cancellable", request_status=request.status)
-    request.status = "cancelled"
+    move(request, RequestStatus.CANCELLED)
     request.cancelled_at = now or utcnow()
     request.open_slot = None
     session.flush()

@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 
 from ecert.config import Settings
 from ecert.domain import rules
+from ecert.domain.permissions import Permission
+from ecert.domain.states import RequestStatus, move
 from ecert.errors import Conflict, InvalidInput
 from ecert.models import CertificateRequest
 from ecert.services import records
 from ecert.services.audit import Actor, record
+from ecert.services.authorization import authorize
 from ecert.services.issuance import issue_certificate
 from ecert.services.lookup import get_or_404, lock_or_404
 from ecert.services.paging import Ordering, Page, keyset_page
@@ -82,6 +85,7 @@ def approve(
     now: datetime,
 ) -> CertificateRequest:
     """Issue the certificate through the same path as the automatic decision."""
+    authorize(session, actor, Permission.APPROVE)
     request = lock_or_404(session, CertificateRequest, request_id)
     _ensure_reviewable(request)
     certificate = issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
@@ -101,6 +105,7 @@ def refuse(
     now: datetime,
 ) -> CertificateRequest:
     """Refuse with a legal reason (Law 28/2009 art. 49) and a written note the citizen reads."""
+    authorize(session, actor, Permission.REFUSE)
     errors: dict[str, list[str]] = {}
     if reason not in rules.REFUSAL_REASON_CODES:
         errors["reason"] = ["invalid_choice"]
@@ -113,7 +118,7 @@ def refuse(
         raise InvalidInput(errors)
     request = lock_or_404(session, CertificateRequest, request_id)
     _ensure_reviewable(request)
-    request.status = rules.STATUS_REFUSED
+    move(request, RequestStatus.REFUSED)
     request.open_slot = None  # the citizen may ask again
     request.decided_at = now
     request.decided_by = actor.id

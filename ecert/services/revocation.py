@@ -15,14 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecert.domain import rules
+from ecert.domain.permissions import Permission
+from ecert.domain.states import CertificateStatus, move
 from ecert.errors import InvalidInput
 from ecert.models import Certificate
 from ecert.services.audit import Actor, record
+from ecert.services.authorization import authorize
 from ecert.services.issuance import find_by_number as _find_by_number
 from ecert.services.lookup import get_or_404, lock_or_404, looks_like_id
 
-STATUS_VALID = "valid"
-STATUS_REVOKED = "revoked"
+STATUS_VALID = CertificateStatus.VALID
+STATUS_REVOKED = CertificateStatus.REVOKED
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,10 @@ def supersedes(session: Session, certificate: Certificate) -> list[str]:
 
 def holder_name(certificate: Certificate) -> str | None:
     try:
-        return json.loads(certificate.content)["holder"]["full_name"]
+        name = json.loads(certificate.content)["holder"]["full_name"]
     except (ValueError, KeyError, TypeError):
         return None
+    return name if isinstance(name, str) else None
 
 
 def check_input(reason: str, note: str | None, replacement_certificate_id: str | None) -> dict[str, list[str]]:
@@ -73,7 +77,7 @@ def check_input(reason: str, note: str | None, replacement_certificate_id: str |
     return errors
 
 
-def _replacement(session: Session, certificate: Certificate, replacement_id: str) -> Certificate:
+def _replacement(session: Session, certificate: Certificate, replacement_id: str | None) -> Certificate:
     replacement = session.get(Certificate, replacement_id) if looks_like_id(replacement_id) else None
     code = None
     if replacement is None:
@@ -85,9 +89,9 @@ def _replacement(session: Session, certificate: Certificate, replacement_id: str
     elif replacement.holder_pid != certificate.holder_pid:
         # A corrected certificate is for the same person; another person's is "wrong_subject".
         code = "replacement_other_holder"
-    if code:
-        raise InvalidInput({"replacement_certificate_id": [code]})
-    return replacement  # type: ignore[return-value]
+    if code or replacement is None:
+        raise InvalidInput({"replacement_certificate_id": [code or "replacement_not_found"]})
+    return replacement
 
 
 def revoke(
@@ -104,8 +108,10 @@ def revoke(
     """Revoke; a second revocation changes nothing and says so (``already_revoked``).
 
     The caller has already checked the step-up code (``staff.step_up``) and passes the TOTP
-    time-step it accepted, which goes into the audit row; this function trusts ``actor``.
+    time-step it accepted, which goes into the audit row. The actor's permission is checked
+    here whoever calls (``authorize``): a wrong role is refused and recorded before anything.
     """
+    authorize(session, actor, Permission.REVOKE)
     errors = check_input(reason, note, replacement_certificate_id)
     if errors:
         raise InvalidInput(errors)
@@ -118,7 +124,7 @@ def revoke(
                         "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None})
         return RevocationResult(certificate, already_revoked=True)
     replacement = _replacement(session, certificate, replacement_certificate_id) if reason == "superseded" else None
-    certificate.status = STATUS_REVOKED
+    move(certificate, CertificateStatus.REVOKED)
     certificate.revoked_at = now
     certificate.revocation_reason = reason
     certificate.revocation_note = note

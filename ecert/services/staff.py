@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, NoReturn, Sequence, cast
+from typing import Any, NoReturn, cast
 
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,12 +32,16 @@ from sqlalchemy.orm import Session, joinedload
 from ecert import security
 from ecert.config import Settings
 from ecert.db import utcnow
+from ecert.domain.permissions import Permission
+from ecert.domain.states import StaffRole
 from ecert.errors import Conflict, DomainError, Forbidden, InvalidInput, Locked, NotFound, Unauthorized
 from ecert.models import LoginThrottle, StaffSession, StaffUser
 from ecert.services.audit import Actor, record
+from ecert.services.authorization import authorize
 from ecert.services.lookup import lock_or_404
 
-ROLES = ("officer", "supervisor", "auditor")
+# Plain strings: a click.Choice of enum members would offer their NAMES on the command line.
+ROLES = tuple(role.value for role in StaffRole)
 # Lower-case letters, digits and . _ -, 3 to 64 characters: safe in logs, URLs and audit rows.
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 # secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet. Anything else (an identity
@@ -75,6 +79,7 @@ def create_staff(
     actor: Actor,
     now: datetime | None = None,
 ) -> Enrolment:
+    authorize(session, actor, Permission.MANAGE_STAFF)
     now = now or utcnow()
     username = normalise_username(username)
     errors: dict[str, list[str]] = {}
@@ -136,6 +141,7 @@ def end_sessions(session: Session, user: StaffUser, now: datetime) -> int:
 
 def disable_staff(session: Session, username: str, *, actor: Actor, now: datetime | None = None) -> StaffUser:
     """Disable the account and end its sessions at once (a leaver's token must stop working)."""
+    authorize(session, actor, Permission.MANAGE_STAFF)
     now = now or utcnow()
     user = get_by_username(session, username, lock=True)
     was_disabled = user.disabled
@@ -153,6 +159,7 @@ def reset_totp(session: Session, username: str, *, actor: Actor, now: datetime |
     ``totp_last_step`` is kept: it only ever grows, so no code of any secret for a time-step
     already used can be accepted again.
     """
+    authorize(session, actor, Permission.MANAGE_STAFF)
     now = now or utcnow()
     user = get_by_username(session, username, lock=True)
     secret = security.new_totp_secret()
@@ -262,6 +269,7 @@ def _clear_throttle(session: Session, username: str, key: str) -> None:
 def clear_throttles(session: Session, username: str, *, actor: Actor) -> int:
     """Forget every address's wrong passwords for ``username`` (CLI: a support call); returns
     how many addresses were throttled."""
+    authorize(session, actor, Permission.MANAGE_STAFF)
     username = normalise_username(username)
     result = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
     cleared = cast("CursorResult[Any]", result).rowcount or 0
@@ -445,15 +453,6 @@ def logout(session: Session, staff_session: StaffSession, *, actor: Actor, now: 
     session.flush()
     record(session, actor, "staff.logout", target_type="staff", target_id=staff_session.staff_id,
            details={"session_id": staff_session.id}, now=now)
-
-
-def record_forbidden(
-    session: Session, user: StaffUser, *, actor: Actor, method: str, route: str, allowed: Sequence[str]
-) -> None:
-    """A signed-in member of staff tried something outside their role: a security event."""
-    record(session, actor, "staff.forbidden", target_type="staff", target_id=user.id,
-           details={"username": user.username, "role": user.role, "method": method, "route": route,
-                    "allowed_roles": sorted(allowed)})
 
 
 def _count_step_up_failure(
