@@ -10,10 +10,12 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 
 from api import errors, json_guard, limits, metrics
 from api.deps import EDGE_EXTENSION_KEY, Edge, close_session, db_session, end_unit_of_work, settings
@@ -32,17 +34,17 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 class EcertApi(Api):
     """flask-smorest, with its JSON errors replaced by our problem documents (also in the spec)."""
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.ERROR_SCHEMA = errors.ProblemSchema
         super().__init__(*args, **kwargs)
 
-    def handle_http_exception(self, error):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return errors.http_error(error)
 
-    def _register_responses(self):  # type: ignore[no-untyped-def]
+    def _register_responses(self) -> None:
         # smorest documents its default error responses as application/json; ours are
         # application/problem+json, and the spec must say so for clients and schemathesis.
-        default = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        default: str = Api.DEFAULT_RESPONSE_CONTENT_TYPE
         self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_CONTENT_TYPE
         try:
             super()._register_responses()

@@ -61,7 +61,7 @@ def db_session() -> Session:
     The request owns the transaction: :func:`end_unit_of_work` commits it when the answer is a
     success (below 400) and rolls it back otherwise; views and services never commit.
     """
-    session = g.get("db_session")
+    session: Session | None = g.get("db_session")
     if session is None:
         session = resources().sessionmaker()
         g.db_session = session

@@ -96,7 +96,8 @@ def list_certificates(limit, cursor):
 @citizen_required
 @blp.response(200, CertificateSchema)
 @blp.alt_response(304, description="Not modified (If-None-Match)")
-@blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(404, schema=ProblemSchema,
+                  content_type="application/problem+json", description="No such certificate for this citizen")
 @blp.doc(security=[{"citizen": []}])
 def get_certificate(certificate_id):
     """One certificate: number, verification code, QR text, status and links."""
@@ -115,7 +116,8 @@ def _binary(data: bytes, mimetype: str, filename: str | None = None) -> Response
 @blp.route("/<string:certificate_id>/pdf")
 @citizen_required
 @blp.response(200, description="The signed PDF (PAdES)", content_type="application/pdf")
-@blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(404, schema=ProblemSchema,
+                  content_type="application/problem+json", description="No such certificate for this citizen")
 @blp.doc(security=[{"citizen": []}])
 def certificate_pdf(certificate_id):
     """The signed PDF, exactly as stored at issuance (the legal document)."""
@@ -126,7 +128,8 @@ def certificate_pdf(certificate_id):
 @blp.route("/<string:certificate_id>/qr.png")
 @citizen_required
 @blp.response(200, description="The QR code as PNG", content_type="image/png")
-@blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(404, schema=ProblemSchema,
+                  content_type="application/problem+json", description="No such certificate for this citizen")
 @blp.doc(security=[{"citizen": []}])
 def certificate_qr_png(certificate_id):
     """The QR code (error correction M) to show on the phone's screen."""
@@ -136,7 +139,8 @@ def certificate_qr_png(certificate_id):
 @blp.route("/<string:certificate_id>/qr.svg")
 @citizen_required
 @blp.response(200, description="The QR code as SVG", content_type="image/svg+xml")
-@blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(404, schema=ProblemSchema,
+                  content_type="application/problem+json", description="No such certificate for this citizen")
 @blp.doc(security=[{"citizen": []}])
 def certificate_qr_svg(certificate_id):
     """The QR code as SVG."""

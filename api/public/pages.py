@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
 from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
