@@ -6,7 +6,8 @@ per-field reasons. Nothing from an exception's text or a traceback reaches the c
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, Response, g, json, request
 from marshmallow import INCLUDE, Schema, fields
@@ -141,7 +142,8 @@ def _domain_error(error: DomainError) -> Response:
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return problem(error.status, error.code, field_errors=field_errors, headers=headers, extra=_public_extra(error.extra))
+    extra = _public_extra(error.extra)
+    return problem(error.status, error.code, field_errors=field_errors, headers=headers, extra=extra)
 
 
 def _public_extra(extra: dict[str, Any]) -> dict[str, Any]:
@@ -150,8 +152,9 @@ def _public_extra(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def http_error(error: HTTPException) -> Response:
-    if isinstance(getattr(error, "response", None), Response):
-        return error.response  # built by us already (e.g. the rate limiter's 429 with Retry-After)
+    ready = getattr(error, "response", None)
+    if isinstance(ready, Response):
+        return ready  # built by us already (e.g. the rate limiter's 429 with Retry-After)
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     field_errors = list(flatten_errors(data.get("messages", {}))) if data.get("messages") else []
@@ -184,8 +187,8 @@ def stale_data(error: StaleDataError) -> Response:
     return problem(409, "concurrent_update")
 
 
-def unexpected(error: Exception) -> Response:
-    log.exception("unhandled error")
+def unexpected(_error: Exception) -> Response:
+    log.exception("unhandled error")  # the traceback goes to the log, never to the client
     return problem(500, "internal_error")
 
 

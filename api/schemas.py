@@ -47,7 +47,7 @@ class InputSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+    def on_bind_field(self, _field_name: str, field_obj: fields.Field) -> None:
         _speak_codes(field_obj)
 
 

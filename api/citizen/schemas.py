@@ -24,7 +24,9 @@ class MeSchema(Schema):
 
 class ResidencePeriodSchema(InputSchema):
     from_ = fields.String(required=True, data_key="from", attribute="from", metadata={"format": "YYYY-MM"})
-    to = fields.String(required=True, allow_none=True, metadata={"format": "YYYY-MM", "description": "null: lives there now"})
+    to = fields.String(
+        required=True, allow_none=True, metadata={"format": "YYYY-MM", "description": "null: lives there now"}
+    )
     address = fields.String(required=True, metadata={"maxLength": rules.ADDRESS_MAX})
     province_code = fields.String(required=True)
 

@@ -6,7 +6,8 @@ the verification API are in the one catalogue, ``ecert.domain.i18n``.
 """
 from __future__ import annotations
 
-from typing import Final, Mapping
+from collections.abc import Mapping
+from typing import Final
 
 PAGE_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
     "vi": {

@@ -4,9 +4,10 @@ the domain, and the services check the rest (a refusal's note, a revocation's re
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from marshmallow import Schema, fields
+from sqlalchemy import String
 
 from api.schemas import InputSchema, checked_by, in_range, max_length, not_empty, one_of
 from ecert.domain import rules, validation
@@ -16,7 +17,10 @@ from ecert.security import MAX_PASSWORD_LENGTH
 
 def _column_length(column: str) -> int:
     """A filter longer than its audit column can match nothing: the column says how long."""
-    return int(AuditEvent.__table__.c[column].type.length)
+    column_type = AuditEvent.__table__.c[column].type
+    if not isinstance(column_type, String) or column_type.length is None:
+        raise TypeError(f"audit_events.{column} is not a bounded string")
+    return column_type.length
 
 
 # --- sessions ------------------------------------------------------------------------------------
@@ -218,9 +222,9 @@ class AuditQuerySchema(InputSchema):
     actor_id = fields.String(load_default=None, validate=max_length(_column_length("actor_id")))
     target_type = fields.String(load_default=None, validate=max_length(_column_length("target_type")))
     target_id = fields.String(load_default=None, validate=max_length(_column_length("target_id")))
-    since = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
+    since = fields.AwareDateTime(load_default=None, default_timezone=UTC,
                                  metadata={"description": "ISO 8601, inclusive; without an offset it is UTC"})
-    until = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc,
+    until = fields.AwareDateTime(load_default=None, default_timezone=UTC,
                                  metadata={"description": "ISO 8601, exclusive"})
     order = fields.String(load_default="desc", validate=one_of(["desc", "asc"]))
     limit = fields.Integer(load_default=50, validate=in_range(1, validation.AUDIT_PAGE_SIZE_MAX))

@@ -10,6 +10,7 @@ them there under a prefix (``refusal.not_entitled``). docs/api-guide.md has the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -29,7 +30,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "invalid_value": _FALLBACK,
     "invalid_choice": {"vi": "Giá trị không nằm trong danh sách cho phép.", "en": "Not one of the allowed values."},
     "out_of_range": {"vi": "Giá trị nằm ngoài khoảng cho phép.", "en": "Value is out of the allowed range."},
-    "too_short": {"vi": "Quá ngắn.", "en": "Too short."},
     "too_long": {"vi": "Quá dài.", "en": "Too long."},
     "invalid_characters": {
         "vi": "Có ký tự không được phép (chữ số, biểu tượng hoặc ký tự điều khiển).",
@@ -40,11 +40,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "invalid_json": {"vi": "Nội dung gửi lên không phải JSON hợp lệ.", "en": "The body is not valid JSON."},
     "date_format": {"vi": "Ngày phải có dạng YYYY-MM-DD.", "en": "A date must be written YYYY-MM-DD."},
     "future_date": {"vi": "Ngày không được ở tương lai.", "en": "The date cannot be in the future."},
-    # --- names ---
-    "name_invalid": {
-        "vi": "Họ tên chỉ gồm chữ cái (có dấu tiếng Việt), khoảng trắng, dấu nháy đơn và gạch nối.",
-        "en": "A name may contain only letters (with Vietnamese diacritics), spaces, apostrophes and hyphens.",
-    },
     # --- personal ID ---
     "pid_format": {
         "vi": "Số định danh cá nhân phải gồm đúng 12 chữ số.",
@@ -79,7 +74,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tháng kết thúc phải bằng hoặc sau tháng bắt đầu.",
         "en": "The end month must be the same as or after the start month.",
     },
-    "before_birth": {"vi": "Thời gian cư trú bắt đầu trước ngày sinh.", "en": "The period starts before the date of birth."},
+    "before_birth": {
+        "vi": "Thời gian cư trú bắt đầu trước ngày sinh.",
+        "en": "The period starts before the date of birth.",
+    },
     "unknown_province": {"vi": "Mã tỉnh, thành phố không hợp lệ.", "en": "Unknown province code."},
     "too_many_periods": {"vi": "Quá nhiều giai đoạn cư trú.", "en": "Too many residence periods."},
     "overlap": {"vi": "Các giai đoạn cư trú chồng lấn nhau.", "en": "Residence periods overlap."},
@@ -126,12 +124,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unauthorized": {"vi": "Cần đăng nhập.", "en": "Authentication required."},
     "forbidden": {"vi": "Không có quyền thực hiện thao tác này.", "en": "You are not allowed to do this."},
     "token_missing": {"vi": "Thiếu mã xác thực.", "en": "The bearer token is missing."},
-    "token_invalid": {"vi": "Mã xác thực không hợp lệ.", "en": "The token is not valid."},
     "token_expired": {"vi": "Mã xác thực đã hết hạn.", "en": "The token has expired."},
     "token_not_yet_valid": {"vi": "Mã xác thực chưa có hiệu lực.", "en": "The token is not valid yet."},
-    "token_wrong_issuer": {"vi": "Mã xác thực không do nơi được tin cậy cấp.", "en": "The token's issuer is not trusted."},
-    "token_wrong_audience": {"vi": "Mã xác thực không dành cho dịch vụ này.", "en": "The token is not meant for this service."},
-    "token_unknown_key": {"vi": "Mã xác thực được ký bằng khóa không xác định.", "en": "The token is signed by an unknown key."},
+    "token_wrong_issuer": {
+        "vi": "Mã xác thực không do nơi được tin cậy cấp.",
+        "en": "The token's issuer is not trusted.",
+    },
+    "token_wrong_audience": {
+        "vi": "Mã xác thực không dành cho dịch vụ này.",
+        "en": "The token is not meant for this service.",
+    },
+    "token_unknown_key": {
+        "vi": "Mã xác thực được ký bằng khóa không xác định.",
+        "en": "The token is signed by an unknown key.",
+    },
     "token_algorithm_not_allowed": {
         "vi": "Thuật toán ký của mã xác thực không được chấp nhận.",
         "en": "The token's signing algorithm is not allowed.",
@@ -139,12 +145,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "payload_too_large": {"vi": "Nội dung gửi lên quá lớn.", "en": "The request body is too large."},
     "unsupported_media_type": {"vi": "Định dạng nội dung không được hỗ trợ.", "en": "Unsupported media type."},
     "method_not_allowed": {"vi": "Phương thức không được hỗ trợ.", "en": "Method not allowed."},
-    "rate_limited": {"vi": "Quá nhiều yêu cầu, vui lòng thử lại sau.", "en": "Too many requests; please try again later."},
+    "rate_limited": {
+        "vi": "Quá nhiều yêu cầu, vui lòng thử lại sau.",
+        "en": "Too many requests; please try again later.",
+    },
     "service_unavailable": {"vi": "Dịch vụ tạm thời không khả dụng.", "en": "The service is temporarily unavailable."},
+    "precondition_required": {
+        "vi": "Thiếu điều kiện bắt buộc của yêu cầu.",
+        "en": "A required precondition is missing.",
+    },
+    "http_error": {"vi": "Yêu cầu không thực hiện được.", "en": "The request could not be served."},
     "internal_error": {"vi": "Đã xảy ra lỗi hệ thống.", "en": "An internal error occurred."},
     # --- why a request waits for staff ---
     "form_2": {"vi": "Phiếu số 2 cần cán bộ xem xét.", "en": "Form 2 is reviewed by staff."},
-    "has_unexpunged_conviction": {"vi": "Người yêu cầu có án tích chưa được xóa.", "en": "The person has an unexpunged conviction."},
+    "has_unexpunged_conviction": {
+        "vi": "Người yêu cầu có án tích chưa được xóa.",
+        "en": "The person has an unexpunged conviction.",
+    },
     "ban_section_requested": {
         "vi": "Có yêu cầu xác nhận về việc cấm đảm nhiệm chức vụ, thành lập, quản lý doanh nghiệp, hợp tác xã.",
         "en": "The ban section was requested.",
@@ -171,21 +188,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The database cannot be reached right now. Please try again in a few minutes.",
     },
     "token_malformed": {"vi": "Mã định danh không đúng định dạng", "en": "The identity token is malformed"},
-    "token_signature_invalid": {"vi": "Chữ ký của mã định danh không hợp lệ", "en": "The identity token's signature is invalid"},
-    "token_claims_invalid": {"vi": "Thông tin trong mã định danh không đầy đủ hoặc sai", "en": "The identity token's claims are missing or wrong"},
-    "token_lifetime_too_long": {"vi": "Mã định danh có thời hạn quá dài (tối đa 24 giờ)", "en": "The identity token's lifetime is too long (24 hours at most)"},
-    "token_loa_too_low": {"vi": "Cần tài khoản định danh điện tử mức 2", "en": "A level-2 electronic identity account is required"},
-    "identity_keys_unavailable": {"vi": "Không kiểm tra được mã định danh lúc này", "en": "The identity token cannot be checked right now"},
+    "token_signature_invalid": {
+        "vi": "Chữ ký của mã định danh không hợp lệ",
+        "en": "The identity token's signature is invalid",
+    },
+    "token_claims_invalid": {
+        "vi": "Thông tin trong mã định danh không đầy đủ hoặc sai",
+        "en": "The identity token's claims are missing or wrong",
+    },
+    "token_lifetime_too_long": {
+        "vi": "Mã định danh có thời hạn quá dài (tối đa 24 giờ)",
+        "en": "The identity token's lifetime is too long (24 hours at most)",
+    },
+    "token_loa_too_low": {
+        "vi": "Cần tài khoản định danh điện tử mức 2",
+        "en": "A level-2 electronic identity account is required",
+    },
+    "identity_keys_unavailable": {
+        "vi": "Không kiểm tra được mã định danh lúc này",
+        "en": "The identity token cannot be checked right now",
+    },
     "open_request_exists.detail": {
         "vi": "Mỗi công dân chỉ có một yêu cầu đang mở; hãy chờ kết quả hoặc hủy yêu cầu đó.",
         "en": "A citizen may have one open request at a time; wait for its decision or cancel it.",
     },
-    "concurrent_update": {"vi": "Dữ liệu vừa được thay đổi bởi một thao tác khác", "en": "Someone else changed this at the same moment"},
+    "concurrent_update": {
+        "vi": "Dữ liệu vừa được thay đổi bởi một thao tác khác",
+        "en": "Someone else changed this at the same moment",
+    },
     "concurrent_update.detail": {
         "vi": "Hãy tải lại để xem trạng thái mới nhất rồi thử lại nếu vẫn cần.",
         "en": "Reload to see the current state, then retry if it still applies.",
     },
-    "idempotency_key_reused": {"vi": "Idempotency-Key đã được dùng cho một yêu cầu khác", "en": "This Idempotency-Key was used with a different body"},
+    "idempotency_key_reused": {
+        "vi": "Idempotency-Key đã được dùng cho một yêu cầu khác",
+        "en": "This Idempotency-Key was used with a different body",
+    },
     "idempotency_key_invalid": {"vi": "Idempotency-Key không hợp lệ", "en": "Invalid Idempotency-Key"},
     # --- staff: login and sessions ---
     "invalid_credentials": {"vi": "Đăng nhập không thành công", "en": "Sign-in failed"},
@@ -200,7 +238,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Too many wrong authenticator codes after the right password. Try again after the time given in "
               "locked_until, and have your password changed if it was not you.",
     },
-    "login_throttled": {"vi": "Đăng nhập sai quá nhiều lần, vui lòng chờ", "en": "Too many failed sign-ins: please wait"},
+    "login_throttled": {
+        "vi": "Đăng nhập sai quá nhiều lần, vui lòng chờ",
+        "en": "Too many failed sign-ins: please wait",
+    },
     "login_throttled.detail": {
         "vi": "Tên đăng nhập này đã nhập sai mật khẩu nhiều lần từ địa chỉ của bạn. Hãy thử lại sau số giây ghi trong "
               "Retry-After; thời gian chờ tăng dần sau mỗi lần sai.",
@@ -220,8 +261,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "session_expired": {"vi": "Phiên làm việc đã hết hạn", "en": "The staff session has expired"},
     "session_expired.detail": {
-        "vi": "Phiên kết thúc khi không hoạt động quá lâu (mặc định 30 phút) hoặc quá thời hạn tối đa (mặc định 8 giờ). Vui lòng đăng nhập lại.",
-        "en": "A session ends after too long idle (30 minutes by default) or at its maximum age (8 hours by default). Please sign in again.",
+        "vi": "Phiên kết thúc khi không hoạt động quá lâu (mặc định 30 phút) hoặc quá thời hạn tối đa (mặc định 8 "
+              "giờ). Vui lòng đăng nhập lại.",
+        "en": "A session ends after too long idle (30 minutes by default) or at its maximum age (8 hours by default). "
+              "Please sign in again.",
     },
     "role_not_allowed": {"vi": "Vai trò của bạn không được phép thực hiện thao tác này",
                          "en": "Your role is not allowed to do this"},
@@ -229,17 +272,23 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "The authenticator code (TOTP) is wrong or was already used"},
     "step_up_failed.detail": {
         "vi": "Thao tác này cần một mã TOTP mới, chưa từng dùng. Hãy chờ mã tiếp theo trên ứng dụng xác thực.",
-        "en": "This action needs a fresh TOTP code that was never used. Wait for the next code in your authenticator app.",
+        "en": "This action needs a fresh TOTP code that was never used. Wait for the next code in your authenticator "
+              "app.",
     },
     "totp_format": {"vi": "Mã TOTP gồm 6 chữ số.", "en": "A TOTP code is 6 digits."},
-    # --- staff accounts (CLI) ---
+    # --- staff accounts and signing keys (CLI) ---
+    "signing_key_not_found": {"vi": "Không tìm thấy khóa ký.", "en": "Signing key not found."},
+    "signing_key_not_active": {"vi": "Khóa ký không còn hoạt động.", "en": "The signing key is not active."},
     "staff_not_found": {"vi": "Không tìm thấy cán bộ", "en": "Staff member not found"},
     "username_taken": {"vi": "Tên đăng nhập đã tồn tại", "en": "This username is taken"},
     "username_invalid": {
         "vi": "Tên đăng nhập gồm 3-64 ký tự: chữ thường, chữ số, dấu chấm, gạch dưới, gạch nối.",
         "en": "A username is 3-64 characters: lower-case letters, digits, dot, underscore, hyphen.",
     },
-    "password_too_short": {"vi": "Mật khẩu phải có ít nhất 12 ký tự.", "en": "A password needs at least 12 characters."},
+    "password_too_short": {
+        "vi": "Mật khẩu phải có ít nhất 12 ký tự.",
+        "en": "A password needs at least 12 characters.",
+    },
     # --- review ---
     "request_already_decided": {"vi": "Yêu cầu đã được giải quyết", "en": "The request has already been decided"},
     "request_already_decided.detail": {
@@ -253,7 +302,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Chỉ ghi phiếu thay thế khi lý do thu hồi là đã được thay thế (superseded).",
         "en": "A replacement certificate is given only with the reason superseded.",
     },
-    "replacement_not_found": {"vi": "Không tìm thấy phiếu thay thế.", "en": "The replacement certificate was not found."},
+    "replacement_not_found": {
+        "vi": "Không tìm thấy phiếu thay thế.",
+        "en": "The replacement certificate was not found.",
+    },
     "replacement_is_same": {"vi": "Phiếu thay thế phải là một phiếu khác.",
                             "en": "The replacement must be another certificate."},
     "replacement_revoked": {"vi": "Phiếu thay thế đã bị thu hồi.", "en": "The replacement certificate is revoked."},
@@ -277,7 +329,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file_too_large": {"vi": "Tệp PDF quá lớn", "en": "The PDF file is too large"},
     "file_too_large.detail": {
         "vi": "Tệp PDF vượt quá dung lượng cho phép (max_bytes). Phiếu lý lịch tư pháp điện tử chỉ vài trăm KB.",
-        "en": "The PDF exceeds the allowed size (max_bytes). An electronic judicial-record certificate is a few hundred KB.",
+        "en": "The PDF exceeds the allowed size (max_bytes). An electronic judicial-record certificate is a few "
+              "hundred KB.",
     },
     "verification_busy": {
         "vi": "Hệ thống đang bận kiểm tra tệp PDF khác",
@@ -298,7 +351,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 # Labels kept beside their codes in ecert.domain.rules, read under a prefix: "refusal.not_entitled".
-_LABELS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+# (Any keys: the statuses are StrEnum members, equal to their strings.)
+_LABELS: Mapping[str, Mapping[Any, Mapping[str, str]]] = {
     "refusal": rules.REFUSAL_REASONS,
     "revocation": rules.REVOCATION_REASONS,
     "status": rules.STATUS_LABELS,

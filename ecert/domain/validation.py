@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ecert.domain import rules
 
@@ -125,8 +126,9 @@ def validate_name(value: Any) -> list[str]:
 
     Allowed: Latin letters with any diacritics (all of Vietnamese), at most MAX_MARKS_PER_BASE
     combining marks after a letter, spaces, apostrophe and hyphen; never markup, control
-    characters or compatibility forms (full-width letters, ligatures). The name starts with a letter; a hyphen sits between letters;
-    two punctuation marks never touch. 1..NAME_MAX characters after ``normalize_name``.
+    characters or compatibility forms (full-width letters, ligatures). The name starts with a
+    letter; a hyphen sits between letters; two punctuation marks never touch. 1..NAME_MAX
+    characters after ``normalize_name`` (far longer input is ``too_long`` before any scan).
     Latin script only, so that the ASCII transliteration kept next to every name is meaningful.
     """
     if value is None:
@@ -164,7 +166,7 @@ def validate_name(value: Any) -> list[str]:
 def _bad_name_shape(name: str) -> bool:
     if not _is_name_letter(name[0]) or name[-1] == "-":
         return True
-    for left, right in zip(name, name[1:]):
+    for left, right in zip(name, name[1:], strict=False):
         if left in _NAME_PUNCTUATION and right in _NAME_PUNCTUATION:
             return True
         if "-" in (left, right) and " " in (left, right):
@@ -392,47 +394,58 @@ def validate_residence_history(periods: Any, birth_date: date | None, today: dat
         for key in period:
             if key not in PERIOD_FIELDS:
                 _add(errors, f"{prefix}.{key}", "unknown_field")
-
-        start_raw = period.get("from")
-        start = parse_month(start_raw)
-        if start is None:
-            _add(errors, f"{prefix}.from", "required" if start_raw in (None, "") else "month_format")
-        end_raw = period.get("to")
-        end = None if end_raw is None else parse_month(end_raw)
-        if end_raw is not None and end is None:
-            _add(errors, f"{prefix}.to", "month_format")
-
-        if start is not None:
-            if start > current:
-                _add(errors, f"{prefix}.from", "future_month")
-            if birth_month is not None and start < birth_month:
-                _add(errors, f"{prefix}.from", "before_birth")
-        if end is not None:
-            if end > current:
-                _add(errors, f"{prefix}.to", "future_month")
-            if start is not None and start > end:
-                _add(errors, f"{prefix}.to", "from_after_to")
-
-        if start is None or (end_raw is not None and end is None) or (end is not None and start > end):
+        span = _period_months(errors, prefix, period, current, birth_month)
+        if span is None:
             months_ok = False
         else:
-            spans.append((start, end))
-
-        for code in validate_text(period.get("address"), rules.ADDRESS_MAX):
-            _add(errors, f"{prefix}.address", code)
-
-        province = period.get("province_code")
-        if province is None or province == "":
-            _add(errors, f"{prefix}.province_code", "required")
-        elif not isinstance(province, str):
-            _add(errors, f"{prefix}.province_code", "invalid_type")
-        elif province not in rules.RESIDENCE_CODES:
-            _add(errors, f"{prefix}.province_code", "unknown_province")
+            spans.append(span)
+        _period_place(errors, prefix, period)
 
     if months_ok:
         for code in _history_shape(spans, current, birth_date):
             _add(errors, RH, code)
     return errors
+
+
+def _period_months(
+    errors: Errors, prefix: str, period: Mapping[str, Any], current: int, birth_month: int | None
+) -> tuple[int, int | None] | None:
+    """Check one period's months; its (start, end) span when both are usable (end None: open)."""
+    start_raw = period.get("from")
+    start = parse_month(start_raw)
+    if start is None:
+        _add(errors, f"{prefix}.from", "required" if start_raw in (None, "") else "month_format")
+    end_raw = period.get("to")
+    end = None if end_raw is None else parse_month(end_raw)
+    if end_raw is not None and end is None:
+        _add(errors, f"{prefix}.to", "month_format")
+
+    if start is not None:
+        if start > current:
+            _add(errors, f"{prefix}.from", "future_month")
+        if birth_month is not None and start < birth_month:
+            _add(errors, f"{prefix}.from", "before_birth")
+    if end is not None:
+        if end > current:
+            _add(errors, f"{prefix}.to", "future_month")
+        if start is not None and start > end:
+            _add(errors, f"{prefix}.to", "from_after_to")
+
+    if start is None or (end_raw is not None and end is None) or (end is not None and start > end):
+        return None
+    return start, end
+
+
+def _period_place(errors: Errors, prefix: str, period: Mapping[str, Any]) -> None:
+    for code in validate_text(period.get("address"), rules.ADDRESS_MAX):
+        _add(errors, f"{prefix}.address", code)
+    province = period.get("province_code")
+    if province is None or province == "":
+        _add(errors, f"{prefix}.province_code", "required")
+    elif not isinstance(province, str):
+        _add(errors, f"{prefix}.province_code", "invalid_type")
+    elif province not in rules.RESIDENCE_CODES:
+        _add(errors, f"{prefix}.province_code", "unknown_province")
 
 
 def _history_shape(spans: list[tuple[int, int | None]], current: int, birth_date: date | None) -> list[str]:
@@ -552,6 +565,19 @@ def validate_request(
         if key not in REQUEST_FIELDS and key not in extra_fields:
             _add(errors, str(key), "unknown_field")
 
+    _check_form(errors, payload)
+    for code in validate_text(payload.get("purpose"), rules.PURPOSE_MAX):
+        _add(errors, "purpose", code)
+    _check_contacts(errors, payload)
+    _check_family_names(errors, payload)
+    for key, codes in validate_residence_history(payload.get("residence_history"), birth_date, today).items():
+        for code in codes:
+            _add(errors, key, code)
+    return errors
+
+
+def _check_form(errors: Errors, payload: Mapping[str, Any]) -> None:
+    """The form, the number of copies, the ban section and the fee reduction."""
     form_type = payload.get("form_type")
     if form_type is None:
         _add(errors, "form_type", "required")
@@ -559,9 +585,6 @@ def validate_request(
         _add(errors, "form_type", "invalid_type")
     elif form_type not in rules.FORM_TYPES:
         _add(errors, "form_type", "invalid_choice")
-
-    for code in validate_text(payload.get("purpose"), rules.PURPOSE_MAX):
-        _add(errors, "purpose", code)
 
     if "copies" in payload:
         copies = payload["copies"]
@@ -580,6 +603,8 @@ def validate_request(
         if not isinstance(reduction, str) or reduction not in rules.FEE_REDUCTIONS:
             _add(errors, "fee_reduction", "invalid_choice")
 
+
+def _check_contacts(errors: Errors, payload: Mapping[str, Any]) -> None:
     for code in validate_phone(payload.get("phone")):
         _add(errors, "phone", code)
     if payload.get("email") not in (None, ""):
@@ -589,22 +614,16 @@ def validate_request(
         for code in validate_text(payload["place_of_birth"], rules.PLACE_OF_BIRTH_MAX, required=False):
             _add(errors, "place_of_birth", code)
 
+
+def _check_family_names(errors: Errors, payload: Mapping[str, Any]) -> None:
+    """Form 2's parents and spouse: required there; ignored on Form 1, but what is sent is checked."""
     for key in FORM_2_NAME_FIELDS:
         value = payload.get(key)
-        if form_type == rules.FORM_2:
-            codes = validate_spouse_name(value) if key == "spouse_name" else validate_name(value)
-        elif value is not None:
-            # Ignored on Form 1, but what is sent is still checked.
-            codes = validate_spouse_name(value) if key == "spouse_name" else validate_name(value)
-        else:
-            codes = []
+        if payload.get("form_type") != rules.FORM_2 and value is None:
+            continue
+        codes = validate_spouse_name(value) if key == "spouse_name" else validate_name(value)
         for code in codes:
             _add(errors, key, code)
-
-    for key, codes in validate_residence_history(payload.get("residence_history"), birth_date, today).items():
-        for code in codes:
-            _add(errors, key, code)
-    return errors
 
 
 def clean_request(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from ecert.domain.content import REVIEW_REASONS
 from ecert.domain.i18n import MESSAGES, has_message, localize_errors, message, negotiate_language
 
 VALIDATION_CODES = {
-    "required", "unknown_field", "invalid_type", "invalid_choice", "out_of_range", "too_long", "invalid_json", "invalid_characters", "invalid_format", "date_format",
+    "required", "unknown_field", "invalid_type", "invalid_choice", "out_of_range", "too_long",
+    "invalid_json", "invalid_characters", "invalid_format", "date_format",
     "future_date", "pid_format", "pid_place_code", "pid_century_mismatch", "pid_gender_mismatch",
     "pid_birth_year_mismatch", "phone_format", "email_format", "month_format", "future_month",
     "from_after_to", "before_birth", "unknown_province", "too_many_periods", "overlap",
