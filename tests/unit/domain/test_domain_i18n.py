@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from ecert.domain import rules
 from ecert.domain.content import REVIEW_REASONS
-from ecert.domain.i18n import MESSAGES, has_message, localize_errors, message, negotiate_language
+from ecert.domain.i18n import (
+    MESSAGES,
+    choose_language,
+    has_message,
+    localize_errors,
+    message,
+    negotiate_language,
+)
 
 VALIDATION_CODES = {
     "required", "unknown_field", "invalid_type", "invalid_choice", "out_of_range", "too_long",
@@ -96,3 +105,13 @@ def test_negotiate_language_never_raises_on_junk():
     for junk in ["\x00", "q=1", "en;q", "en;q=", "-", "é", "en" * 10000, ";q=1,en"]:
         assert negotiate_language(junk, None) in ("vi", "en")
     assert negotiate_language(123, 456) == "vi"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [("en-US,en;q=0.9", "en"), ("vi;q=0.5, en;q=0.5", "vi"), ("en;q=0.5, vi;q=0.5", "en"), (None, "vi")],
+)
+def test_choose_language_reads_werkzeugs_parsed_header(header, expected):
+    environ = EnvironBuilder(headers={"Accept-Language": header} if header else {}).get_environ()
+    assert choose_language(Request(environ).accept_languages) == expected
+    assert choose_language(Request(environ).accept_languages, "en-GB") == "en"

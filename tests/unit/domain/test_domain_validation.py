@@ -15,11 +15,14 @@ from ecert.domain.validation import (
     normalize_name,
     normalize_spouse_name,
     validate_email,
+    validate_in_range,
     validate_name,
     validate_personal_id,
     validate_phone,
     validate_request,
     validate_residence_history,
+    validate_text,
+    validate_totp_code,
 )
 
 # --- Vietnamese letters --------------------------------------------------------------------------
@@ -708,3 +711,12 @@ def test_today_as_a_datetime_is_read_in_vietnam_time(form1, identity):
     assert validate_request(form1, identity, datetime(2026, 11, 30, 16, 0, tzinfo=UTC)) == {
         "residence_history.1.from": ["future_month"]
     }
+
+
+def test_counts_totp_codes_and_far_too_long_text():
+    assert validate_in_range(1, 1, 10) == [] and validate_in_range(11, 1, 10) == ["out_of_range"]
+    assert validate_totp_code(" 123456 ") == [] and validate_totp_code("12345") == ["totp_format"]
+    assert validate_totp_code(None) == ["totp_format"]
+    # Over four times the limit is too long at once, whatever it holds (no scan of a huge body).
+    assert validate_text("\x00" * (4 * rules.PURPOSE_MAX + 1), rules.PURPOSE_MAX) == ["too_long"]
+    assert validate_name("1" * (4 * rules.NAME_MAX + 1)) == ["too_long"]
