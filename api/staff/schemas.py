@@ -15,6 +15,10 @@ from ecert.models import AuditEvent
 from ecert.security import MAX_PASSWORD_LENGTH
 
 
+# For the OpenAPI document; validation.validate_totp_code applies it.
+TOTP_PATTERN = f"^{validation.TOTP_CODE_RE.pattern}$"
+
+
 def _column_length(column: str) -> int:
     """A filter longer than its audit column can match nothing: the column says how long."""
     column_type = AuditEvent.__table__.c[column].type
@@ -32,7 +36,8 @@ class LoginSchema(InputSchema):
     totp = fields.String(
         required=True,
         validate=checked_by(validation.validate_totp_code),
-        metadata={"description": "The current 6-digit code of the authenticator app; each code works once."},
+        metadata={"description": "The current 6-digit code of the authenticator app; each code works once.",
+                  "pattern": TOTP_PATTERN},
     )
 
 
@@ -201,7 +206,7 @@ class RevokeSchema(InputSchema):
     totp = fields.String(
         required=True,
         validate=checked_by(validation.validate_totp_code),
-        metadata={"description": "Step-up: a fresh authenticator code, never used before"},
+        metadata={"description": "Step-up: a fresh authenticator code, never used before", "pattern": TOTP_PATTERN},
     )
     replacement_certificate_id = fields.String(
         load_default=None,
