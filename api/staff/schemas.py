@@ -14,7 +14,6 @@ from ecert.domain import rules, validation
 from ecert.models import AuditEvent
 from ecert.security import MAX_PASSWORD_LENGTH
 
-
 # For the OpenAPI document; validation.validate_totp_code applies it.
 TOTP_PATTERN = f"^{validation.TOTP_CODE_RE.pattern}$"
 
