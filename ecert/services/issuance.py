@@ -120,6 +120,31 @@ def issue_certificate(
 ) -> Certificate:
     if request.status not in (RequestStatus.PROCESSING, RequestStatus.NEEDS_REVIEW):
         raise Conflict("request_already_decided", request_status=request.status)
+    certificate = _signed_certificate(session, request, signer=signer, settings=settings, now=now)
+    session.add(certificate)
+    move(request, RequestStatus.ISSUED)
+    request.open_slot = None
+    request.decided_at = now
+    request.decided_by = actor.id if actor.type == "staff" else "automatic"
+    request.certificate = certificate
+    session.flush()
+    record(
+        session,
+        actor,
+        "certificate.issued",
+        target_type="certificate",
+        target_id=certificate.id,
+        details={"request_id": request.id, "number": certificate.number, "kid": certificate.kid,
+                 "form_type": request.form_type, "pdf_bytes": len(certificate.pdf or b"")},
+    )
+    return certificate
+
+
+def _signed_certificate(
+    session: Session, request: CertificateRequest, *, signer: Signer, settings: Settings, now: datetime
+) -> Certificate:
+    """The certificate row for ``request``, not yet added: its number, content, QR token and
+    signed PDF are all made here, before the caller writes anything."""
     number = next_number(session, now.year)
     cti = secrets.token_bytes(16)
     code = new_verification_code()
@@ -136,7 +161,6 @@ def issue_certificate(
         person_record=records.person_record(session, request.citizen_pid),
     )
     canonical = canonical_json(content)
-    digest = content_digest(canonical)
     # What the public QR says is decided in one place: a Form 2 token carries no birth date,
     # masked ID or statements (DESIGN §6).
     claims = token_claims(content, issued_at=int(now.timestamp()), cti=cti)
@@ -144,8 +168,7 @@ def issue_certificate(
     wording = certificate_wording(settings.place_of_issue)
     pdf = sign_pdf(render_certificate_pdf(content, wording=wording, qr_text=text, token=token, verification_code=code),
                    signer)
-
-    certificate = Certificate(
+    return Certificate(
         request_id=request.id,
         holder_pid=request.citizen_pid,
         number=number,
@@ -154,30 +177,13 @@ def issue_certificate(
         verification_code=code,
         kid=signer.kid.hex(),
         content=canonical,
-        content_digest=digest,
+        content_digest=content_digest(canonical),
         token=token,
         qr_text=text,
         pdf=pdf,
         issued_at=now,
         status=CertificateStatus.VALID,
     )
-    session.add(certificate)
-    move(request, RequestStatus.ISSUED)
-    request.open_slot = None
-    request.decided_at = now
-    request.decided_by = actor.id if actor.type == "staff" else "automatic"
-    request.certificate = certificate
-    session.flush()
-    record(
-        session,
-        actor,
-        "certificate.issued",
-        target_type="certificate",
-        target_id=certificate.id,
-        details={"request_id": request.id, "number": number, "kid": certificate.kid, "form_type": request.form_type,
-                 "pdf_bytes": len(pdf)},
-    )
-    return certificate
 
 
 def _name_variants(name: str) -> list[str]:
