@@ -145,7 +145,7 @@ def test_a_check_past_the_time_limit_is_stopped(seeded, client, an_cert, db, mon
         stopped.append(child)
 
     monkeypatch.setattr(pdfcheck.POOL, "discard", remember)
-    configure_checker(seeded, pdf_check_seconds=0.02)
+    configure_checker(seeded, pdf_check_seconds=0.001)  # a warm check of a small PDF can take < 20 ms
     started = time.perf_counter()
     response = upload(client, pdf)
     elapsed = time.perf_counter() - started
@@ -153,7 +153,7 @@ def test_a_check_past_the_time_limit_is_stopped(seeded, client, an_cert, db, mon
     assert response.status_code == 200
     assert (body["outcome"], body["checks"]["format"]["reason"]) == ("malformed", "pdf_too_complex")
     assert body["certificate"] is None
-    assert elapsed < 2.0, elapsed  # 20 ms of checking, then the kill; not the whole check
+    assert elapsed < 2.0, elapsed  # 1 ms of checking, then the kill; not the whole check
     [child] = stopped
     assert child.exitcode == -signal.SIGKILL
     assert [e.outcome for e in events(db)][-1] == "malformed"
