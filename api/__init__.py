@@ -4,6 +4,7 @@ The request is the unit of work: one session, opened on first use (``api.deps.db
 committed when the answer is below 400 and rolled back otherwise (``api.deps.end_unit_of_work``);
 a ``PersistentFailure`` keeps what its refusal wrote.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Per-request plumbing shared by the views: the app's resources, the database session, the
 actor, settings; and the HTTP edge's own objects (:class:`Edge`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

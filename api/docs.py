@@ -3,6 +3,7 @@
 Swagger UI and ReDoc load scripts from third-party CDNs; a government service serves no
 third-party assets, so this page is plain server-rendered HTML with no script at all.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
@@ -32,5 +33,7 @@ def docs():
                 }
             )
     response = current_app.make_response(render_template("docs.html", spec=spec, operations=operations))
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
     return response

@@ -3,6 +3,7 @@
 Domain exceptions carry codes; here they get a status, a localised title and detail, and
 per-field reasons. Nothing from an exception's text or a traceback reaches the client.
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 The key row is written in the same transaction as the thing it creates, before it: a second
 request racing with the same key blocks on the unique index and then sees the first answer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,9 @@ def body_fingerprint() -> str:
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.body_sha256 != fingerprint:
         raise Conflict("idempotency_key_reused")
-    response = Response(json.dumps(record.response, ensure_ascii=False), status=record.status_code,
-                        mimetype="application/json")
+    response = Response(
+        json.dumps(record.response, ensure_ascii=False), status=record.status_code, mimetype="application/json"
+    )
     response.headers["Idempotent-Replayed"] = "true"
     return response
 

@@ -15,6 +15,7 @@ Decisions (docs/security.md):
 - duplicate keys are refused: parsers disagree on which one wins (Python keeps the last, others
   the first), so a body checked by one component could mean something else to another.
 """
+
 from __future__ import annotations
 
 import json
@@ -115,8 +116,13 @@ def strict_loads(raw: bytes | str) -> Any:
     if _depth_exceeds(text, MAX_DEPTH):
         raise HostileJson("too_deep")
     try:
-        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                           parse_constant=_parse_constant, object_pairs_hook=_object)
+        value = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+            object_pairs_hook=_object,
+        )
     except HostileJson:
         raise
     except RecursionError:

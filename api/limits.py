@@ -9,6 +9,7 @@ Counts are kept per client, but never under the client's address (DESIGN §7: ne
 address, not even in the logs): the key is a keyed hash of it (:func:`client_key`). The limiter
 logs that key when a limit is breached, and Redis stores it; neither learns an address.
 """
+
 from __future__ import annotations
 
 import functools

@@ -3,6 +3,7 @@
 Under gunicorn every worker is a process; with PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py
 sets it) the figures of all workers are summed at scrape time.
 """
+
 from __future__ import annotations
 
 import hmac

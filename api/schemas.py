@@ -7,6 +7,7 @@ are ``ecert.domain.validation``'s, which the services apply or which a field cal
 of marshmallow's English sentences: :class:`InputSchema` replaces those by their codes when a
 field is bound, so no schema repeats ``error_messages``. docs/api-guide.md lists the codes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

@@ -1,4 +1,5 @@
 """Small helpers the views share: JSON responses with ETags, and the request's public shape."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ resources container (``ecert.wiring.Resources``) -> HTTP (``api.register``) and 
 (``ecert.cli``), in that order, and fails at start-up (never at the first request) when
 something it needs is missing.
 """
+
 from __future__ import annotations
 
 import logging

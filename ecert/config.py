@@ -5,6 +5,7 @@ production refuses to start and names every missing secret and every unsafe sett
 plain http, unshared rate-limit counts, an open /metrics) at once, so a deploy fails at boot
 rather than at the first request, or quietly at scale.
 """
+
 from __future__ import annotations
 
 import logging
@@ -115,7 +116,7 @@ class Settings:
     def rate_limits_enabled(self) -> bool:
         return self.rate_limits.strip().lower() != "off"
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Settings":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known
         if unknown:
@@ -216,7 +217,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 _REQUIRED_IN_PRODUCTION = (
-    "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "IDP_JWKS", "IDP_ISSUER", "IDP_AUDIENCE", "AUDIT_KEY",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PUBLIC_BASE_URL",
+    "IDP_JWKS",
+    "IDP_ISSUER",
+    "IDP_AUDIENCE",
+    "AUDIT_KEY",
     "METRICS_TOKEN",
 )
 # A bearer token shorter than this can be guessed; the secrets are HMAC keys of 256 bits.
@@ -232,8 +239,9 @@ def production_problems(values: Mapping[str, Any], get: Callable[[str], str]) ->
     database_url = values["database_url"]
     if database_url and database_url.split(":", 1)[0].split("+", 1)[0].lower() != "postgresql":
         # SQLite is one file on one host: workers on several hosts would not share it.
-        problems.append("ECERT_DATABASE_URL must be PostgreSQL (postgresql+psycopg://...), not "
-                        f"{database_url.split(':', 1)[0]!r}")
+        problems.append(
+            f"ECERT_DATABASE_URL must be PostgreSQL (postgresql+psycopg://...), not {database_url.split(':', 1)[0]!r}"
+        )
     if values["secret_key"] and len(values["secret_key"]) < _MIN_KEY:
         problems.append(f"ECERT_SECRET_KEY must be at least {_MIN_KEY} characters")
     if values["audit_key"] and len(values["audit_key"]) < _MIN_KEY:
@@ -249,8 +257,10 @@ def production_problems(values: Mapping[str, Any], get: Callable[[str], str]) ->
     rate_limits = str(values["rate_limits"]).strip().lower() != "off"
     if values.get("workers", Settings.workers) > 1 and rate_limits and not values["redis_url"]:
         # Each process would keep its own counts: the real limit would be workers x the set one.
-        problems.append("ECERT_REDIS_URL is needed with ECERT_WORKERS > 1 and rate limits on "
-                        "(set it, or ECERT_WORKERS=1, or ECERT_RATE_LIMITS=off)")
+        problems.append(
+            "ECERT_REDIS_URL is needed with ECERT_WORKERS > 1 and rate limits on "
+            "(set it, or ECERT_WORKERS=1, or ECERT_RATE_LIMITS=off)"
+        )
     token = values["metrics_token"]
     if token and len(token) < _MIN_METRICS_TOKEN:
         problems.append(f"ECERT_METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN} characters")

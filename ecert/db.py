@@ -5,6 +5,7 @@ succeeded and rolls back otherwise; services only add and flush. A failure whose
 records of the failure itself (a wrong password, a spent step-up code) says so with
 :func:`keep_on_failure`, or by raising ``ecert.errors.PersistentFailure`` at the HTTP edge.
 """
+
 from __future__ import annotations
 
 import logging
@@ -182,8 +183,6 @@ def autocommit_engine(engine: Engine) -> Engine:
     key = engine.url.render_as_string(hide_password=False)
     side = _AUTOCOMMIT_ENGINES.get(key)
     if side is None:
-        side = create_engine(
-            engine.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True
-        )
+        side = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True)
         _AUTOCOMMIT_ENGINES[key] = side
     return side

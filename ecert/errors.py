@@ -3,6 +3,7 @@
 Each carries a machine-readable ``code`` (localised at the edge through ecert.domain.i18n) and,
 for invalid input, per-field error codes.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ Only RS256 and ES256 are accepted (never ``none`` or an HMAC that a public key c
 keys come from the provider's JWKS, a file or a URL, cached and refetched when a token names a
 ``kid`` we do not know (the provider rotated its keys).
 """
+
 from __future__ import annotations
 
 import json

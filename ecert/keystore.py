@@ -4,6 +4,7 @@ The database is the registry (``signing_keys``: kid, certificate, key file, stat
 worker on every host agrees on the active key and sees a revocation at once; private keys stay
 in files (later an HSM) and are loaded once per process per kid.
 """
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ DELETE audit events. ``grant_app_role`` gives that role what the app does on eve
 ``upgrade_head`` runs it after every upgrade (idempotent), so new tables are covered at once and
 default privileges cover tables a later migration creates.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,8 +60,9 @@ def app_role_for(settings: Settings) -> str | None:
 
 def migrate_settings(settings: Settings, audit_key: AuditKey | None = None) -> None:
     """What `ecert init` runs: migrate as the owner (if configured), then grant the app role."""
-    upgrade_head(settings.database_owner_url or settings.database_url, app_role=app_role_for(settings),
-                 audit_key=audit_key)
+    upgrade_head(
+        settings.database_owner_url or settings.database_url, app_role=app_role_for(settings), audit_key=audit_key
+    )
 
 
 def grant_statements(app_role: str, quote: Callable[[str], str]) -> list[str]:

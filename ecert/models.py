@@ -1,4 +1,5 @@
 """SQLAlchemy 2.x models: the judicial-record store, requests, certificates, keys, staff, audit."""
+
 from __future__ import annotations
 
 import uuid

@@ -26,6 +26,7 @@ them (see docs/verification-service.md for why not a 503).
 
 No flask here: the service layer calls it, the edge maps :class:`CheckBusy` to the problem.
 """
+
 from __future__ import annotations
 
 import errno
@@ -178,9 +179,9 @@ def _pack(result: VerificationResult) -> dict[str, Any]:
     return {
         "outcome": result.outcome,
         "checks": {name: (check.ok, check.reason) for name, check in result.checks.items()},
-        "certificate": None if certificate is None else {
-            f.name: getattr(certificate, f.name) for f in fields(PublicFields)
-        },
+        "certificate": None
+        if certificate is None
+        else {f.name: getattr(certificate, f.name) for f in fields(PublicFields)},
         "checked_at": result.checked_at,
         "kid": result.kid,
         "cti": result.cti,

@@ -3,6 +3,7 @@
 Pure functions: no database, no flask. The services decide what a result means (counting a
 failure, refusing a replayed code); this module only answers "does it match".
 """
+
 from __future__ import annotations
 
 import base64

@@ -9,6 +9,7 @@ mypy), never a ``KeyError`` at run time in a path the tests did not take.
 Nothing here knows HTTP: the HTTP edge keeps its own objects (the OpenAPI registry, the rate
 limiter) in ``api.deps.Edge``.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -123,12 +123,14 @@ def encode_claims(claims: TokenClaims) -> bytes:
     """The CWT payload bytes (canonical CBOR, so the same claims give the same bytes)."""
     ours: dict[int, Any] = {1: claims.number, 2: claims.form_type, 3: claims.holder_name, 8: claims.digest}
     if claims.form_type == 1:
-        ours.update({
-            4: claims.holder_birth_date,
-            5: claims.masked_personal_id,
-            6: claims.record_statement,
-            7: claims.ban_statement,
-        })
+        ours.update(
+            {
+                4: claims.holder_birth_date,
+                5: claims.masked_personal_id,
+                6: claims.record_statement,
+                7: claims.ban_statement,
+            }
+        )
     return cbor2.dumps(
         {_CWT_ISS: claims.issuer, _CWT_IAT: claims.issued_at, _CWT_CTI: claims.cti, CLAIMS_KEY: ours},
         canonical=True,
@@ -225,4 +227,3 @@ def mask_personal_id(pid: str) -> str:
     if not isinstance(pid, str) or not _PID_RE.match(pid):
         raise ValueError("personal ID must be exactly 12 digits")
     return pid[:3] + "*" * 6 + pid[-3:]
-

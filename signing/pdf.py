@@ -115,9 +115,7 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont(_FONT_BOLD, str(base / "SourceSansPro-Bold.ttf")))
         pdfmetrics.registerFont(TTFont(_FONT_SEMIBOLD, str(base / "SourceSansPro-Semibold.ttf")))
         # <b> inside Paragraph markup resolves through the family.
-        pdfmetrics.registerFontFamily(
-            _FONT, normal=_FONT, bold=_FONT_BOLD, italic=_FONT, boldItalic=_FONT_BOLD
-        )
+        pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_FONT_BOLD, italic=_FONT, boldItalic=_FONT_BOLD)
         # reportlab wraps compressed streams in ASCII85 by default: 25 % more
         # bytes and, without the optional C accelerator, ~8 ms of pure-Python
         # encoding per certificate. Binary streams are standard PDF. This is
@@ -138,38 +136,76 @@ def _styles() -> dict[str, ParagraphStyle]:
             body=body,
             label=ParagraphStyle("label", parent=body, fontName=_FONT_SEMIBOLD),
             header_left=ParagraphStyle(
-                "header_left", parent=body, fontName=_FONT_BOLD, fontSize=10.5, leading=13,
+                "header_left",
+                parent=body,
+                fontName=_FONT_BOLD,
+                fontSize=10.5,
+                leading=13,
                 alignment=TA_CENTER,
             ),
             header_right=ParagraphStyle(
-                "header_right", parent=body, fontName=_FONT_BOLD, fontSize=10.5, leading=13,
+                "header_right",
+                parent=body,
+                fontName=_FONT_BOLD,
+                fontSize=10.5,
+                leading=13,
                 alignment=TA_CENTER,
             ),
             motto=ParagraphStyle(
-                "motto", parent=body, fontName=_FONT_SEMIBOLD, fontSize=11, leading=13,
+                "motto",
+                parent=body,
+                fontName=_FONT_SEMIBOLD,
+                fontSize=11,
+                leading=13,
                 alignment=TA_CENTER,
             ),
             small_center=ParagraphStyle(
-                "small_center", parent=body, fontSize=10, leading=12.5, alignment=TA_CENTER,
+                "small_center",
+                parent=body,
+                fontSize=10,
+                leading=12.5,
+                alignment=TA_CENTER,
             ),
             title=ParagraphStyle(
-                "title", parent=body, fontName=_FONT_BOLD, fontSize=16, leading=20,
-                alignment=TA_CENTER, spaceBefore=10, spaceAfter=2,
+                "title",
+                parent=body,
+                fontName=_FONT_BOLD,
+                fontSize=16,
+                leading=20,
+                alignment=TA_CENTER,
+                spaceBefore=10,
+                spaceAfter=2,
             ),
             subtitle=ParagraphStyle(
-                "subtitle", parent=body, fontSize=11, alignment=TA_CENTER, spaceAfter=10,
+                "subtitle",
+                parent=body,
+                fontSize=11,
+                alignment=TA_CENTER,
+                spaceAfter=10,
             ),
             section=ParagraphStyle(
-                "section", parent=body, fontName=_FONT_BOLD, spaceBefore=8, spaceAfter=3,
+                "section",
+                parent=body,
+                fontName=_FONT_BOLD,
+                spaceBefore=8,
+                spaceAfter=3,
             ),
             item=ParagraphStyle("item", parent=body, leftIndent=6 * mm, spaceBefore=3),
             detail=ParagraphStyle("detail", parent=body, leftIndent=12 * mm, spaceAfter=0),
             verify=ParagraphStyle("verify", parent=body, fontSize=10, leading=13, alignment=TA_LEFT),
             sign=ParagraphStyle(
-                "sign", parent=body, fontSize=11, leading=14, alignment=TA_CENTER,
+                "sign",
+                parent=body,
+                fontSize=11,
+                leading=14,
+                alignment=TA_CENTER,
             ),
             footer=ParagraphStyle(
-                "footer", parent=body, fontSize=8, leading=10, textColor=colors.HexColor("#444444"),
+                "footer",
+                parent=body,
+                fontSize=8,
+                leading=10,
+                textColor=colors.HexColor("#444444"),
             ),
         )
     return _STYLES
@@ -308,7 +344,8 @@ class _EcertInfo(PDFInfo):
         }
         d["ModDate"] = d["CreationDate"] = PDFDate(
             # reportlab's own PDFInfo.format reads the document's timestamp the same way.
-            ts=document._timeStamp, dateFormatter=self._dateFormatter  # noqa: SLF001
+            ts=document._timeStamp,
+            dateFormatter=self._dateFormatter,  # noqa: SLF001
         )
         for key, value in self.extras.items():
             d[key] = PDFString(value)
@@ -387,9 +424,7 @@ def _sheet(content: Mapping[str, Any], wording: PdfWording, qr_text: str, verifi
 def _layout_table(rows: list[list[Any]], col_widths: list[Any], style: list[tuple[Any, ...]], **kwargs: Any) -> Table:
     """A table used for layout: cells aligned at the top, no padding on the left, plus ``style``."""
     table = Table(rows, colWidths=col_widths, **kwargs)
-    table.setStyle(
-        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), *style])
-    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), *style]))
     return table
 
 
@@ -471,9 +506,7 @@ def _conviction_flowables(
         f"của {_court(conviction.get('court'))}</b>"
     )
     offences = conviction.get("offences") or []
-    crimes = "; ".join(
-        f"{_or_dash(o.get('name'))} (Điều {_or_dash(o.get('article'))} BLHS)" for o in offences
-    ) or "—"
+    crimes = "; ".join(f"{_or_dash(o.get('name'))} (Điều {_or_dash(o.get('article'))} BLHS)" for o in offences) or "—"
     additional = conviction.get("additional_penalties") or []
     status = conviction.get("serving_status")
     # Unknown codes are printed as they are rather than hidden.
@@ -548,9 +581,7 @@ def _closing_block(sheet: _Sheet, place_of_issue: str) -> Flowable:
         f"hoặc truy cập {_t(sheet.base_url)} và nhập số phiếu cùng mã xác thực.",
         s["verify"],
     )
-    return KeepTogether(
-        [_flush_table([[qr_block, sign_block]], ["45%", "55%"]), Spacer(1, 4 * mm), how_to_verify]
-    )
+    return KeepTogether([_flush_table([[qr_block, sign_block]], ["45%", "55%"]), Spacer(1, 4 * mm), how_to_verify])
 
 
 def _footer(sheet: _Sheet) -> Callable[[Canvas, SimpleDocTemplate], None]:

@@ -215,13 +215,9 @@ def save_private_key(
 ) -> None:
     """Write ``key`` as PKCS#8 PEM, encrypted when a passphrase is given; mode 0600."""
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase)
-        if passphrase
-        else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     _write_atomic(Path(path), pem, 0o600)
 
 
@@ -238,16 +234,12 @@ def _read_file(path: Path, what: str) -> bytes:
     except IsADirectoryError:
         raise SigningSetupError(f"{what} path is a directory, not a file", path) from None
     except PermissionError:
-        raise SigningSetupError(
-            f"{what} file is not readable by this process (check owner and mode)", path
-        ) from None
+        raise SigningSetupError(f"{what} file is not readable by this process (check owner and mode)", path) from None
     except OSError as exc:
         raise SigningSetupError(f"{what} file cannot be read ({exc.strerror})", path) from None
 
 
-def load_private_key(
-    path: str | os.PathLike[str], passphrase: bytes | None = None
-) -> EllipticCurvePrivateKey:
+def load_private_key(path: str | os.PathLike[str], passphrase: bytes | None = None) -> EllipticCurvePrivateKey:
     """Load a PEM EC private key; every failure is a SigningSetupError naming ``path``."""
     p = Path(path)
     data = _read_file(p, "private key")
@@ -257,9 +249,7 @@ def load_private_key(
     if encrypted and not passphrase:
         raise SigningSetupError("private key is encrypted and no passphrase was given", p)
     try:
-        key = serialization.load_pem_private_key(
-            data, password=passphrase if encrypted else None
-        )
+        key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)
     except ValueError:
         # cryptography says "Bad decrypt" for a wrong passphrase and a
         # generic ValueError for corrupt PEM; tell the operator which.
@@ -299,8 +289,7 @@ def check_key_matches_certificate(
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, spki) != cert.public_key().public_bytes(der, spki):
         raise SigningSetupError(
-            "private key does not match the certificate "
-            f"(certificate subject: {cert.subject.rfc4514_string()})",
+            f"private key does not match the certificate (certificate subject: {cert.subject.rfc4514_string()})",
             key_path,
         )
 
@@ -336,9 +325,7 @@ class DevPki:
     created_dsc: bool
 
 
-def find_document_signers(
-    directory: str | os.PathLike[str], root_cert: x509.Certificate
-) -> list[DscFiles]:
+def find_document_signers(directory: str | os.PathLike[str], root_cert: x509.Certificate) -> list[DscFiles]:
     """Every ``dsc-*.pem`` in ``directory`` issued by ``root_cert`` with its key file present.
 
     Sorted oldest first (by notBefore). Certificates from another root are
@@ -435,9 +422,7 @@ def create_dev_pki(
     root_cert_path = directory / ROOT_CERT_FILE
     created_root = not (root_key_path.exists() or root_cert_path.exists())
     if created_root:
-        root_key, root_cert = generate_root_ca(
-            f"ecert Root CA {issuer_name} (development)", authority_name, now=now
-        )
+        root_key, root_cert = generate_root_ca(f"ecert Root CA {issuer_name} (development)", authority_name, now=now)
         save_private_key(root_key_path, root_key, passphrase)
         save_certificate(root_cert_path, root_cert)
     else:

@@ -82,13 +82,11 @@ def ensure_usable(certificate: x509.Certificate, now: datetime, revoked: bool = 
         raise SignerUnusable(f"document-signer certificate is revoked: {subject}")
     if now < certificate.not_valid_before_utc:
         raise SignerUnusable(
-            f"document-signer certificate is not valid before "
-            f"{certificate.not_valid_before_utc.isoformat()}: {subject}"
+            f"document-signer certificate is not valid before {certificate.not_valid_before_utc.isoformat()}: {subject}"
         )
     if now >= certificate.not_valid_after_utc:
         raise SignerUnusable(
-            f"document-signer certificate expired at "
-            f"{certificate.not_valid_after_utc.isoformat()}: {subject}"
+            f"document-signer certificate expired at {certificate.not_valid_after_utc.isoformat()}: {subject}"
         )
 
 
@@ -104,9 +102,7 @@ class FileSigner:
         if not isinstance(private_key.curve, ec.SECP256R1):
             # The QR token's header says ES256; any other curve would make a
             # token no verifier accepts.
-            raise SigningSetupError(
-                f"document-signer key must be P-256 (ES256), got {private_key.curve.name}"
-            )
+            raise SigningSetupError(f"document-signer key must be P-256 (ES256), got {private_key.curve.name}")
         check_key_matches_certificate(private_key, certificate, None)
         self._key = private_key
         self._certificate = certificate
@@ -134,9 +130,7 @@ class FileSigner:
         except (ValueError, TypeError, InvalidSignature):
             # A DSC from another root would sign fine and then fail every
             # verification; refuse at start-up instead.
-            raise SigningSetupError(
-                f"certificate was not issued by the root CA in {root_path}", cert_path
-            ) from None
+            raise SigningSetupError(f"certificate was not issued by the root CA in {root_path}", cert_path) from None
         if not isinstance(key.curve, ec.SECP256R1):
             raise SigningSetupError("document-signer key must be P-256 (ES256)", key_path)
         return cls(key, cert, root)
@@ -192,18 +186,14 @@ class PyHankoSignerAdapter(pyhanko_signers.Signer):
             signing_cert=_to_asn1(signer.certificate),
             # pyHanko embeds the signing certificate and then everything in the registry: the
             # registry gets the rest of the chain only, so the CMS carries each certificate once.
-            cert_registry=SimpleCertificateStore.from_certs(
-                [_to_asn1(c) for c in chain if c != signer.certificate]
-            ),
+            cert_registry=SimpleCertificateStore.from_certs([_to_asn1(c) for c in chain if c != signer.certificate]),
             # Embed the root too: some validators only build paths from
             # what is in the file (DESIGN: "embed the chain DSC+root").
             embed_roots=True,
         )
         self._ecert_signer = signer
 
-    async def async_sign_raw(
-        self, data: bytes, digest_algorithm: str, dry_run: bool = False
-    ) -> bytes:
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         if digest_algorithm.lower() != "sha256":
             raise SigningError(f"ES256 signer cannot sign with digest {digest_algorithm}")
         if dry_run:

@@ -51,9 +51,7 @@ def jwk_entry(
     if revoked_at is not None and status != "revoked":
         raise ValueError("revoked_at is only allowed with status 'revoked'")
     public_key = cert.public_key()
-    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-        public_key.curve, ec.SECP256R1
-    ):
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, ec.SECP256R1):
         raise ValueError("document-signer certificate must hold a P-256 key")
     numbers = public_key.public_numbers()
     der = serialization.Encoding.DER

@@ -39,14 +39,12 @@ EXIT_NEGATIVE = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00",
-                b"MM\x00*")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 _OFFLINE_NOTE = {
     "vi": "Chữ ký số là thật, nhưng CHƯA kiểm tra tình trạng thu hồi (kiểm tra ngoại tuyến). "
     "Dùng --server URL để kiểm tra trực tuyến.",
-    "en": "Signature genuine, revocation status NOT checked (offline). "
-    "Use --server URL to check online.",
+    "en": "Signature genuine, revocation status NOT checked (offline). Use --server URL to check online.",
 }
 _SERVER_SAYS = {"vi": "Máy chủ trả lời", "en": "The server answered"}
 _CHECKS_TITLE = {"vi": "Các bước kiểm tra", "en": "Checks"}
@@ -70,11 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m verification",
         description="Verify an ecert judicial-record certificate (Phiếu lý lịch tư pháp).",
     )
-    parser.add_argument("target", help="QR text or bare token, a PNG/JPEG photo of the QR, a PDF, "
-                        "or - to read the QR text from standard input")
+    parser.add_argument(
+        "target",
+        help="QR text or bare token, a PNG/JPEG photo of the QR, a PDF, or - to read the QR text from standard input",
+    )
     parser.add_argument("--trust-list", metavar="FILE", help="saved trust-list.json (offline)")
-    parser.add_argument("--server", metavar="URL", help="issuing server: fetch its trust list "
-                        "and check revocation status online")
+    parser.add_argument(
+        "--server", metavar="URL", help="issuing server: fetch its trust list and check revocation status online"
+    )
     parser.add_argument("--root", metavar="FILE", help="pin this root CA certificate (PEM or DER)")
     parser.add_argument("--lang", choices=messages.LANGS, default=messages.DEFAULT_LANG)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -90,8 +91,11 @@ def _read_target(target: str, stdin: IO[str]) -> tuple[str, bytes | str]:
     if target == "-":
         return "text", stdin.read(MAX_INPUT_CHARS + 1)
     if not os.path.isfile(target):
-        if os.sep in target and "://" not in target and len(target) < 256 and (
-            target.lower().endswith((".pdf", ".png", ".jpg", ".jpeg"))
+        if (
+            os.sep in target
+            and "://" not in target
+            and len(target) < 256
+            and (target.lower().endswith((".pdf", ".png", ".jpg", ".jpeg")))
         ):
             raise UsageError(f"no such file: {target}")
         return "text", target
@@ -128,8 +132,7 @@ def _trust_list(args: argparse.Namespace) -> TrustList:
     return TrustList.fetch(args.server, timeout=args.timeout, root=root)  # TrustListError -> 3
 
 
-def _print_human(result: VerificationResult, lang: str, out: IO[str],
-                 server_outcome: str | None) -> None:
+def _print_human(result: VerificationResult, lang: str, out: IO[str], server_outcome: str | None) -> None:
     text = messages.outcome_text(result.outcome, lang)
     mark = "✔" if result.is_valid else ("?" if result.outcome == "status_unavailable" else "✘")
     bar = "═" * 60
@@ -149,21 +152,21 @@ def _print_human(result: VerificationResult, lang: str, out: IO[str],
         for name, value in result.certificate.to_dict().items():
             if value is None:
                 continue  # hidden on a Form 2 (privacy), not "empty"
-            print(f"  {messages.FIELD_LABELS[name][lang]}: "
-                  f"{messages.field_value(name, value, lang)}", file=out)
+            print(f"  {messages.FIELD_LABELS[name][lang]}: {messages.field_value(name, value, lang)}", file=out)
     print(file=out)
     print(f"{_CHECKS_TITLE[lang]}:", file=out)
     for name in CHECK_NAMES:
         check = result.checks[name]
         sign = "✔" if check.ok else "✘"
-        print(f"  {sign} {messages.CHECK_LABELS[name][lang]}: "
-              f"{messages.reason_text(check.reason, lang)} ({check.reason})", file=out)
-    print(f"{messages.FIELD_LABELS['checked_at'][lang]}: "
-          f"{messages.format_time(result.checked_at, lang)}", file=out)
+        print(
+            f"  {sign} {messages.CHECK_LABELS[name][lang]}: "
+            f"{messages.reason_text(check.reason, lang)} ({check.reason})",
+            file=out,
+        )
+    print(f"{messages.FIELD_LABELS['checked_at'][lang]}: {messages.format_time(result.checked_at, lang)}", file=out)
 
 
-def run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str],
-        now: datetime | None = None) -> int:
+def run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str], now: datetime | None = None) -> int:
     kind, payload = _read_target(args.target, stdin)
     try:
         trust = _trust_list(args)
@@ -212,9 +215,14 @@ def run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str],
     return exit_code(result.outcome)
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
-         stdout: IO[str] | None = None, stderr: IO[str] | None = None,
-         now: datetime | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    now: datetime | None = None,
+) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     # pyHanko logs a traceback for every untrusted chain; the verdict already says it.
@@ -227,8 +235,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None,
     except SystemExit as exc:  # argparse already printed the usage
         return EXIT_USAGE if exc.code else EXIT_VALID
     if not args.trust_list and not args.server:
-        print("one of --trust-list FILE or --server URL is required: without a trust list "
-              "nothing can be verified", file=err)
+        print(
+            "one of --trust-list FILE or --server URL is required: without a trust list nothing can be verified",
+            file=err,
+        )
         return EXIT_USAGE
     try:
         return run(args, stdin or sys.stdin, out, err, now=now)

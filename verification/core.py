@@ -62,9 +62,7 @@ def public_fields(claims: Claims) -> PublicFields:
     """What a verifier may see (DESIGN §7): a Form 2 shows only number, form, date and name."""
     issued_at = isoformat_z(datetime.fromtimestamp(claims.iat, UTC))
     if claims.form_type == 2:
-        return PublicFields(
-            number=claims.number, form_type=2, issued_at=issued_at, holder_name=claims.holder_name
-        )
+        return PublicFields(number=claims.number, form_type=2, issued_at=issued_at, holder_name=claims.holder_name)
     return PublicFields(
         number=claims.number,
         form_type=claims.form_type,
@@ -107,14 +105,16 @@ def _result(
     cti: bytes | None = None,
 ) -> VerificationResult:
     return VerificationResult(
-        outcome=outcome, checks=checks, certificate=certificate, checked_at=checked_at,
-        kid=kid, cti=cti,
+        outcome=outcome,
+        checks=checks,
+        certificate=certificate,
+        checked_at=checked_at,
+        kid=kid,
+        cti=cti,
     )
 
 
-def _status(
-    decoded: DecodedToken, status_lookup: StatusLookup | None
-) -> tuple[Outcome, Check]:
+def _status(decoded: DecodedToken, status_lookup: StatusLookup | None) -> tuple[Outcome, Check]:
     if status_lookup is None:
         return "status_unavailable", Check(False, "not_checked")
     try:
@@ -172,9 +172,7 @@ def _verify(
     key = trust_list.get(decoded.kid)
     if key is None or not key.usable or key.public_key is None:
         reason = "unknown_kid" if key is None else (key.problem or "bad_key_entry")
-        return _result(
-            "unknown_issuer", checked_at, {"format": OK, "issuer": Check(False, reason)}, kid
-        )
+        return _result("unknown_issuer", checked_at, {"format": OK, "issuer": Check(False, reason)}, kid)
 
     if not signature_matches(decoded, key.public_key):
         return _result(

@@ -57,8 +57,7 @@ OUTCOME_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "meaning_en": "The content does not match its digital signature: the code or document "
         "was changed after it was signed, or it was signed with a forged key.",
         "next_vi": "Không chấp nhận phiếu này. Nếu nghi ngờ giả mạo, hãy báo cho cơ quan cấp.",
-        "next_en": "Do not accept it. If you suspect forgery, report it to the issuing "
-        "authority.",
+        "next_en": "Do not accept it. If you suspect forgery, report it to the issuing authority.",
     },
     "unknown_issuer": {
         "vi": "Không rõ cơ quan cấp",
@@ -84,10 +83,8 @@ OUTCOME_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "malformed": {
         "vi": "Không phải mã của dịch vụ này",
         "en": "Not a certificate from this service",
-        "meaning_vi": "Mã hoặc tệp này không phải là phiếu lý lịch tư pháp điện tử do dịch vụ "
-        "này cấp.",
-        "meaning_en": "This code or file is not an electronic judicial-record certificate issued "
-        "by this service.",
+        "meaning_vi": "Mã hoặc tệp này không phải là phiếu lý lịch tư pháp điện tử do dịch vụ này cấp.",
+        "meaning_en": "This code or file is not an electronic judicial-record certificate issued by this service.",
         "next_vi": "Hãy kiểm tra lại xem bạn đã quét đúng mã QR in trên phiếu chưa. Nếu vẫn "
         "không được, không chấp nhận phiếu này.",
         "next_en": "Check that you scanned the QR code printed on the certificate. If it still "
@@ -97,8 +94,7 @@ OUTCOME_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "vi": "Không tìm thấy",
         "en": "Not found",
         "meaning_vi": "Chữ ký số đúng, nhưng cơ quan cấp không có hồ sơ về phiếu này.",
-        "meaning_en": "The digital signature is correct, but the issuing authority has no "
-        "record of this certificate.",
+        "meaning_en": "The digital signature is correct, but the issuing authority has no record of this certificate.",
         "next_vi": "Chưa chấp nhận phiếu này khi cơ quan cấp chưa xác nhận. Liên hệ Trung tâm "
         "Lý lịch tư pháp quốc gia.",
         "next_en": "Do not accept it until the issuing authority confirms it. Contact the "
@@ -111,10 +107,8 @@ OUTCOME_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "(mất kết nối, hoặc đang kiểm tra ngoại tuyến).",
         "meaning_en": "The digital signature is genuine, but whether the certificate has been "
         "revoked could not be checked (no connection, or an offline check).",
-        "next_vi": "Thử lại khi có kết nối mạng. Chưa coi phiếu là hợp lệ cho đến khi kiểm tra "
-        "được trạng thái.",
-        "next_en": "Try again when online. Do not treat it as valid until its status has been "
-        "checked.",
+        "next_vi": "Thử lại khi có kết nối mạng. Chưa coi phiếu là hợp lệ cho đến khi kiểm tra được trạng thái.",
+        "next_en": "Try again when online. Do not treat it as valid until its status has been checked.",
     },
 }
 
@@ -128,8 +122,7 @@ REASON_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "too_large_decompressed": {"vi": "dữ liệu giải nén quá lớn", "en": "decompresses too large"},
     "not_cbor": {"vi": "không đúng cấu trúc dữ liệu", "en": "not structured data (CBOR)"},
     "not_cose_sign1": {"vi": "không phải dữ liệu đã ký", "en": "not a signed structure"},
-    "wrong_algorithm": {"vi": "thuật toán ký không được chấp nhận",
-                        "en": "signature algorithm not accepted"},
+    "wrong_algorithm": {"vi": "thuật toán ký không được chấp nhận", "en": "signature algorithm not accepted"},
     "bad_protected_header": {"vi": "phần đầu chữ ký không hợp lệ", "en": "bad signature header"},
     "bad_unprotected_header": {"vi": "phần đầu không hợp lệ", "en": "bad unprotected header"},
     "bad_payload": {"vi": "nội dung không đúng cấu trúc", "en": "bad payload"},
@@ -140,37 +133,42 @@ REASON_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "too_large": {"vi": "tệp quá lớn", "en": "file too large"},
     "pdf_unreadable": {"vi": "không đọc được tệp PDF", "en": "the PDF cannot be read"},
     "pdf_encrypted": {"vi": "tệp PDF bị mã hóa", "en": "the PDF is encrypted"},
-    "pdf_too_complex": {"vi": "tệp PDF quá phức tạp để kiểm tra trong thời gian cho phép",
-                        "en": "the PDF is too complex to check within the time limit"},
+    "pdf_too_complex": {
+        "vi": "tệp PDF quá phức tạp để kiểm tra trong thời gian cho phép",
+        "en": "the PDF is too complex to check within the time limit",
+    },
     "unsigned_pdf": {"vi": "tệp PDF không có chữ ký số", "en": "the PDF is not signed"},
     "no_token": {"vi": "tệp PDF không chứa mã phiếu", "en": "the PDF carries no certificate code"},
-    "signature_mismatch": {"vi": "chữ ký không khớp với nội dung",
-                           "en": "signature does not match the content"},
-    "outside_signer_validity": {"vi": "ngày ký nằm ngoài thời hạn của khóa ký",
-                                "en": "signed outside the signing key's validity"},
-    "modified_after_signing": {"vi": "tệp PDF đã bị thay đổi sau khi ký",
-                               "en": "the PDF was changed after signing"},
-    "pdf_signature_invalid": {"vi": "chữ ký số của tệp PDF không hợp lệ",
-                              "en": "the PDF signature is not valid"},
-    "signer_mismatch": {"vi": "tệp PDF và mã QR được ký bằng hai khóa khác nhau",
-                        "en": "the PDF and its code were signed by different keys"},
-    "unknown_kid": {"vi": "khóa ký không có trong danh sách tin cậy",
-                    "en": "signing key not in the trust list"},
-    "key_mismatch": {"vi": "khóa trong danh sách tin cậy không khớp chứng thư",
-                     "en": "trust list key does not match its certificate"},
-    "chain_not_to_root": {"vi": "chứng thư ký không thuộc cơ quan chứng thực gốc tin cậy",
-                          "en": "signing certificate does not chain to the trusted root"},
-    "issuer_mismatch": {"vi": "cơ quan cấp ghi trong mã không khớp",
-                        "en": "issuer named in the code does not match"},
-    "bad_key_entry": {"vi": "mục khóa trong danh sách tin cậy không dùng được",
-                      "en": "unusable trust list entry"},
+    "signature_mismatch": {"vi": "chữ ký không khớp với nội dung", "en": "signature does not match the content"},
+    "outside_signer_validity": {
+        "vi": "ngày ký nằm ngoài thời hạn của khóa ký",
+        "en": "signed outside the signing key's validity",
+    },
+    "modified_after_signing": {"vi": "tệp PDF đã bị thay đổi sau khi ký", "en": "the PDF was changed after signing"},
+    "pdf_signature_invalid": {"vi": "chữ ký số của tệp PDF không hợp lệ", "en": "the PDF signature is not valid"},
+    "signer_mismatch": {
+        "vi": "tệp PDF và mã QR được ký bằng hai khóa khác nhau",
+        "en": "the PDF and its code were signed by different keys",
+    },
+    "unknown_kid": {"vi": "khóa ký không có trong danh sách tin cậy", "en": "signing key not in the trust list"},
+    "key_mismatch": {
+        "vi": "khóa trong danh sách tin cậy không khớp chứng thư",
+        "en": "trust list key does not match its certificate",
+    },
+    "chain_not_to_root": {
+        "vi": "chứng thư ký không thuộc cơ quan chứng thực gốc tin cậy",
+        "en": "signing certificate does not chain to the trusted root",
+    },
+    "issuer_mismatch": {"vi": "cơ quan cấp ghi trong mã không khớp", "en": "issuer named in the code does not match"},
+    "bad_key_entry": {"vi": "mục khóa trong danh sách tin cậy không dùng được", "en": "unusable trust list entry"},
     "signer_revoked": {"vi": "khóa ký đã bị thu hồi", "en": "signing key revoked"},
     "revoked": {"vi": "phiếu đã bị thu hồi", "en": "certificate revoked"},
-    "not_found": {"vi": "cơ quan cấp không có hồ sơ phiếu này",
-                  "en": "the issuer has no record of it"},
+    "not_found": {"vi": "cơ quan cấp không có hồ sơ phiếu này", "en": "the issuer has no record of it"},
     "unavailable": {"vi": "không lấy được trạng thái", "en": "status could not be obtained"},
-    "digest_mismatch": {"vi": "nội dung không khớp với hồ sơ của cơ quan cấp",
-                        "en": "content differs from the issuer's record"},
+    "digest_mismatch": {
+        "vi": "nội dung không khớp với hồ sơ của cơ quan cấp",
+        "en": "content differs from the issuer's record",
+    },
     "internal_error": {"vi": "lỗi khi kiểm tra", "en": "verifier error"},
 }
 
@@ -198,13 +196,16 @@ FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
 }
 
 _VALUE_TEXT: Final[Mapping[str, Mapping[int, Mapping[str, str]]]] = {
-    "form_type": {1: {"vi": "Phiếu số 1", "en": "Form No. 1"},
-                  2: {"vi": "Phiếu số 2", "en": "Form No. 2"}},
-    "record_statement": {0: {"vi": "Không có án tích", "en": "No criminal record"},
-                         1: {"vi": "Có án tích", "en": "Has a criminal record"}},
-    "ban_statement": {0: {"vi": "Không yêu cầu", "en": "Not requested"},
-                      1: {"vi": "Không bị cấm", "en": "No ban"},
-                      2: {"vi": "Có quyết định cấm", "en": "Banned"}},
+    "form_type": {1: {"vi": "Phiếu số 1", "en": "Form No. 1"}, 2: {"vi": "Phiếu số 2", "en": "Form No. 2"}},
+    "record_statement": {
+        0: {"vi": "Không có án tích", "en": "No criminal record"},
+        1: {"vi": "Có án tích", "en": "Has a criminal record"},
+    },
+    "ban_statement": {
+        0: {"vi": "Không yêu cầu", "en": "Not requested"},
+        1: {"vi": "Không bị cấm", "en": "No ban"},
+        2: {"vi": "Có quyết định cấm", "en": "Banned"},
+    },
 }
 
 
@@ -216,8 +217,7 @@ def outcome_text(outcome: str, lang: str = DEFAULT_LANG) -> Mapping[str, str]:
     """``{"verdict", "meaning", "next"}`` for an outcome in one language."""
     lang = lang_or_default(lang)
     entry = OUTCOME_MESSAGES.get(outcome, OUTCOME_MESSAGES["malformed"])
-    return {"verdict": entry[lang], "meaning": entry[f"meaning_{lang}"],
-            "next": entry[f"next_{lang}"]}
+    return {"verdict": entry[lang], "meaning": entry[f"meaning_{lang}"], "next": entry[f"next_{lang}"]}
 
 
 def reason_text(reason: str, lang: str = DEFAULT_LANG) -> str:

@@ -57,8 +57,7 @@ MODIFIED_AFTER_SIGNING: Final = "modified_after_signing"
 _TOKEN_MARKER: Final = b"/EcertToken"
 
 
-def _result(outcome: Outcome, checked_at: datetime, kid: str | None = None, **checks: Check
-            ) -> VerificationResult:
+def _result(outcome: Outcome, checked_at: datetime, kid: str | None = None, **checks: Check) -> VerificationResult:
     return VerificationResult(outcome=outcome, checks=checks, checked_at=checked_at, kid=kid)
 
 
@@ -127,11 +126,18 @@ def _verify_pdf(
     pdf_kid = pdf_check
 
     if token is None:
-        return _result("malformed", checked_at, b64url_encode(pdf_kid), signature=OK, issuer=OK,
-                       format=Check(False, "no_token"))
+        return _result(
+            "malformed", checked_at, b64url_encode(pdf_kid), signature=OK, issuer=OK, format=Check(False, "no_token")
+        )
     if decoded is not None and decoded.kid != pdf_kid:
-        return _result("tampered", checked_at, b64url_encode(pdf_kid), format=OK, issuer=OK,
-                       signature=Check(False, "signer_mismatch"))
+        return _result(
+            "tampered",
+            checked_at,
+            b64url_encode(pdf_kid),
+            format=OK,
+            issuer=OK,
+            signature=Check(False, "signer_mismatch"),
+        )
     # The PDF is intact and signed by a trusted DSC; the token, from the signed revision, now
     # decides (format, signature, signer status, issue time, revocation status).
     return verify_token(token, trust_list, status_lookup, now=checked_at)
@@ -166,14 +172,12 @@ def _signed_revision(data: bytes, checked_at: datetime) -> tuple[Any, Any] | Ver
         log.info("unreadable PDF: %s: %s", type(exc).__name__, exc)
         if claims_ours:
             # It names our token but its structure (or its signature object) is broken.
-            return _result("tampered", checked_at, format=OK,
-                           signature=Check(False, "pdf_signature_invalid"))
+            return _result("tampered", checked_at, format=OK, signature=Check(False, "pdf_signature_invalid"))
         return _result("malformed", checked_at, format=Check(False, "pdf_unreadable"))
 
     if not signatures:
         if claims_ours:
-            return _result("tampered", checked_at, format=OK,
-                           signature=Check(False, "unsigned_pdf"))
+            return _result("tampered", checked_at, format=OK, signature=Check(False, "unsigned_pdf"))
         return _result("malformed", checked_at, format=Check(False, "unsigned_pdf"))
 
     # Ours carry exactly one signature, and it covers every byte of the file. Anything after its
@@ -182,11 +186,9 @@ def _signed_revision(data: bytes, checked_at: datetime) -> tuple[Any, Any] | Ver
     embedded = signatures[0]
     signed_end = _signed_end(embedded)
     if signed_end is None or signed_end > len(data):
-        return _result("tampered", checked_at, format=OK,
-                       signature=Check(False, "pdf_signature_invalid"))
+        return _result("tampered", checked_at, format=OK, signature=Check(False, "pdf_signature_invalid"))
     if signed_end < len(data) or len(signatures) > 1:
-        return _result("tampered", checked_at, format=OK,
-                       signature=Check(False, MODIFIED_AFTER_SIGNING))
+        return _result("tampered", checked_at, format=OK, signature=Check(False, MODIFIED_AFTER_SIGNING))
     return reader, embedded
 
 
@@ -217,13 +219,10 @@ def _check_pdf_signature(
     from pyhanko_certvalidator import ValidationContext
 
     roots = [
-        asn1_x509.Certificate.load(root.public_bytes(serialization.Encoding.DER))
-        for root in trust_list.trust_roots()
+        asn1_x509.Certificate.load(root.public_bytes(serialization.Encoding.DER)) for root in trust_list.trust_roots()
     ]
     try:
-        context = ValidationContext(
-            trust_roots=roots, moment=moment, allow_fetching=False, revocation_mode="soft-fail"
-        )
+        context = ValidationContext(trust_roots=roots, moment=moment, allow_fetching=False, revocation_mode="soft-fail")
         status = validate_pdf_signature(
             embedded,
             context,
@@ -234,33 +233,37 @@ def _check_pdf_signature(
         )
     except Exception as exc:  # noqa: BLE001 - bad SubFilter, broken CMS...: a signature we cannot accept
         log.info("PDF signature validation error: %s: %s", type(exc).__name__, exc)
-        return _result("tampered", checked_at, format=OK,
-                       signature=Check(False, "pdf_signature_invalid"))
+        return _result("tampered", checked_at, format=OK, signature=Check(False, "pdf_signature_invalid"))
 
     if not status.intact:
         # The signed byte ranges no longer hash to the signed digest: bytes were changed.
-        return _result("tampered", checked_at, format=OK,
-                       signature=Check(False, MODIFIED_AFTER_SIGNING))
+        return _result("tampered", checked_at, format=OK, signature=Check(False, MODIFIED_AFTER_SIGNING))
     if not status.valid:
-        return _result("tampered", checked_at, format=OK,
-                       signature=Check(False, "pdf_signature_invalid"))
+        return _result("tampered", checked_at, format=OK, signature=Check(False, "pdf_signature_invalid"))
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         # Our own /ByteRange check already demands this; pyHanko's view must agree.
-        return _result("tampered", checked_at, format=OK,
-                       signature=Check(False, MODIFIED_AFTER_SIGNING))
+        return _result("tampered", checked_at, format=OK, signature=Check(False, MODIFIED_AFTER_SIGNING))
 
     kid = hashlib.sha256(status.signing_cert.dump()).digest()[:KID_LENGTH]
     kid_b64 = b64url_encode(kid)
     if not status.trusted:
-        return _result("unknown_issuer", checked_at, kid_b64, format=OK, signature=OK,
-                       issuer=Check(False, "chain_not_to_root"))
+        return _result(
+            "unknown_issuer", checked_at, kid_b64, format=OK, signature=OK, issuer=Check(False, "chain_not_to_root")
+        )
     key = trust_list.get(kid)
     if key is None:
-        return _result("unknown_issuer", checked_at, kid_b64, format=OK, signature=OK,
-                       issuer=Check(False, "unknown_kid"))
+        return _result(
+            "unknown_issuer", checked_at, kid_b64, format=OK, signature=OK, issuer=Check(False, "unknown_kid")
+        )
     if not key.usable:
-        return _result("unknown_issuer", checked_at, kid_b64, format=OK, signature=OK,
-                       issuer=Check(False, key.problem or "bad_key_entry"))
+        return _result(
+            "unknown_issuer",
+            checked_at,
+            kid_b64,
+            format=OK,
+            signature=OK,
+            issuer=Check(False, key.problem or "bad_key_entry"),
+        )
     return kid
 
 

@@ -59,8 +59,7 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # cbor2's built-in semantic decoders (found by probing cbor2 6.3). Each is replaced by a decoder
 # that refuses: our format uses only tag 18, which cbor2 leaves as a plain CBORTag.
-_BUILTIN_TAGS: Final = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260,
-                        261, 1004, 55799)
+_BUILTIN_TAGS: Final = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004, 55799)
 
 
 def _refuse_tag(*_args: Any) -> Any:
@@ -73,9 +72,7 @@ _NO_SEMANTIC_TAGS: Final = {tag: _refuse_tag for tag in _BUILTIN_TAGS}
 # hashable). Concrete types, not typing.Mapping: the ABC check costs more than the rest of a
 # claim's validation on this hot path.
 _MAPS: Final[tuple[type, ...]] = tuple(
-    t
-    for t in (dict, getattr(cbor2, "frozendict", None), getattr(builtins, "frozendict", None))
-    if isinstance(t, type)
+    t for t in (dict, getattr(cbor2, "frozendict", None), getattr(builtins, "frozendict", None)) if isinstance(t, type)
 )
 
 

@@ -79,11 +79,7 @@ class TrustedKey:
 
 def kid_of(certificate: x509.Certificate | bytes) -> bytes:
     """DESIGN §6: kid = the first 8 bytes of SHA-256 over the DSC's DER."""
-    der = (
-        certificate
-        if isinstance(certificate, bytes)
-        else certificate.public_bytes(serialization.Encoding.DER)
-    )
+    der = certificate if isinstance(certificate, bytes) else certificate.public_bytes(serialization.Encoding.DER)
     return hashlib.sha256(der).digest()[:KID_LENGTH]
 
 
@@ -137,9 +133,7 @@ def _evaluate(key: TrustedKey, root: x509.Certificate | None) -> str | None:
             return "chain_not_to_root"
     top = key.chain[-1]
     if root is not None:
-        same_as_root = top.public_bytes(serialization.Encoding.DER) == root.public_bytes(
-            serialization.Encoding.DER
-        )
+        same_as_root = top.public_bytes(serialization.Encoding.DER) == root.public_bytes(serialization.Encoding.DER)
         if same_as_root:
             return None if _self_signed(root) else "chain_not_to_root"
         return None if _issued_by(top, root) else "chain_not_to_root"
@@ -168,9 +162,7 @@ def _parse_entry(entry: Mapping[str, Any], kid: bytes) -> TrustedKey:
     x5c = entry.get("x5c") or []
     if not isinstance(x5c, list) or len(x5c) > 8:
         raise ValueError("bad x5c")
-    chain = tuple(
-        x509.load_der_x509_certificate(base64.b64decode(item, validate=True)) for item in x5c
-    )
+    chain = tuple(x509.load_der_x509_certificate(base64.b64decode(item, validate=True)) for item in x5c)
     status = entry.get("status", "active")
     if status not in _STATUSES:
         raise ValueError("unknown key status")  # fail closed rather than guess
@@ -250,9 +242,7 @@ class TrustList:
         return cls(keys, issuer=issuer if isinstance(issuer, str) else None, root=root)
 
     @classmethod
-    def load(
-        cls, path: str | Path, root: x509.Certificate | bytes | str | None = None
-    ) -> TrustList:
+    def load(cls, path: str | Path, root: x509.Certificate | bytes | str | None = None) -> TrustList:
         try:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_TRUST_LIST_BYTES + 1)

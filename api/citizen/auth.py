@@ -1,8 +1,10 @@
 """Citizen authentication: the identity app's ID token in ``Authorization: Bearer``."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import g
 

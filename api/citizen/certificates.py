@@ -1,4 +1,5 @@
 """The citizen's certificates (PDF, QR) and the public trust material (trust list, root CA)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -88,16 +89,21 @@ def list_certificates(limit, cursor):
     """The citizen's certificates, newest first."""
     page = certificate_service.list_for_holder(db_session(), current_citizen().personal_id, limit=limit, cursor=cursor)
     lang = _lang()
-    return json_response(_LIST.dump({"items": [certificate_view(c, lang) for c in page.items],
-                                     "next_cursor": page.next_cursor}))
+    return json_response(
+        _LIST.dump({"items": [certificate_view(c, lang) for c in page.items], "next_cursor": page.next_cursor})
+    )
 
 
 @blp.route("/<string:certificate_id>")
 @citizen_required
 @blp.response(200, CertificateSchema)
 @blp.alt_response(304, description="Not modified (If-None-Match)")
-@blp.alt_response(404, schema=ProblemSchema,
-                  content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(
+    404,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="No such certificate for this citizen",
+)
 @blp.doc(security=[{"citizen": []}])
 def get_certificate(certificate_id):
     """One certificate: number, verification code, QR text, status and links."""
@@ -116,8 +122,12 @@ def _binary(data: bytes, mimetype: str, filename: str | None = None) -> Response
 @blp.route("/<string:certificate_id>/pdf")
 @citizen_required
 @blp.response(200, description="The signed PDF (PAdES)", content_type="application/pdf")
-@blp.alt_response(404, schema=ProblemSchema,
-                  content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(
+    404,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="No such certificate for this citizen",
+)
 @blp.doc(security=[{"citizen": []}])
 def certificate_pdf(certificate_id):
     """The signed PDF, exactly as stored at issuance (the legal document)."""
@@ -128,8 +138,12 @@ def certificate_pdf(certificate_id):
 @blp.route("/<string:certificate_id>/qr.png")
 @citizen_required
 @blp.response(200, description="The QR code as PNG", content_type="image/png")
-@blp.alt_response(404, schema=ProblemSchema,
-                  content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(
+    404,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="No such certificate for this citizen",
+)
 @blp.doc(security=[{"citizen": []}])
 def certificate_qr_png(certificate_id):
     """The QR code (error correction M) to show on the phone's screen."""
@@ -139,8 +153,12 @@ def certificate_qr_png(certificate_id):
 @blp.route("/<string:certificate_id>/qr.svg")
 @citizen_required
 @blp.response(200, description="The QR code as SVG", content_type="image/svg+xml")
-@blp.alt_response(404, schema=ProblemSchema,
-                  content_type="application/problem+json", description="No such certificate for this citizen")
+@blp.alt_response(
+    404,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="No such certificate for this citizen",
+)
 @blp.doc(security=[{"citizen": []}])
 def certificate_qr_svg(certificate_id):
     """The QR code as SVG."""
@@ -173,5 +191,3 @@ def root_ca():
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response.make_conditional(request)
-
-

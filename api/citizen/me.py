@@ -1,4 +1,5 @@
 """Who the identity token says the citizen is."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -15,8 +16,9 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The signed-in
 @blp.route("/me")
 @citizen_required
 @blp.response(200, MeSchema)
-@blp.alt_response(401, schema=ProblemSchema,
-                  content_type="application/problem+json", description="Missing or invalid identity token")
+@blp.alt_response(
+    401, schema=ProblemSchema, content_type="application/problem+json", description="Missing or invalid identity token"
+)
 @blp.doc(security=[{"citizen": []}])
 def me():
     """The identity data the request form is pre-filled with, and any open request."""

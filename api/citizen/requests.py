@@ -1,4 +1,5 @@
 """The citizen's requests: create, list, read, cancel."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -36,11 +37,15 @@ def _issuer():
 @idempotent(scope=lambda: f"citizen:{current_citizen().personal_id}:requests")
 @blp.arguments(RequestCreateSchema)
 @blp.response(201, RequestSchema)
-@blp.alt_response(409, schema=ProblemSchema,
-                  content_type="application/problem+json",
-                  description="An open request exists, or the Idempotency-Key was reused")
-@blp.alt_response(422, schema=ProblemSchema,
-                  content_type="application/problem+json", description="Per-field validation errors")
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="An open request exists, or the Idempotency-Key was reused",
+)
+@blp.alt_response(
+    422, schema=ProblemSchema, content_type="application/problem+json", description="Per-field validation errors"
+)
 @blp.doc(security=[{"citizen": []}])
 def create_request(payload):
     """Ask for a judicial-record certificate (Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp)."""
@@ -73,8 +78,9 @@ def list_requests(limit, cursor):
 @citizen_required
 @blp.response(200, RequestSchema)
 @blp.alt_response(304, description="Not modified (If-None-Match)")
-@blp.alt_response(404, schema=ProblemSchema,
-                  content_type="application/problem+json", description="No such request for this citizen")
+@blp.alt_response(
+    404, schema=ProblemSchema, content_type="application/problem+json", description="No such request for this citizen"
+)
 @blp.doc(security=[{"citizen": []}])
 def get_request(request_id):
     """One request and its status. Send If-None-Match with the last ETag to poll cheaply."""
@@ -85,10 +91,12 @@ def get_request(request_id):
 @blp.route("/<string:request_id>/cancel", methods=["POST"])
 @citizen_required
 @blp.response(200, RequestSchema)
-@blp.alt_response(404, schema=ProblemSchema,
-                  content_type="application/problem+json", description="No such request for this citizen")
-@blp.alt_response(409, schema=ProblemSchema,
-                  content_type="application/problem+json", description="Already decided or cancelled")
+@blp.alt_response(
+    404, schema=ProblemSchema, content_type="application/problem+json", description="No such request for this citizen"
+)
+@blp.alt_response(
+    409, schema=ProblemSchema, content_type="application/problem+json", description="Already decided or cancelled"
+)
 @blp.doc(security=[{"citizen": []}])
 def cancel_request(request_id):
     """Withdraw a request that no one has decided yet."""

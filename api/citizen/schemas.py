@@ -1,6 +1,7 @@
 """The citizen API's marshmallow schemas: one per payload. The input schemas check shape only;
 the rules of a request are ``ecert.domain.validation.validate_request``'s (the numbers in the
 OpenAPI document come from ``ecert.domain.rules``)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields

@@ -4,6 +4,7 @@ The verdicts themselves, their meaning and next steps, the field labels and valu
 ``verification.messages``, so the page, the CLI and the API read the same; the problem codes of
 the verification API are in the one catalogue, ``ecert.domain.i18n``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -14,6 +14,7 @@ or an overlong path included: those say plainly "not a certificate from this ser
 The style sheet is inlined and allowed by its SHA-256 in the Content-Security-Policy: one
 round trip on a slow phone connection, and still no inline style an attacker could add.
 """
+
 from __future__ import annotations
 
 import base64
@@ -153,13 +154,16 @@ def _size_text(size: int) -> str:
 
 
 def _page(context: dict[str, Any], status: int, lang: str) -> Response:
-    form = {key: value.format(size=_size_text(settings().max_pdf_upload_bytes)) if "{size}" in value else value
-            for key, value in FORM_TEXT[lang].items()}
+    form = {
+        key: value.format(size=_size_text(settings().max_pdf_upload_bytes)) if "{size}" in value else value
+        for key, value in FORM_TEXT[lang].items()
+    }
     # The upload keeps the page's language when it was chosen by ?lang= (a header would still apply).
     chosen = request.args.get("lang")
     action = url_for("public.verify_pdf_page", lang=lang) if chosen else url_for("public.verify_pdf_page")
-    html = render_template("verify.html", css=Markup(_CSS), text=PAGE_TEXT[lang], lang=lang, form=form,
-                           upload_action=action, **context)
+    html = render_template(
+        "verify.html", css=Markup(_CSS), text=PAGE_TEXT[lang], lang=lang, form=form, upload_action=action, **context
+    )
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
     # A verdict is true at one moment only, and the URL carries the token: keep no copy anywhere.
@@ -228,9 +232,14 @@ def _notice_page(kind: str, lang: str, status: int, **values: Any) -> Response:
     words = FORM_TEXT[lang]
     text = words[f"{kind}_text"]
     values.setdefault("size", _size_text(settings().max_pdf_upload_bytes))
-    context = {"notice": kind, "tone": "warn", "notice_heading": words[f"{kind}_heading"],
-               "page_title": words[f"{kind}_heading"], "notice_text": text.format(**values),
-               "authority": settings().authority_name}
+    context = {
+        "notice": kind,
+        "tone": "warn",
+        "notice_heading": words[f"{kind}_heading"],
+        "page_title": words[f"{kind}_heading"],
+        "notice_text": text.format(**values),
+        "authority": settings().authority_name,
+    }
     return _page(context, status, lang)
 
 
@@ -271,10 +280,13 @@ def _rate_limited(error: TooManyRequests) -> Response:
     original = getattr(error, "response", None)
     if original is not None and original.headers.get("Retry-After"):
         retry_after = original.headers["Retry-After"]
-    context = {"outcome": "rate_limited", "tone": "warn", "retry_after": retry_after,
-               "authority": settings().authority_name, "rate_limited": True}
+    context = {
+        "outcome": "rate_limited",
+        "tone": "warn",
+        "retry_after": retry_after,
+        "authority": settings().authority_name,
+        "rate_limited": True,
+    }
     response = _page(context, 429, lang)
     response.headers["Retry-After"] = retry_after
     return response
-
-

@@ -6,6 +6,7 @@ request that is not one of the documented shapes (422), too big (413) or too fre
 Each verification writes one VerificationEvent (channel, outcome, certificate once the
 signature verified; no IP) and the view commits once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,9 @@ from verification.messages import outcome_text
 log = logging.getLogger(__name__)
 
 blp = Blueprint(
-    "verifications", __name__, url_prefix="/api/v1/verifications",
+    "verifications",
+    __name__,
+    url_prefix="/api/v1/verifications",
     description="Public verification of a certificate: QR text, number + code, or the PDF (no sign-in)",
 )
 
@@ -69,8 +72,9 @@ class VerificationRequestSchema(InputSchema):
     )
     code = fields.String(
         validate=_code_shape,
-        metadata={"description": "The 12-character verification code printed on paper (dashes, "
-                  "spaces and case do not matter)"},
+        metadata={
+            "description": "The 12-character verification code printed on paper (dashes, spaces and case do not matter)"
+        },
     )
 
     @validates_schema
@@ -130,15 +134,17 @@ class VerdictTextSchema(Schema):
 class VerificationResultSchema(Schema):
     outcome = fields.String(
         required=True,
-        metadata={"description": "valid | revoked | tampered | unknown_issuer | signer_revoked | "
-                  "malformed | not_found | status_unavailable. valid only when every check passed."},
+        metadata={
+            "description": "valid | revoked | tampered | unknown_issuer | signer_revoked | "
+            "malformed | not_found | status_unavailable. valid only when every check passed."
+        },
     )
     checks = fields.Nested(ChecksSchema, required=True)
     certificate = fields.Nested(PublicCertificateSchema, allow_none=True, required=True)
     checked_at = fields.String(required=True, metadata={"description": "ISO 8601 UTC"})
-    message = fields.Nested(VerdictTextSchema, metadata={"description": "The verdict in words (vi, or en by Accept-Language)"})
-
-
+    message = fields.Nested(
+        VerdictTextSchema, metadata={"description": "The verdict in words (vi, or en by Accept-Language)"}
+    )
 
 
 # --- shared with the public page ---------------------------------------------------------------------
@@ -160,8 +166,9 @@ def check_pdf(data: bytes) -> verification_service.Verification:
 
 
 def busy_problem(error: CheckBusy) -> Response:
-    return problem(503, error.code, headers={"Retry-After": str(error.retry_after)},
-                   extra={"retry_after": error.retry_after})
+    return problem(
+        503, error.code, headers={"Retry-After": str(error.retry_after)}, extra={"retry_after": error.retry_after}
+    )
 
 
 def result_document(verification: verification_service.Verification, lang: str) -> dict[str, Any]:
@@ -189,8 +196,9 @@ def record(session: Session, verification: verification_service.Verification, ch
         session.flush()
     except SQLAlchemyError as exc:
         discard(session)
-        log.error("verification event not recorded (%s, %s): %s", channel,
-                  verification.result.outcome, type(exc).__name__)
+        log.error(
+            "verification event not recorded (%s, %s): %s", channel, verification.result.outcome, type(exc).__name__
+        )
 
 
 # --- views -------------------------------------------------------------------------------------------
@@ -250,9 +258,12 @@ def verify(payload: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(413, schema=ProblemSchema, description="File over the size cap (max_bytes)")
 @blp.alt_response(422, schema=ProblemSchema, description="No file field, or an empty file")
 @blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
-@blp.alt_response(503, schema=ProblemSchema, description="Every PDF check slot is busy: try again after Retry-After "
-                  "seconds (code verification_busy)", headers={"Retry-After": {
-                      "description": "Seconds to wait", "schema": {"type": "integer"}}})
+@blp.alt_response(
+    503,
+    schema=ProblemSchema,
+    description="Every PDF check slot is busy: try again after Retry-After seconds (code verification_busy)",
+    headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+)
 def verify_pdf(files: dict[str, Any]) -> dict[str, Any] | Response:
     """Verify an uploaded certificate PDF (multipart field ``file``, at most 1 MiB): its PAdES
     signature against our root, the token it carries, and the certificate's status.

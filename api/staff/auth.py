@@ -5,6 +5,7 @@ checked before the body is parsed, so an anonymous caller learns nothing from va
 Which roles hold a permission is the table in ``ecert.domain.permissions``; the services check
 it again (``ecert.services.authorization``), so no other caller skips it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from ecert.services.audit import Actor
 from ecert.services.authorization import record_forbidden
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 
 def current_staff() -> StaffUser:
     return g.staff
@@ -57,7 +59,11 @@ def staff_required(permission: Permission) -> Callable[[F], F]:
             g.staff, g.staff_session = user, staff_session
             if user.role not in allowed:
                 record_forbidden(
-                    session, user, actor=staff_actor(), permission=permission, method=request.method,
+                    session,
+                    user,
+                    actor=staff_actor(),
+                    permission=permission,
+                    method=request.method,
                     route=request.url_rule.rule if request.url_rule is not None else request.path,
                 )
                 # A wrong role is a security event: its audit row outlives the refusal.

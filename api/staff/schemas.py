@@ -2,6 +2,7 @@
 fields refused, every error a code: api/schemas.py); the numbers and patterns they apply come from
 the domain, and the services check the rest (a refusal's note, a revocation's replacement).
 """
+
 from __future__ import annotations
 
 from datetime import UTC
@@ -35,8 +36,10 @@ class LoginSchema(InputSchema):
     totp = fields.String(
         required=True,
         validate=checked_by(validation.validate_totp_code),
-        metadata={"description": "The current 6-digit code of the authenticator app; each code works once.",
-                  "pattern": TOTP_PATTERN},
+        metadata={
+            "description": "The current 6-digit code of the authenticator app; each code works once.",
+            "pattern": TOTP_PATTERN,
+        },
     )
 
 
@@ -130,8 +133,10 @@ class StaffRequestSchema(Schema):
     residence_history = fields.List(fields.Nested(ResidencePeriodOutSchema))
     record = fields.Dict(
         allow_none=True,
-        metadata={"description": "The judicial-record store's entry for the person (convictions, bans); "
-                                 "null when the store has none"},
+        metadata={
+            "description": "The judicial-record store's entry for the person (convictions, bans); "
+            "null when the store has none"
+        },
     )
 
 
@@ -194,8 +199,9 @@ class RevokeSchema(InputSchema):
     reason = fields.String(
         required=True,
         validate=one_of(sorted(rules.REVOCATION_REASON_CODES)),
-        metadata={"description": "issued_in_error | wrong_subject | fraudulent_request | superseded | "
-                                 "court_decision | other"},
+        metadata={
+            "description": "issued_in_error | wrong_subject | fraudulent_request | superseded | court_decision | other"
+        },
     )
     note = fields.String(
         load_default=None,
@@ -226,10 +232,14 @@ class AuditQuerySchema(InputSchema):
     actor_id = fields.String(load_default=None, validate=max_length(_column_length("actor_id")))
     target_type = fields.String(load_default=None, validate=max_length(_column_length("target_type")))
     target_id = fields.String(load_default=None, validate=max_length(_column_length("target_id")))
-    since = fields.AwareDateTime(load_default=None, default_timezone=UTC,
-                                 metadata={"description": "ISO 8601, inclusive; without an offset it is UTC"})
-    until = fields.AwareDateTime(load_default=None, default_timezone=UTC,
-                                 metadata={"description": "ISO 8601, exclusive"})
+    since = fields.AwareDateTime(
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "ISO 8601, inclusive; without an offset it is UTC"},
+    )
+    until = fields.AwareDateTime(
+        load_default=None, default_timezone=UTC, metadata={"description": "ISO 8601, exclusive"}
+    )
     order = fields.String(load_default="desc", validate=one_of(["desc", "asc"]))
     limit = fields.Integer(load_default=50, validate=in_range(1, validation.AUDIT_PAGE_SIZE_MAX))
     cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})

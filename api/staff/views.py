@@ -6,13 +6,14 @@ wrong role): the view raises ``PersistentFailure`` and the audit row and the fai
 committed before the problem document goes out. The action a step-up code authorises runs in a
 savepoint, so a failing action never gives the spent code back.
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from flask import Response, request
@@ -43,8 +44,8 @@ from api.staff.schemas import (
 )
 from ecert.db import keep_on_failure, utcnow
 from ecert.domain import rules
-from ecert.domain.permissions import Permission
 from ecert.domain.i18n import message
+from ecert.domain.permissions import Permission
 from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, PersistentFailure, Unauthorized
 from ecert.models import Certificate, CertificateRequest
 from ecert.services import audit as audit_service
@@ -53,26 +54,30 @@ from ecert.services import revocation as revocation_service
 from ecert.services import staff as staff_service
 from ecert.services.audit import savepoint as audit_savepoint
 
-
 blp = Blueprint(
-    "staff", __name__, url_prefix="/api/v1/staff",
+    "staff",
+    __name__,
+    url_prefix="/api/v1/staff",
     description="Agency staff: sign-in (password + TOTP), the review queue, revocation, the audit log",
 )
 
 _SECURITY = [{"staff": []}]
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
-                                "schema": {"type": "integer", "minimum": 1}}}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
+}
 
 
 def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
     """OpenAPI for an authenticated view: the staff bearer scheme and its 401 (and 403)."""
 
     def apply(view: Any) -> Any:
-        view = blp.alt_response(401, schema=ProblemSchema,
-                                description="session_invalid / session_expired: no live staff session")(view)
+        view = blp.alt_response(
+            401, schema=ProblemSchema, description="session_invalid / session_expired: no live staff session"
+        )(view)
         if forbidden:
-            view = blp.alt_response(403, schema=ProblemSchema,
-                                    description="role_not_allowed (recorded in the audit log)")(view)
+            view = blp.alt_response(
+                403, schema=ProblemSchema, description="role_not_allowed (recorded in the audit log)"
+            )(view)
         return blp.doc(security=_SECURITY)(view)
 
     return apply(view) if view is not None else apply
@@ -106,8 +111,9 @@ def _label(code: str, lang: str) -> str:
     return message(code, lang)
 
 
-def request_view(req: CertificateRequest, lang: str, now: datetime, *, detail: bool = False,
-                 findings: dict[str, Any] | None = None) -> dict[str, Any]:
+def request_view(
+    req: CertificateRequest, lang: str, now: datetime, *, detail: bool = False, findings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     holder = req.holder or {}
     refusal = None
     if req.status == rules.STATUS_REFUSED and req.refusal_reason:
@@ -196,20 +202,34 @@ def certificate_view(session: Any, cert: Certificate, lang: str, *, already_revo
 @blp.arguments(LoginSchema)
 @blp.response(201, SessionSchema)
 @blp.alt_response(401, schema=ProblemSchema, description="invalid_credentials: the same answer for every wrong part")
-@blp.alt_response(423, schema=ProblemSchema, headers=_RETRY_AFTER,
-                  description="account_locked after wrong codes with the right password; locked_until")
-@blp.alt_response(429, schema=ProblemSchema, headers=_RETRY_AFTER,
-                  description="login_throttled: wrong passwords for this username from this address, wait "
-                              "Retry-After seconds (the delay doubles with each failure, up to 15 minutes); "
-                              "or rate_limited: too many sign-in requests from this address")
+@blp.alt_response(
+    423,
+    schema=ProblemSchema,
+    headers=_RETRY_AFTER,
+    description="account_locked after wrong codes with the right password; locked_until",
+)
+@blp.alt_response(
+    429,
+    schema=ProblemSchema,
+    headers=_RETRY_AFTER,
+    description="login_throttled: wrong passwords for this username from this address, wait "
+    "Retry-After seconds (the delay doubles with each failure, up to 15 minutes); "
+    "or rate_limited: too many sign-in requests from this address",
+)
 def login(payload):
     """Sign in with username, password and the authenticator's current code (TOTP)."""
     session = db_session()
     now = utcnow()
     try:
         result = staff_service.login(
-            session, payload["username"], payload["password"], payload["totp"],
-            settings=settings(), actor=actor("staff", None), now=now, client_address=request.remote_addr,
+            session,
+            payload["username"],
+            payload["password"],
+            payload["totp"],
+            settings=settings(),
+            actor=actor("staff", None),
+            now=now,
+            client_address=request.remote_addr,
         )
     except (Unauthorized, Locked, staff_service.LoginThrottled) as error:
         # The throttle count, the failure counter, the lock and their audit rows must survive
@@ -300,7 +320,9 @@ def _approval_scope(request_id: str) -> str:
 @blp.arguments(ApproveSchema)
 @blp.response(200, StaffRequestSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
-@blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
+@blp.alt_response(
+    409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review"
+)
 @blp.alt_response(503, schema=ProblemSchema, description="No usable signing key")
 @_staff_doc
 def approve_request(_payload, request_id):
@@ -311,8 +333,9 @@ def approve_request(_payload, request_id):
     """
     session = db_session()
     now = utcnow()
-    req = review_service.approve(session, request_id, signer=_signer(session, now), settings=settings(),
-                                 actor=staff_actor(), now=now)
+    req = review_service.approve(
+        session, request_id, signer=_signer(session, now), settings=settings(), actor=staff_actor(), now=now
+    )
     observe_decision(req.status, "staff")
     return request_view(req, _lang(), now)
 
@@ -322,15 +345,18 @@ def approve_request(_payload, request_id):
 @blp.arguments(RefuseSchema)
 @blp.response(200, StaffRequestSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
-@blp.alt_response(409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review")
+@blp.alt_response(
+    409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review"
+)
 @blp.alt_response(422, schema=ProblemSchema, description="Unknown reason code, missing note or note too long")
 @_staff_doc
 def refuse_request(payload, request_id):
     """Refuse with a legal reason and a note; the citizen sees both on their request."""
     session = db_session()
     now = utcnow()
-    req = review_service.refuse(session, request_id, reason=payload["reason"], note=payload["note"],
-                                actor=staff_actor(), now=now)
+    req = review_service.refuse(
+        session, request_id, reason=payload["reason"], note=payload["note"], actor=staff_actor(), now=now
+    )
     observe_decision(req.status, "staff")
     return request_view(req, _lang(), now)
 
@@ -366,14 +392,19 @@ def get_certificate(certificate_id):
 @staff_required(Permission.REVOKE)
 @blp.arguments(RevokeSchema)
 @blp.response(200, StaffCertificateSchema)
-@blp.alt_response(401, schema=ProblemSchema,
-                  description="session_invalid / session_expired, or step_up_exhausted: too many wrong codes "
-                              "with this session, which has ended (sign in again)")
+@blp.alt_response(
+    401,
+    schema=ProblemSchema,
+    description="session_invalid / session_expired, or step_up_exhausted: too many wrong codes "
+    "with this session, which has ended (sign in again)",
+)
 @blp.alt_response(403, schema=ProblemSchema, description="role_not_allowed, or step_up_failed (wrong or reused TOTP)")
 @blp.alt_response(404, schema=ProblemSchema, description="No such certificate (the code is spent all the same)")
-@blp.alt_response(422, schema=ProblemSchema,
-                  description="Unknown reason, missing note (other), bad replacement (a code that was checked is "
-                              "spent all the same)")
+@blp.alt_response(
+    422,
+    schema=ProblemSchema,
+    description="Unknown reason, missing note (other), bad replacement (a code that was checked is spent all the same)",
+)
 @blp.doc(security=_SECURITY)
 def revoke_certificate(payload, certificate_id):
     """Revoke (supervisor, with a fresh TOTP code). Revoking again answers 200 with already_revoked.
@@ -384,21 +415,34 @@ def revoke_certificate(payload, certificate_id):
     session = db_session()
     now = utcnow()
     try:
-        step = staff_service.step_up(session, current_staff_session(), payload["totp"], settings=settings(),
-                                     actor=staff_actor(), now=now, action="certificate.revoke",
-                                     target_id=certificate_id[:64])
+        step = staff_service.step_up(
+            session,
+            current_staff_session(),
+            payload["totp"],
+            settings=settings(),
+            actor=staff_actor(),
+            now=now,
+            action="certificate.revoke",
+            target_id=certificate_id[:64],
+        )
     except (Forbidden, Unauthorized) as error:
         # The failed step-up, its count and an ended session are security records.
         raise PersistentFailure(error) from error
     with _code_stays_spent(session):
-        errors = revocation_service.check_input(payload["reason"], payload.get("note"),
-                                                payload.get("replacement_certificate_id"))
+        errors = revocation_service.check_input(
+            payload["reason"], payload.get("note"), payload.get("replacement_certificate_id")
+        )
         if errors:
             raise InvalidInput(errors)
         result = revocation_service.revoke(
-            session, certificate_id, reason=payload["reason"], note=payload.get("note"),
+            session,
+            certificate_id,
+            reason=payload["reason"],
+            note=payload.get("note"),
             replacement_certificate_id=payload.get("replacement_certificate_id"),
-            actor=staff_actor(), now=now, step_up_step=step,
+            actor=staff_actor(),
+            now=now,
+            step_up_step=step,
         )
     return certificate_view(session, result.certificate, _lang(), already_revoked=result.already_revoked)
 

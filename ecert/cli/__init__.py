@@ -5,6 +5,7 @@
 - ``staff``  staff accounts: create, list, disable, reset-totp, clear-throttle
 - ``audit``  the keyed audit chain: verify, checkpoint
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """`flask --app wsgi ecert audit ...`: verify the keyed audit chain, write a signed checkpoint."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,13 @@ def _progress_wanted(as_json: bool) -> bool:
 
 
 @audit_cli.command("verify")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A checkpoint written by `audit checkpoint`: also find deleted or replaced events up to it.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A checkpoint written by `audit checkpoint`: also find deleted or replaced events up to it.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
     """Walk the keyed chain from the first event; exit 1 naming the first broken one."""
@@ -40,13 +46,15 @@ def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
         try:
             checkpoint = audit_service.load_checkpoint(checkpoint_file, key)
         except audit_service.CheckpointInvalid as error:
-            _out({"ok": False, "checkpoint_error": str(error)}, as_json,
-                 f"checkpoint {checkpoint_file} refused: {error}")
+            _out(
+                {"ok": False, "checkpoint_error": str(error)}, as_json, f"checkpoint {checkpoint_file} refused: {error}"
+            )
             sys.exit(1)
     with unit_of_work() as session:
         if _progress_wanted(as_json):
-            with click.progressbar(length=audit_service.chain_length(session), label="verifying",
-                                   file=sys.stderr) as bar:
+            with click.progressbar(
+                length=audit_service.chain_length(session), label="verifying", file=sys.stderr
+            ) as bar:
                 report = audit_service.verify_chain(session, key=key, checkpoint=checkpoint, progress=bar.update)
         else:
             report = audit_service.verify_chain(session, key=key, checkpoint=checkpoint)
@@ -59,15 +67,23 @@ def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
         _out(data, as_json, f"audit chain intact: {report.events_checked} events{against}")
         return
     data["broken"] = {"seq": report.broken_seq, "id": report.broken_id, "reason": report.reason}
-    _out(data, as_json,
-         f"audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): {report.reason}; "
-         f"{report.events_checked} events before it are intact")
+    _out(
+        data,
+        as_json,
+        f"audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): {report.reason}; "
+        f"{report.events_checked} events before it are intact",
+    )
     sys.exit(1)
 
 
 @audit_cli.command("checkpoint")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write it (default: <instance>/audit-checkpoints/<seq>.json). Copy it off this host.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: <instance>/audit-checkpoints/<seq>.json). Copy it off this host.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def checkpoint_command(out_file: Path | None, as_json: bool) -> None:
     """Verify the chain, then write its head (seq, hash, time, count) signed with the audit key."""
@@ -77,9 +93,12 @@ def checkpoint_command(out_file: Path | None, as_json: bool) -> None:
             checkpoint = audit_service.make_checkpoint(session, key=key)
         except audit_service.ChainBroken as broken:
             report = broken.report
-            _out({"ok": False, "broken": {"seq": report.broken_seq, "id": report.broken_id, "reason": report.reason}},
-                 as_json, f"no checkpoint written: audit chain BROKEN at event seq {report.broken_seq} "
-                 f"(id {report.broken_id}): {report.reason}")
+            _out(
+                {"ok": False, "broken": {"seq": report.broken_seq, "id": report.broken_id, "reason": report.reason}},
+                as_json,
+                f"no checkpoint written: audit chain BROKEN at event seq {report.broken_seq} "
+                f"(id {report.broken_id}): {report.reason}",
+            )
             sys.exit(1)
     document = checkpoint.as_dict(key)
     if out_file is None:
@@ -88,5 +107,8 @@ def checkpoint_command(out_file: Path | None, as_json: bool) -> None:
     partial = out_file.with_name(out_file.name + ".partial")
     partial.write_text(json.dumps(document, indent=2) + "\n")
     partial.replace(out_file)  # never a half-written checkpoint under the real name
-    _out({**document, "file": str(out_file)}, as_json,
-         f"checkpoint: seq {checkpoint.seq}, {checkpoint.count} events, hash {checkpoint.hash} -> {out_file}")
+    _out(
+        {**document, "file": str(out_file)},
+        as_json,
+        f"checkpoint: seq {checkpoint.seq}, {checkpoint.count} events, hash {checkpoint.hash} -> {out_file}",
+    )

@@ -1,4 +1,5 @@
 """What every command group shares: the app's resources, a session, output as text or JSON."""
+
 from __future__ import annotations
 
 import json

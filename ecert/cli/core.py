@@ -3,6 +3,7 @@
 The ``ecert`` group itself is defined here; ``ecert.cli.register_cli`` adds the other groups
 to it by name. Every command that prints data takes --json.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,9 +65,13 @@ def init_command(as_json: bool) -> None:
             if session.get(SigningKey, dsc.kid_hex) is None:
                 register_dsc(session, dsc, status="active" if dsc.kid == pki.kid and not known else "retired")
     result.update({"pki_dir": str(settings.pki_dir), "active_kid": pki.kid.hex(), "idp": str(settings.dev_idp_dir)})
-    _out(result, as_json, f"database migrated; development PKI in {settings.pki_dir} (kid {pki.kid.hex()}); "
-         f"identity provider in {settings.dev_idp_dir}"
-         + (f"; audit key created in {result['audit_key_file']}" if created_key else ""))
+    _out(
+        result,
+        as_json,
+        f"database migrated; development PKI in {settings.pki_dir} (kid {pki.kid.hex()}); "
+        f"identity provider in {settings.dev_idp_dir}"
+        + (f"; audit key created in {result['audit_key_file']}" if created_key else ""),
+    )
 
 
 @ecert_cli.command("seed-demo")
@@ -82,9 +87,12 @@ def seed_demo_command(as_json: bool) -> None:
         {"personal_id": pid, "name": name, "birthdate": born, "gender": gender, "case": case}
         for pid, name, born, gender, case in DEMO_CITIZENS
     ]
-    _out({"imported": report.imported, "citizens": citizens}, as_json,
-         f"{report.imported} demo records loaded\n"
-         + "\n".join(f"  {c['personal_id']}  {c['name']}: {c['case']}" for c in citizens))
+    _out(
+        {"imported": report.imported, "citizens": citizens},
+        as_json,
+        f"{report.imported} demo records loaded\n"
+        + "\n".join(f"  {c['personal_id']}  {c['name']}: {c['case']}" for c in citizens),
+    )
 
 
 records_cli = AppGroup("records", help="The judicial-record store.")
@@ -116,8 +124,9 @@ def records_import_command(file: Path, as_json: bool) -> None:
 @click.option("--loa", type=int, default=2)
 @click.option("--ttl", type=int, default=3600, help="seconds")
 @click.option("--json", "as_json", is_flag=True)
-def dev_token_command(pid: str, name: str | None, birthdate: str | None, gender: str | None, loa: int, ttl: int,
-                      as_json: bool) -> None:
+def dev_token_command(
+    pid: str, name: str | None, birthdate: str | None, gender: str | None, loa: int, ttl: int, as_json: bool
+) -> None:
     """Print an identity token from the development identity provider (development only)."""
     from ecert.dev.demo import DEMO_CITIZENS
     from ecert.dev.idp import issue_dev_token
@@ -136,7 +145,14 @@ def dev_token_command(pid: str, name: str | None, birthdate: str | None, gender:
     except ValueError:
         raise click.ClickException("--birthdate must be YYYY-MM-DD") from None
     token = issue_dev_token(
-        settings.dev_idp_dir, issuer=settings.idp_issuer, audience=settings.idp_audience, personal_id=pid,
-        name=name, birthdate=born, gender=gender, loa=loa, ttl_seconds=ttl,
+        settings.dev_idp_dir,
+        issuer=settings.idp_issuer,
+        audience=settings.idp_audience,
+        personal_id=pid,
+        name=name,
+        birthdate=born,
+        gender=gender,
+        loa=loa,
+        ttl_seconds=ttl,
     )
     _out({"token": token, "expires_in": ttl}, as_json, token)

@@ -1,4 +1,5 @@
 """`ecert keys ...`: list, rotate, retire, revoke and import document-signer keys."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def rotate_command(validity_days: int, as_json: bool) -> None:
     keystore = resources().keystore
     root_key = load_private_key(settings.pki_dir / ROOT_KEY_FILE, keystore.passphrase)
     root_cert = load_certificate(keystore.root_cert_path)
-    dsc = rotate_document_signer(settings.pki_dir, root_key, root_cert, validity_days=validity_days,
-                                 passphrase=keystore.passphrase)
+    dsc = rotate_document_signer(
+        settings.pki_dir, root_key, root_cert, validity_days=validity_days, passphrase=keystore.passphrase
+    )
     with unit_of_work() as session:
         row = key_service.activate(session, dsc, ACTOR)
         _print([_row(row)], as_json)

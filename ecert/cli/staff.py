@@ -4,6 +4,7 @@ Staff accounts are made and changed here only (no HTTP endpoint manages staff): 
 these commands has shell access to a server, and every change is written to the audit log
 with the operating-system user who ran it.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -56,8 +57,12 @@ def _enrolment_text(data: dict[str, Any]) -> str:
 @click.option("--username", required=True)
 @click.option("--role", required=True, type=click.Choice(list(staff_service.ROLES)))
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
-@click.option("--qr-png", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              help="Also write the provisioning URI as a QR code (PNG) for the authenticator app.")
+@click.option(
+    "--qr-png",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Also write the provisioning URI as a QR code (PNG) for the authenticator app.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def create_command(username: str, role: str, password_stdin: bool, qr_png: Path | None, as_json: bool) -> None:
     """Create an account; prints the TOTP secret and otpauth:// URI (and the password if generated)."""
@@ -90,12 +95,20 @@ def list_command(as_json: bool) -> None:
     now = utcnow()
     with unit_of_work() as session:
         rows = [staff_service.staff_summary(user, now) for user in staff_service.list_staff(session)]
-    text = "\n".join(
-        f"{r['username']:<24} {r['role']:<11} "
-        + ("disabled" if r["disabled"]
-           else f"locked until {r['locked_until'].isoformat()}" if r["locked_until"] else "active")
-        for r in rows
-    ) or "no staff accounts"
+    text = (
+        "\n".join(
+            f"{r['username']:<24} {r['role']:<11} "
+            + (
+                "disabled"
+                if r["disabled"]
+                else f"locked until {r['locked_until'].isoformat()}"
+                if r["locked_until"]
+                else "active"
+            )
+            for r in rows
+        )
+        or "no staff accounts"
+    )
     _out(rows, as_json, text)
 
 

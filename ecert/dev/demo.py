@@ -3,6 +3,7 @@
 Personal ID numbers follow the real structure (place code, century/gender digit, birth year)
 so the demo citizens' requests pass validation. None of these people exist.
 """
+
 from __future__ import annotations
 
 DEMO_CITIZENS = [
@@ -11,7 +12,13 @@ DEMO_CITIZENS = [
     ("079185001234", "Trần Thị Bình", "1985-11-02", "female", "conviction expunged: Form 1 says no criminal record"),
     ("048088004321", "Lê Văn Cường", "1988-01-23", "male", "active conviction: waits for staff review"),
     ("031192007777", "Hoàng Thị Dung", "1992-07-30", "female", "bankruptcy ban in force"),
-    ("001203001122", "Đỗ Minh Phúc", "2003-09-09", "male", "never convicted, not in the store; try a two-province history"),
+    (
+        "001203001122",
+        "Đỗ Minh Phúc",
+        "2003-09-09",
+        "male",
+        "never convicted, not in the store; try a two-province history",
+    ),
     ("092075005678", "Phạm Quốc Hưng", "1975-03-14", "male", "two convictions, one expunged (Form 2 lists both)"),
 ]
 

@@ -3,6 +3,7 @@
 It stands in for the national identity app so the service can be tried end to end on a laptop.
 Production never uses it: ECERT_IDP_JWKS must point at the real provider there.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Printed by `make run` before gunicorn starts: a demo citizen's token and what to try."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,8 +13,14 @@ def main() -> None:
     settings = load_settings()
     pid, name, born, gender, case = DEMO_CITIZENS[0]
     token = issue_dev_token(
-        settings.dev_idp_dir, issuer=settings.idp_issuer, audience=settings.idp_audience, personal_id=pid,
-        name=name, birthdate=date.fromisoformat(born), gender=gender, ttl_seconds=8 * 3600,
+        settings.dev_idp_dir,
+        issuer=settings.idp_issuer,
+        audience=settings.idp_audience,
+        personal_id=pid,
+        name=name,
+        birthdate=date.fromisoformat(born),
+        gender=gender,
+        ttl_seconds=8 * 3600,
     )
     base = f"http://{settings.bind}"
     body = (
@@ -38,14 +45,17 @@ Try:
 Other demo citizens: .venv/bin/flask --app wsgi ecert dev-token --pid <one of>""")
     for other_pid, other_name, _, _, other_case in DEMO_CITIZENS[1:]:
         print(f"  {other_pid}  {other_name}: {other_case}")
-    print(f"""
+    print(
+        f"""
 Staff (review queue, refusal, revocation): create an account, add its TOTP secret to an
 authenticator app, then log in with POST /api/v1/staff/sessions (docs/staff.md):
   .venv/bin/flask --app wsgi ecert staff create --username officer1 --role officer
 
 Open in a browser: {base}/api/v1/docs (API), {base}/.well-known/ecert/trust-list.json (trust list),
 and a certificate's qr_text (from GET /api/v1/certificates/<id>) for the verification page.
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

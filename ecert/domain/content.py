@@ -8,6 +8,7 @@ A certificate speaks as of its issue date, in Vietnam's calendar: a conviction c
 when the store says so and its ``expunged_at`` is not after that date; a ban is in force when
 ``from`` <= that date and (``to`` is null or ``to`` >= that date).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -64,7 +65,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """"2026-11-23T08:15:00Z": UTC, whole seconds."""
+    """ "2026-11-23T08:15:00Z": UTC, whole seconds."""
     return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

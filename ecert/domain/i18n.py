@@ -7,6 +7,7 @@ sits under ``<code>.detail``. The labels of the legal code lists (refusal and re
 statuses, fee reductions) stay in ``ecert.domain.rules`` beside the codes; :func:`message` reads
 them there under a prefix (``refusal.not_entitled``). docs/api-guide.md has the table of codes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -234,9 +235,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "account_locked": {"vi": "Tài khoản tạm thời bị khóa", "en": "The account is temporarily locked"},
     "account_locked.detail": {
         "vi": "Đã nhập sai mã xác thực quá số lần cho phép sau mật khẩu đúng. Vui lòng thử lại sau thời điểm ghi trong "
-              "locked_until, và đổi mật khẩu nếu không phải bạn đã nhập.",
+        "locked_until, và đổi mật khẩu nếu không phải bạn đã nhập.",
         "en": "Too many wrong authenticator codes after the right password. Try again after the time given in "
-              "locked_until, and have your password changed if it was not you.",
+        "locked_until, and have your password changed if it was not you.",
     },
     "login_throttled": {
         "vi": "Đăng nhập sai quá nhiều lần, vui lòng chờ",
@@ -244,12 +245,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "login_throttled.detail": {
         "vi": "Tên đăng nhập này đã nhập sai mật khẩu nhiều lần từ địa chỉ của bạn. Hãy thử lại sau số giây ghi trong "
-              "Retry-After; thời gian chờ tăng dần sau mỗi lần sai.",
+        "Retry-After; thời gian chờ tăng dần sau mỗi lần sai.",
         "en": "Wrong passwords were sent for this username from your address. Try again after the seconds given in "
-              "Retry-After; the wait grows with each failure.",
+        "Retry-After; the wait grows with each failure.",
     },
-    "step_up_exhausted": {"vi": "Nhập sai mã xác thực quá nhiều lần: phiên đã kết thúc",
-                          "en": "Too many wrong authenticator codes: the session has ended"},
+    "step_up_exhausted": {
+        "vi": "Nhập sai mã xác thực quá nhiều lần: phiên đã kết thúc",
+        "en": "Too many wrong authenticator codes: the session has ended",
+    },
     "step_up_exhausted.detail": {
         "vi": "Vì an toàn, phiên làm việc này đã bị đóng. Vui lòng đăng nhập lại bằng mật khẩu và mã TOTP.",
         "en": "For safety this session was ended. Please sign in again with your password and TOTP code.",
@@ -262,18 +265,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "session_expired": {"vi": "Phiên làm việc đã hết hạn", "en": "The staff session has expired"},
     "session_expired.detail": {
         "vi": "Phiên kết thúc khi không hoạt động quá lâu (mặc định 30 phút) hoặc quá thời hạn tối đa (mặc định 8 "
-              "giờ). Vui lòng đăng nhập lại.",
+        "giờ). Vui lòng đăng nhập lại.",
         "en": "A session ends after too long idle (30 minutes by default) or at its maximum age (8 hours by default). "
-              "Please sign in again.",
+        "Please sign in again.",
     },
-    "role_not_allowed": {"vi": "Vai trò của bạn không được phép thực hiện thao tác này",
-                         "en": "Your role is not allowed to do this"},
-    "step_up_failed": {"vi": "Mã xác thực (TOTP) không đúng hoặc đã được dùng",
-                       "en": "The authenticator code (TOTP) is wrong or was already used"},
+    "role_not_allowed": {
+        "vi": "Vai trò của bạn không được phép thực hiện thao tác này",
+        "en": "Your role is not allowed to do this",
+    },
+    "step_up_failed": {
+        "vi": "Mã xác thực (TOTP) không đúng hoặc đã được dùng",
+        "en": "The authenticator code (TOTP) is wrong or was already used",
+    },
     "step_up_failed.detail": {
         "vi": "Thao tác này cần một mã TOTP mới, chưa từng dùng. Hãy chờ mã tiếp theo trên ứng dụng xác thực.",
         "en": "This action needs a fresh TOTP code that was never used. Wait for the next code in your authenticator "
-              "app.",
+        "app.",
     },
     "totp_format": {"vi": "Mã TOTP gồm 6 chữ số.", "en": "A TOTP code is 6 digits."},
     # --- staff accounts and signing keys (CLI) ---
@@ -295,8 +302,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Yêu cầu này đã được cấp phiếu, từ chối hoặc hủy; xem trạng thái hiện tại trong trường status.",
         "en": "This request was already issued, refused or cancelled; its current status is in the status field.",
     },
-    "request_not_in_review": {"vi": "Yêu cầu không ở trạng thái chờ xem xét",
-                              "en": "The request is not waiting for review"},
+    "request_not_in_review": {
+        "vi": "Yêu cầu không ở trạng thái chờ xem xét",
+        "en": "The request is not waiting for review",
+    },
     # --- revocation ---
     "only_for_superseded": {
         "vi": "Chỉ ghi phiếu thay thế khi lý do thu hồi là đã được thay thế (superseded).",
@@ -306,11 +315,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không tìm thấy phiếu thay thế.",
         "en": "The replacement certificate was not found.",
     },
-    "replacement_is_same": {"vi": "Phiếu thay thế phải là một phiếu khác.",
-                            "en": "The replacement must be another certificate."},
+    "replacement_is_same": {
+        "vi": "Phiếu thay thế phải là một phiếu khác.",
+        "en": "The replacement must be another certificate.",
+    },
     "replacement_revoked": {"vi": "Phiếu thay thế đã bị thu hồi.", "en": "The replacement certificate is revoked."},
-    "replacement_other_holder": {"vi": "Phiếu thay thế phải cấp cho cùng một người.",
-                                 "en": "The replacement must be for the same person."},
+    "replacement_other_holder": {
+        "vi": "Phiếu thay thế phải cấp cho cùng một người.",
+        "en": "The replacement must be for the same person.",
+    },
     "invalid_date": {"vi": "Thời điểm không hợp lệ (ISO 8601).", "en": "Not a valid ISO 8601 date-time."},
     # --- public verification ---
     "qr_or_number_and_code": {
@@ -330,7 +343,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file_too_large.detail": {
         "vi": "Tệp PDF vượt quá dung lượng cho phép (max_bytes). Phiếu lý lịch tư pháp điện tử chỉ vài trăm KB.",
         "en": "The PDF exceeds the allowed size (max_bytes). An electronic judicial-record certificate is a few "
-              "hundred KB.",
+        "hundred KB.",
     },
     "verification_busy": {
         "vi": "Hệ thống đang bận kiểm tra tệp PDF khác",
@@ -338,9 +351,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "verification_busy.detail": {
         "vi": "Mọi lượt kiểm tra tệp PDF đang được dùng. Vui lòng thử lại sau số giây ghi trong Retry-After, "
-              "hoặc kiểm tra bằng mã QR hay số phiếu và mã kiểm tra.",
+        "hoặc kiểm tra bằng mã QR hay số phiếu và mã kiểm tra.",
         "en": "Every PDF check slot is in use. Try again after the seconds given in Retry-After, or check the QR "
-              "code or the certificate number and verification code instead.",
+        "code or the certificate number and verification code instead.",
     },
     # --- statements ---
     "record_statement.0": dict(rules.RECORD_STATEMENT_TEXT[rules.RECORD_STATEMENT_NONE]),
@@ -395,7 +408,7 @@ def _primary(tag: str) -> str:
 
 
 def choose_language(accepted: LanguageAccept, query_lang: str | None = None) -> str:
-    """"vi" or "en": an explicit ``?lang=`` (vi, en, or a regional tag like en-US) wins, then the
+    """ "vi" or "en": an explicit ``?lang=`` (vi, en, or a regional tag like en-US) wins, then the
     Accept-Language ranges (``request.accept_languages``) by werkzeug's ``best_match``, then
     Vietnamese. Two adjustments keep RFC 9110's reading where werkzeug differs: a range's
     parameters other than q are ignored ("en;level=1" is English), and between equal q-values the

@@ -6,6 +6,7 @@ approve and refuse; supervisors also revoke and manage staff; auditors read the 
 Accounts and keys are managed from the server's console (the ``cli`` actor): whoever runs it
 already holds the database and key files, and nothing else may.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -9,10 +9,11 @@ This module is pure: no I/O, no flask, no database. Whatever a deployment may ne
 (extra holidays, issuer id, authority name) is passed in by the caller from ``ecert.config``;
 the values here are the statutory defaults. See docs/domain-rules.md for the reasoning.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from ecert.domain.states import REQUEST_TRANSITIONS, RequestStatus
 
@@ -377,7 +378,7 @@ def vietnam_date(moment: datetime | date) -> date:
     """The calendar date in Vietnam of a moment; a naive datetime is taken as UTC (the project
     stores UTC); a bare date is returned as is."""
     if isinstance(moment, datetime):
-        aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+        aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
         return aware.astimezone(VIETNAM_TZ).date()
     return moment
 
@@ -426,13 +427,13 @@ def due_at(submitted_at: datetime, extended: bool, extra_holidays: frozenset[dat
     and a naive UTC datetime is returned.
     """
     naive = submitted_at.tzinfo is None
-    aware = submitted_at.replace(tzinfo=timezone.utc) if naive else submitted_at
+    aware = submitted_at.replace(tzinfo=UTC) if naive else submitted_at
     local = aware.astimezone(VIETNAM_TZ)
     holidays = fixed_holidays(range(local.year, local.year + 2)) | frozenset(extra_holidays)
     last_day = add_working_days(local, deadline_working_days(extended), holidays).date()
     end = datetime.combine(last_day, time(23, 59, 59), tzinfo=VIETNAM_TZ)
     if naive:
-        return end.astimezone(timezone.utc).replace(tzinfo=None)
+        return end.astimezone(UTC).replace(tzinfo=None)
     return end.astimezone(submitted_at.tzinfo)
 
 

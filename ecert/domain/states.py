@@ -6,6 +6,7 @@ compares equal to its string. ``move(entity, new)`` is how a service changes a s
 checks the transition table of DESIGN §4 and raises ``IllegalTransition`` otherwise, so a
 certificate cannot be un-revoked nor a refused request issued by any path, present or future.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -96,7 +97,5 @@ def move(entity: HasStatus[S], new: S) -> None:
     ``IllegalTransition`` (409) and leave the entity as it was."""
     current = entity.status
     if not can_move(current, new):
-        raise IllegalTransition(
-            kind=type(new).__name__, from_status=str(current), to_status=str(new)
-        )
+        raise IllegalTransition(kind=type(new).__name__, from_status=str(current), to_status=str(new))
     entity.status = new

@@ -7,6 +7,7 @@ types first, but these functions are also the last line of defence.
 
 Decisions are recorded in docs/domain-rules.md.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,9 +30,23 @@ _APOSTROPHE_TABLE = str.maketrans(_APOSTROPHES)
 # matters; the Icelandic eth Ð (U+00D0) looks exactly like Đ (U+0110) and is mapped the same way.
 _FOLD_TABLE = str.maketrans(
     {
-        "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
-        "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "ẞ": "SS",
-        "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th", "ı": "i",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "Ð": "D",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "ß": "ss",
+        "ẞ": "SS",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "þ": "th",
+        "Þ": "Th",
+        "ı": "i",
         **_APOSTROPHES,
     }
 )
@@ -180,8 +195,21 @@ def _bad_name_shape(name: str) -> bool:
 # ASCII spellings are there because many people type Vietnamese without diacritics. "Khổng" (a
 # real surname) folds to "khong" only after removing diacritics, which we never do here.
 NO_SPOUSE_TOKENS = frozenset(
-    {"none", "no", "n/a", "không", "không có", "chưa có", "chưa kết hôn", "độc thân",
-     "khong", "khong co", "chua co", "chua ket hon", "doc than"}
+    {
+        "none",
+        "no",
+        "n/a",
+        "không",
+        "không có",
+        "chưa có",
+        "chưa kết hôn",
+        "độc thân",
+        "khong",
+        "khong co",
+        "chua co",
+        "chua ket hon",
+        "doc than",
+    }
 )
 # What a "no spouse" answer is stored and printed as.
 NO_SPOUSE = "Không có"
@@ -316,7 +344,7 @@ MIN_YEAR = 1900
 
 
 def parse_month(value: Any) -> int | None:
-    """"YYYY-MM" (year >= 1900) as ``rules.month_index``, None when it is not one."""
+    """ "YYYY-MM" (year >= 1900) as ``rules.month_index``, None when it is not one."""
     if not isinstance(value, str):
         return None
     match = _MONTH_RE.fullmatch(value)
@@ -499,9 +527,18 @@ def current_period(periods: Any) -> Mapping[str, Any] | None:
 
 REQUEST_FIELDS = frozenset(
     {
-        "form_type", "purpose", "copies", "include_ban_section", "phone", "email",
-        "residence_history", "father_name", "mother_name", "spouse_name",
-        "fee_reduction", "place_of_birth",
+        "form_type",
+        "purpose",
+        "copies",
+        "include_ban_section",
+        "phone",
+        "email",
+        "residence_history",
+        "father_name",
+        "mother_name",
+        "spouse_name",
+        "fee_reduction",
+        "place_of_birth",
     }
 )
 FORM_2_NAME_FIELDS = ("father_name", "mother_name", "spouse_name")

@@ -10,6 +10,7 @@ rows edited) cannot recompute a chain that verifies. Deleting the newest events 
 chain that is still valid: signed checkpoints of the head, kept outside the database, catch
 that (``make_checkpoint`` / ``verify_chain(..., checkpoint=...)``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -153,9 +154,20 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
 
 
 def _canonical(fields: Mapping[str, Any], *, keyed: bool) -> bytes:
-    body = {name: fields[name] for name in (
-        "seq", "actor_type", "actor_id", "action", "target_type", "target_id", "http_request_id", "details",
-        "prev_hash")}
+    body = {
+        name: fields[name]
+        for name in (
+            "seq",
+            "actor_type",
+            "actor_id",
+            "action",
+            "target_type",
+            "target_id",
+            "http_request_id",
+            "details",
+            "prev_hash",
+        )
+    }
     body["occurred_at"] = fields["occurred_at"].isoformat()
     if keyed:
         body["key_id"] = fields["key_id"]
@@ -235,9 +247,7 @@ def _append_pending(session: Session) -> None:
         return
     # Before the lock: a missing key fails the commit (never an unkeyed event) without waiting.
     key = key_for(session)
-    head = session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).scalar_one()
+    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
     for queued_event in queued:
         queued_event.seq = head.last_seq + 1
         queued_event.prev_hash = head.last_hash
@@ -300,8 +310,13 @@ class Checkpoint:
 
     def as_dict(self, key: AuditKey) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "format": CHECKPOINT_FORMAT, "seq": self.seq, "hash": self.hash, "count": self.count,
-            "event_at": self.event_at, "made_at": self.made_at, "key_id": self.key_id,
+            "format": CHECKPOINT_FORMAT,
+            "seq": self.seq,
+            "hash": self.hash,
+            "count": self.count,
+            "event_at": self.event_at,
+            "made_at": self.made_at,
+            "key_id": self.key_id,
         }
         body["mac"] = _checkpoint_mac(body, key)
         return body
@@ -413,8 +428,12 @@ def verify_chain(
         if progress is not None:
             progress(1)
     if checkpoint is not None and checked < checkpoint.seq:
-        return broken(None, checked + 1, f"events from seq {checked + 1} on are missing: the checkpoint of "
-                      f"{checkpoint.made_at} saw {checkpoint.count} events")
+        return broken(
+            None,
+            checked + 1,
+            f"events from seq {checked + 1} on are missing: the checkpoint of "
+            f"{checkpoint.made_at} saw {checkpoint.count} events",
+        )
     head = session.get(AuditChainHead, 1)
     if head is not None and (head.last_seq != checked or head.last_hash != previous):
         return broken(None, checked + 1, "events after the last one are missing")
@@ -424,9 +443,13 @@ def verify_chain(
 def _iter_events(session: Session, batch_size: int) -> Iterator[AuditEvent]:
     last_seq = 0
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch_size)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch_size)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -464,10 +487,14 @@ def search_events(
     if action:
         # "staff." lists every staff.* action: auditors think in families of actions.
         family = action.endswith(".")
-        query = query.where(AuditEvent.action.startswith(action, autoescape=True) if family
-                            else AuditEvent.action == action)
-    for column, wanted in ((AuditEvent.actor_id, actor_id), (AuditEvent.target_type, target_type),
-                           (AuditEvent.target_id, target_id)):
+        query = query.where(
+            AuditEvent.action.startswith(action, autoescape=True) if family else AuditEvent.action == action
+        )
+    for column, wanted in (
+        (AuditEvent.actor_id, actor_id),
+        (AuditEvent.target_type, target_type),
+        (AuditEvent.target_id, target_id),
+    ):
         if wanted:
             query = query.where(column == wanted)
     if since:

@@ -5,6 +5,7 @@ A refusal is a security event: ``staff.forbidden`` is written before the refusal
 and the refusal is a ``PersistentFailure`` so the unit of work keeps that record while it
 rolls back everything else.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,8 +46,12 @@ def record_forbidden(
     """A signed-in member of staff tried something outside their role: a security event.
 
     ``method`` and ``route`` say where, when the attempt came through HTTP."""
-    details: dict[str, Any] = {"username": user.username, "role": user.role, "permission": permission,
-               "allowed_roles": sorted(roles_with(permission))}
+    details: dict[str, Any] = {
+        "username": user.username,
+        "role": user.role,
+        "permission": permission,
+        "allowed_roles": sorted(roles_with(permission)),
+    }
     if method is not None:
         details.update(method=method, route=route)
     record(session, actor, "staff.forbidden", target_type="staff", target_id=user.id, details=details)

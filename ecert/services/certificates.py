@@ -1,4 +1,5 @@
 """A citizen's certificates: listing and reading, always scoped to the holder."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

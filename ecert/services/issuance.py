@@ -4,6 +4,7 @@ Everything is computed and signed before any row is written, so a signing failur
 request exactly as it was; the certificate, its content, token and PDF and the request's new
 status then commit together or not at all.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -134,8 +135,13 @@ def issue_certificate(
         "certificate.issued",
         target_type="certificate",
         target_id=certificate.id,
-        details={"request_id": request.id, "number": certificate.number, "kid": certificate.kid,
-                 "form_type": request.form_type, "pdf_bytes": len(certificate.pdf or b"")},
+        details={
+            "request_id": request.id,
+            "number": certificate.number,
+            "kid": certificate.kid,
+            "form_type": request.form_type,
+            "pdf_bytes": len(certificate.pdf or b""),
+        },
     )
     return certificate
 
@@ -166,8 +172,9 @@ def _signed_certificate(
     claims = token_claims(content, issued_at=int(now.timestamp()), cti=cti)
     token, text = _token_that_fits(claims, signer, settings.public_base_url)
     wording = certificate_wording(settings.place_of_issue)
-    pdf = sign_pdf(render_certificate_pdf(content, wording=wording, qr_text=text, token=token, verification_code=code),
-                   signer)
+    pdf = sign_pdf(
+        render_certificate_pdf(content, wording=wording, qr_text=text, token=token, verification_code=code), signer
+    )
     return Certificate(
         request_id=request.id,
         holder_pid=request.citizen_pid,
@@ -226,8 +233,14 @@ def issue_for(
             move(request, RequestStatus.NEEDS_REVIEW)
             request.review_reasons = [*request.review_reasons, "signing_failed"]
             session.flush()
-            record(session, actor, "request.needs_review", target_type="request", target_id=request.id,
-                   details={"reasons": ["signing_failed"]})
+            record(
+                session,
+                actor,
+                "request.needs_review",
+                target_type="request",
+                target_id=request.id,
+                details={"reasons": ["signing_failed"]},
+            )
             return None
 
     return issue

@@ -3,6 +3,7 @@
 A retired key signs nothing new but stays in the trust list, so what it signed keeps verifying;
 a revoked key stays listed as revoked, so what it signed verifies as ``signer_revoked``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -50,11 +51,18 @@ def activate(session: Session, dsc: DscFiles, actor: Actor, now: datetime | None
     for row in session.execute(active).scalars():
         move(row, KeyStatus.RETIRED)
         row.retired_at = now
-        record(session, actor, "key.retired", target_type="signing_key", target_id=row.kid,
-               details={"reason": "rotation"})
+        record(
+            session, actor, "key.retired", target_type="signing_key", target_id=row.kid, details={"reason": "rotation"}
+        )
     new = register_dsc(session, dsc, status=KeyStatus.ACTIVE, now=now)
-    record(session, actor, "key.activated", target_type="signing_key", target_id=new.kid,
-           details={"not_after": new.not_after.isoformat()})
+    record(
+        session,
+        actor,
+        "key.activated",
+        target_type="signing_key",
+        target_id=new.kid,
+        details={"not_after": new.not_after.isoformat()},
+    )
     return new
 
 

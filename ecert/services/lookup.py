@@ -3,6 +3,7 @@
 Another citizen's request or certificate is "not found", never "forbidden": whether it exists
 is not theirs to learn, so an owner mismatch and a missing row raise the same NotFound.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ cursor (one made by another list) is refused as ``invalid_cursor`` instead of re
 query. It is not a secret MAC: a cursor only moves a reader within rows the query already
 scopes to them, so forging one gains nothing.
 """
+
 from __future__ import annotations
 
 import base64
@@ -146,9 +147,7 @@ def _python_type(column: InstrumentedAttribute[Any]) -> type:
     return kind
 
 
-def keyset_page(
-    session: Session, query: Select[T], ordering: Ordering, *, limit: int, cursor: str | None
-) -> Page[T]:
+def keyset_page(session: Session, query: Select[T], ordering: Ordering, *, limit: int, cursor: str | None) -> Page[T]:
     """One page of ``query`` (a select of one entity) in ``ordering``, starting after ``cursor``."""
     if cursor:
         query = query.where(ordering.after(decode_cursor(cursor, ordering.kinds(), context=ordering.context)))

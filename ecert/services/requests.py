@@ -1,4 +1,5 @@
 """The citizen's request: submission, the automatic decision, listing, cancellation."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,7 +27,6 @@ from ecert.services.paging import Ordering, Page, keyset_page
 # Called to issue a certificate for a request that the rules let through (see issuance.py);
 # it is a parameter so this module never needs to know how signing works.
 Issue = Callable[[Session, CertificateRequest, Actor, datetime], Any]
-
 
 
 def open_request_for(session: Session, personal_id: str) -> CertificateRequest | None:
@@ -89,8 +89,14 @@ def submit(
     except IntegrityError:
         # Another submission for the same citizen won the race for the open slot.
         raise Conflict("open_request_exists") from None
-    record(session, actor, "request.submitted", target_type="request", target_id=request.id,
-           details={"form_type": request.form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()})
+    record(
+        session,
+        actor,
+        "request.submitted",
+        target_type="request",
+        target_id=request.id,
+        details={"form_type": request.form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()},
+    )
     decide(session, request, settings=settings, actor=actor, issue=issue, now=now)
     return request
 
@@ -118,8 +124,14 @@ def decide(
     if reasons:
         move(request, RequestStatus.NEEDS_REVIEW)
         session.flush()
-        record(session, actor, "request.needs_review", target_type="request", target_id=request.id,
-               details={"reasons": list(reasons)})
+        record(
+            session,
+            actor,
+            "request.needs_review",
+            target_type="request",
+            target_id=request.id,
+            details={"reasons": list(reasons)},
+        )
         return
     assert issue is not None  # without it, signing_unavailable is among the reasons
     issue(session, request, actor, now)
@@ -130,8 +142,9 @@ def get_for_citizen(session: Session, request_id: str, personal_id: str) -> Cert
     return get_or_404(session, CertificateRequest, request_id, owner=personal_id)
 
 
-def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: Actor,
-           now: datetime | None = None) -> CertificateRequest:
+def cancel(
+    session: Session, request_id: str, identity: CitizenIdentity, actor: Actor, now: datetime | None = None
+) -> CertificateRequest:
     """Withdraw a request nobody has decided. The row is locked and its status read under the
     lock, as staff decisions do (services/review.py): a cancel racing an approval waits for it
     and then answers 409 request_not_cancellable, instead of overwriting an issued request or
@@ -151,8 +164,6 @@ def cancel(session: Session, request_id: str, identity: CitizenIdentity, actor: 
 NEWEST_FIRST = Ordering([CertificateRequest.submitted_at, CertificateRequest.id], descending=True)
 
 
-def list_for_citizen(
-    session: Session, personal_id: str, *, limit: int, cursor: str | None
-) -> Page[CertificateRequest]:
+def list_for_citizen(session: Session, personal_id: str, *, limit: int, cursor: str | None) -> Page[CertificateRequest]:
     query = select(CertificateRequest).where(CertificateRequest.citizen_pid == personal_id)
     return keyset_page(session, query, NEWEST_FIRST, limit=limit, cursor=cursor)

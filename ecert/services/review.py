@@ -4,6 +4,7 @@ A decision locks the request row first and checks its status after the lock is h
 officers deciding the same request at once take turns, and the second one sees the first
 one's decision (409) instead of issuing a second certificate.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -89,9 +90,18 @@ def approve(
     request = lock_or_404(session, CertificateRequest, request_id)
     _ensure_reviewable(request)
     certificate = issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
-    record(session, actor, "request.approved", target_type="request", target_id=request.id,
-           details={"certificate_id": certificate.id, "number": certificate.number,
-                    "review_reasons": list(request.review_reasons or [])})
+    record(
+        session,
+        actor,
+        "request.approved",
+        target_type="request",
+        target_id=request.id,
+        details={
+            "certificate_id": certificate.id,
+            "number": certificate.number,
+            "review_reasons": list(request.review_reasons or []),
+        },
+    )
     return request
 
 
@@ -125,6 +135,12 @@ def refuse(
     request.refusal_reason = reason
     request.refusal_note = note
     session.flush()
-    record(session, actor, "request.refused", target_type="request", target_id=request.id,
-           details={"reason": reason, "note": note})
+    record(
+        session,
+        actor,
+        "request.refused",
+        target_type="request",
+        target_id=request.id,
+        details={"reason": reason, "note": note},
+    )
     return request

@@ -4,6 +4,7 @@ Verification reads a certificate's status from the database every time (no cache
 revocation is visible to every verifier the moment this transaction commits.
 Revoked stays revoked: nothing here or anywhere else sets a certificate back to valid.
 """
+
 from __future__ import annotations
 
 import json
@@ -119,9 +120,18 @@ def revoke(
     certificate = lock_or_404(session, Certificate, certificate_id)
     if certificate.status == STATUS_REVOKED:
         # The first revocation's reason, time and author stand; the attempt is still recorded.
-        record(session, actor, "certificate.revoke_repeated", target_type="certificate", target_id=certificate.id,
-               details={"number": certificate.number, "requested_reason": reason,
-                        "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None})
+        record(
+            session,
+            actor,
+            "certificate.revoke_repeated",
+            target_type="certificate",
+            target_id=certificate.id,
+            details={
+                "number": certificate.number,
+                "requested_reason": reason,
+                "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
+            },
+        )
         return RevocationResult(certificate, already_revoked=True)
     replacement = _replacement(session, certificate, replacement_certificate_id) if reason == "superseded" else None
     move(certificate, CertificateStatus.REVOKED)
@@ -131,8 +141,12 @@ def revoke(
     certificate.revoked_by = actor.id
     certificate.superseded_by_id = replacement.id if replacement is not None else None
     session.flush()
-    details: dict[str, Any] = {"number": certificate.number, "reason": reason, "note": note,
-                               "step_up_step": step_up_step}
+    details: dict[str, Any] = {
+        "number": certificate.number,
+        "reason": reason,
+        "note": note,
+        "step_up_step": step_up_step,
+    }
     if replacement is not None:
         details.update(replacement_certificate_id=replacement.id, replacement_number=replacement.number)
     record(session, actor, "certificate.revoked", target_type="certificate", target_id=certificate.id, details=details)

@@ -13,6 +13,7 @@ Who can stop whom (DESIGN §8, docs/staff.md):
   to someone else); sessions already open go on working;
 - wrong step-up codes end the session they were sent with, not the account.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,8 +111,14 @@ def create_staff(
     )
     session.add(user)
     session.flush()
-    record(session, actor, "staff.created", target_type="staff", target_id=user.id,
-           details={"username": username, "role": role, "password_generated": generated})
+    record(
+        session,
+        actor,
+        "staff.created",
+        target_type="staff",
+        target_id=user.id,
+        details={"username": username, "role": role, "password_generated": generated},
+    )
     return Enrolment(user, password if generated else None, secret, security.provisioning_uri(secret, username))
 
 
@@ -131,9 +138,11 @@ def list_staff(session: Session) -> list[StaffUser]:
 
 def end_sessions(session: Session, user: StaffUser, now: datetime) -> int:
     """End every live session of ``user``; returns how many were live."""
-    live = session.execute(
-        select(StaffSession).where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
-    ).scalars().all()
+    live = (
+        session.execute(select(StaffSession).where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None)))
+        .scalars()
+        .all()
+    )
     for staff_session in live:
         staff_session.ended_at = now
     return len(live)
@@ -148,8 +157,14 @@ def disable_staff(session: Session, username: str, *, actor: Actor, now: datetim
     user.disabled = True
     ended = end_sessions(session, user, now)
     session.flush()
-    record(session, actor, "staff.disabled", target_type="staff", target_id=user.id,
-           details={"username": user.username, "already_disabled": was_disabled, "sessions_ended": ended})
+    record(
+        session,
+        actor,
+        "staff.disabled",
+        target_type="staff",
+        target_id=user.id,
+        details={"username": user.username, "already_disabled": was_disabled, "sessions_ended": ended},
+    )
     return user
 
 
@@ -168,8 +183,14 @@ def reset_totp(session: Session, username: str, *, actor: Actor, now: datetime |
     user.locked_until = None
     ended = end_sessions(session, user, now)
     session.flush()
-    record(session, actor, "staff.totp_reset", target_type="staff", target_id=user.id,
-           details={"username": user.username, "sessions_ended": ended})
+    record(
+        session,
+        actor,
+        "staff.totp_reset",
+        target_type="staff",
+        target_id=user.id,
+        details={"username": user.username, "sessions_ended": ended},
+    )
     return Enrolment(user, None, secret, security.provisioning_uri(secret, user.username))
 
 
@@ -226,9 +247,7 @@ def address_key(settings: Settings, address: str | None) -> str:
 def _check_throttle(session: Session, username: str, key: str, now: datetime) -> None:
     """Refuse a throttled pair before anything expensive (the scrypt hash) is done."""
     blocked_until = session.execute(
-        select(LoginThrottle.blocked_until).where(
-            LoginThrottle.username == username, LoginThrottle.address_hash == key
-        )
+        select(LoginThrottle.blocked_until).where(LoginThrottle.username == username, LoginThrottle.address_hash == key)
     ).scalar_one_or_none()
     if blocked_until is not None and blocked_until > now:
         wait = max(1, math.ceil((blocked_until - now).total_seconds()))
@@ -261,9 +280,7 @@ def _throttle_failure(session: Session, username: str, key: str, now: datetime) 
 
 
 def _clear_throttle(session: Session, username: str, key: str) -> None:
-    session.execute(
-        delete(LoginThrottle).where(LoginThrottle.username == username, LoginThrottle.address_hash == key)
-    )
+    session.execute(delete(LoginThrottle).where(LoginThrottle.username == username, LoginThrottle.address_hash == key))
 
 
 def clear_throttles(session: Session, username: str, *, actor: Actor) -> int:
@@ -273,8 +290,13 @@ def clear_throttles(session: Session, username: str, *, actor: Actor) -> int:
     username = normalise_username(username)
     result = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
     cleared = cast("CursorResult[Any]", result).rowcount or 0
-    record(session, actor, "staff.throttle_cleared", target_type="staff",
-           details={"username": username[:64], "addresses": cleared})
+    record(
+        session,
+        actor,
+        "staff.throttle_cleared",
+        target_type="staff",
+        details={"username": username[:64], "addresses": cleared},
+    )
     return cleared
 
 
@@ -312,14 +334,32 @@ def _count_totp_failure(
         # The next window starts afresh once the lock has run out.
         user.failed_attempts = 0
     session.flush()
-    record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
-           details={"username": user.username, "reason": reason, "failed_attempts": attempts}, now=now)
+    record(
+        session,
+        actor,
+        "staff.login_failed",
+        target_type="staff",
+        target_id=user.id,
+        details={"username": user.username, "reason": reason, "failed_attempts": attempts},
+        now=now,
+    )
     if locked:
         assert user.locked_until is not None
         # Only the right password gets this far: whoever sent these codes knows it.
-        record(session, actor, "staff.login_locked", target_type="staff", target_id=user.id,
-               details={"username": user.username, "until": user.locked_until.isoformat(),
-                        "failed_attempts": attempts, "password_compromised": True}, now=now)
+        record(
+            session,
+            actor,
+            "staff.login_locked",
+            target_type="staff",
+            target_id=user.id,
+            details={
+                "username": user.username,
+                "until": user.locked_until.isoformat(),
+                "failed_attempts": attempts,
+                "password_compromised": True,
+            },
+            now=now,
+        )
         raise Locked("account_locked", locked_until=user.locked_until.isoformat())
     raise Unauthorized("invalid_credentials")
 
@@ -349,9 +389,20 @@ def login(
 
     def password_failure(reason: str, user_id: str | None, **extra: Any) -> None:
         until = _throttle_failure(session, username, key, now)
-        record(session, actor, "staff.login_failed", target_type="staff", target_id=user_id,
-               details={"username": username, "reason": reason,
-                        "throttled_until": until.isoformat() if until else None, **extra}, now=now)
+        record(
+            session,
+            actor,
+            "staff.login_failed",
+            target_type="staff",
+            target_id=user_id,
+            details={
+                "username": username,
+                "reason": reason,
+                "throttled_until": until.isoformat() if until else None,
+                **extra,
+            },
+            now=now,
+        )
 
     user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
     if user is None:
@@ -390,8 +441,15 @@ def _refuse_while_locked(session: Session, user: StaffUser, *, actor: Actor, now
     # The right password, refused while locked, and not counted: the lock must run out on its
     # own schedule.
     assert user.locked_until is not None
-    record(session, actor, "staff.login_failed", target_type="staff", target_id=user.id,
-           details={"username": user.username, "reason": "locked"}, now=now)
+    record(
+        session,
+        actor,
+        "staff.login_failed",
+        target_type="staff",
+        target_id=user.id,
+        details={"username": user.username, "reason": "locked"},
+        now=now,
+    )
     raise Locked("account_locked", locked_until=user.locked_until.isoformat())
 
 
@@ -415,9 +473,19 @@ def _open_session(
     )
     session.add(staff_session)
     session.flush()
-    record(session, actor, "staff.login", target_type="staff", target_id=user.id,
-           details={"username": user.username, "session_id": staff_session.id,
-                    "expires_at": staff_session.expires_at.isoformat()}, now=now)
+    record(
+        session,
+        actor,
+        "staff.login",
+        target_type="staff",
+        target_id=user.id,
+        details={
+            "username": user.username,
+            "session_id": staff_session.id,
+            "expires_at": staff_session.expires_at.isoformat(),
+        },
+        now=now,
+    )
     staff_session.staff = user
     return LoginResult(token, staff_session, user)
 
@@ -451,8 +519,15 @@ def touch(staff_session: StaffSession, now: datetime) -> None:
 def logout(session: Session, staff_session: StaffSession, *, actor: Actor, now: datetime) -> None:
     staff_session.ended_at = now
     session.flush()
-    record(session, actor, "staff.logout", target_type="staff", target_id=staff_session.staff_id,
-           details={"session_id": staff_session.id}, now=now)
+    record(
+        session,
+        actor,
+        "staff.logout",
+        target_type="staff",
+        target_id=staff_session.staff_id,
+        details={"session_id": staff_session.id},
+        now=now,
+    )
 
 
 def _count_step_up_failure(
@@ -472,14 +547,32 @@ def _count_step_up_failure(
     if exhausted:
         staff_session.ended_at = now
     session.flush()
-    record(session, actor, "staff.step_up_failed", target_type="staff", target_id=user.id,
-           details={"username": user.username, "reason": details["reason"], "failed_attempts": failures,
-                    "session_id": staff_session.id, "action": details["action"],
-                    "target_id": details["target_id"]}, now=now)
+    record(
+        session,
+        actor,
+        "staff.step_up_failed",
+        target_type="staff",
+        target_id=user.id,
+        details={
+            "username": user.username,
+            "reason": details["reason"],
+            "failed_attempts": failures,
+            "session_id": staff_session.id,
+            "action": details["action"],
+            "target_id": details["target_id"],
+        },
+        now=now,
+    )
     if exhausted:
-        record(session, actor, "staff.step_up_exhausted", target_type="staff", target_id=user.id,
-               details={"username": user.username, "session_id": staff_session.id,
-                        "failed_attempts": failures}, now=now)
+        record(
+            session,
+            actor,
+            "staff.step_up_exhausted",
+            target_type="staff",
+            target_id=user.id,
+            details={"username": user.username, "session_id": staff_session.id, "failed_attempts": failures},
+            now=now,
+        )
         raise Unauthorized("step_up_exhausted")
     raise Forbidden("step_up_failed")
 
@@ -515,13 +608,32 @@ def step_up(
     try:
         step = _spend_totp(user, code, now)
     except security.TotpRefused as refused:
-        _count_step_up_failure(session, staff_session, user, settings=settings, actor=actor, now=now,
-                               details={"reason": refused.reason, "action": action, "target_id": target_id})
+        _count_step_up_failure(
+            session,
+            staff_session,
+            user,
+            settings=settings,
+            actor=actor,
+            now=now,
+            details={"reason": refused.reason, "action": action, "target_id": target_id},
+        )
     staff_session.step_up_failures = 0
     session.flush()
-    record(session, actor, "staff.step_up", target_type="staff", target_id=user.id,
-           details={"username": user.username, "session_id": staff_session.id, "step": step,
-                    "action": action, "target_id": target_id}, now=now)
+    record(
+        session,
+        actor,
+        "staff.step_up",
+        target_type="staff",
+        target_id=user.id,
+        details={
+            "username": user.username,
+            "session_id": staff_session.id,
+            "step": step,
+            "action": action,
+            "target_id": target_id,
+        },
+        now=now,
+    )
     return step
 
 

@@ -17,6 +17,7 @@ the issuer knows and keeps the record:
 
 Plain functions taking a Session: no flask, never a commit (the view commits once).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -177,7 +178,7 @@ class TrustListCache:
     list and the last assignment wins.
     """
 
-    def __init__(self, keystore: "Keystore") -> None:
+    def __init__(self, keystore: Keystore) -> None:
         self.keystore = keystore
         self._entry: tuple[bytes, TrustList, TrustSource] | None = None
         self._root: tuple[object, bytes] | None = None  # (root certificate, its SHA-256)
@@ -262,9 +263,7 @@ def _finish(result: VerificationResult, lookup: DatabaseStatusLookup, fresh: boo
     return Verification(result, certificate_id, lookup.failed or not fresh)
 
 
-def verify_text(
-    session: Session, trust_lists: TrustListCache, text: str, now: datetime | None = None
-) -> Verification:
+def verify_text(session: Session, trust_lists: TrustListCache, text: str, now: datetime | None = None) -> Verification:
     """Verify a scanned QR text or bare token (channels ``qr`` and ``page``)."""
     now = now or utcnow()
     lookup = DatabaseStatusLookup(session)
@@ -339,9 +338,7 @@ def find_by_code(session: Session, number: str, code: str) -> CodeMatch | None:
 
 def not_found_result(now: datetime) -> VerificationResult:
     """The one answer for an unknown number and for a wrong code: identical but for the time."""
-    return VerificationResult(
-        "not_found", {"format": _OK, "status": Check(False, "not_found")}, checked_at=now
-    )
+    return VerificationResult("not_found", {"format": _OK, "status": Check(False, "not_found")}, checked_at=now)
 
 
 def verify_number_code(

@@ -10,6 +10,7 @@ batch_alter_table on audit_events must create them again.
 Revision ID: 0002
 Revises: 0001
 """
+
 from __future__ import annotations
 
 from alembic import op

@@ -9,6 +9,7 @@ guesses without locking the account.
 Revision ID: 0003
 Revises: 0002
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

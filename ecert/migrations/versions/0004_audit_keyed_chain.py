@@ -13,6 +13,7 @@ every upgrade (idempotent), see docs/audit.md.
 Revision ID: 0004
 Revises: 0003
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -30,18 +31,30 @@ depends_on = None
 
 _events = sa.table(
     "audit_events",
-    sa.column("id", sa.BigInteger), sa.column("seq", sa.BigInteger), sa.column("occurred_at", UTCDateTime()),
-    sa.column("actor_type", sa.String), sa.column("actor_id", sa.String), sa.column("action", sa.String),
-    sa.column("target_type", sa.String), sa.column("target_id", sa.String),
-    sa.column("http_request_id", sa.String), sa.column("details", sa.JSON), sa.column("prev_hash", sa.String),
-    sa.column("hash", sa.String), sa.column("key_id", sa.String),
+    sa.column("id", sa.BigInteger),
+    sa.column("seq", sa.BigInteger),
+    sa.column("occurred_at", UTCDateTime()),
+    sa.column("actor_type", sa.String),
+    sa.column("actor_id", sa.String),
+    sa.column("action", sa.String),
+    sa.column("target_type", sa.String),
+    sa.column("target_id", sa.String),
+    sa.column("http_request_id", sa.String),
+    sa.column("details", sa.JSON),
+    sa.column("prev_hash", sa.String),
+    sa.column("hash", sa.String),
+    sa.column("key_id", sa.String),
 )
-_head = sa.table("audit_chain_head", sa.column("id", sa.Integer), sa.column("last_seq", sa.BigInteger),
-                 sa.column("last_hash", sa.String))
+_head = sa.table(
+    "audit_chain_head",
+    sa.column("id", sa.Integer),
+    sa.column("last_seq", sa.BigInteger),
+    sa.column("last_hash", sa.String),
+)
 
 _SQLITE_TRIGGERS = {
     operation: f"CREATE TRIGGER audit_events_no_{operation.lower()} BEFORE {operation} ON audit_events "
-               f"BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: {operation} refused'); END"
+    f"BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: {operation} refused'); END"
     for operation in ("UPDATE", "DELETE")
 }
 
@@ -73,17 +86,18 @@ def _rekey(bind: sa.Connection, count: int) -> None:
     if key is None:
         raise RuntimeError(
             f"migration 0004 re-keys the {count} existing audit events and needs the audit key: "
-            "set ECERT_AUDIT_KEY (or run `flask --app wsgi ecert init` in development)")
+            "set ECERT_AUDIT_KEY (or run `flask --app wsgi ecert init` in development)"
+        )
     rows = [dict(row._mapping) for row in bind.execute(sa.select(_events).order_by(_events.c.seq))]
     old_previous, new_previous = audit.GENESIS_HASH, audit.GENESIS_HASH
     updates = []
     for expected_seq, row in enumerate(rows, start=1):
         # The old chain must hold before it is vouched for with the key.
-        if (row["seq"] != expected_seq or row["prev_hash"] != old_previous
-                or audit.legacy_hash(row) != row["hash"]):
+        if row["seq"] != expected_seq or row["prev_hash"] != old_previous or audit.legacy_hash(row) != row["hash"]:
             raise RuntimeError(
                 f"the audit chain is already broken at seq {row['seq']} (id {row['id']}); re-keying it would "
-                "hide that. Investigate it (`ecert audit verify` on the previous release) before upgrading.")
+                "hide that. Investigate it (`ecert audit verify` on the previous release) before upgrading."
+            )
         old_previous = row["hash"]
         row.update(prev_hash=new_previous, key_id=key.key_id)
         row["hash"] = audit.keyed_hash(row, key)
@@ -91,8 +105,9 @@ def _rekey(bind: sa.Connection, count: int) -> None:
         updates.append({"b_id": row["id"], "b_prev": row["prev_hash"], "b_hash": row["hash"], "b_key": key.key_id})
     head = bind.execute(sa.select(_head).where(_head.c.id == 1)).one()
     if (head.last_seq, head.last_hash) != (len(rows), old_previous):
-        raise RuntimeError("the audit chain head does not match its last event; events are missing. "
-                           "Investigate before upgrading.")
+        raise RuntimeError(
+            "the audit chain head does not match its last event; events are missing. Investigate before upgrading."
+        )
 
     postgres = bind.dialect.name == "postgresql"
     if postgres:
@@ -100,8 +115,9 @@ def _rekey(bind: sa.Connection, count: int) -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
     bind.execute(
-        _events.update().where(_events.c.id == sa.bindparam("b_id")).values(
-            prev_hash=sa.bindparam("b_prev"), hash=sa.bindparam("b_hash"), key_id=sa.bindparam("b_key")),
+        _events.update()
+        .where(_events.c.id == sa.bindparam("b_id"))
+        .values(prev_hash=sa.bindparam("b_prev"), hash=sa.bindparam("b_hash"), key_id=sa.bindparam("b_key")),
         updates,
     )
     if postgres:
@@ -110,11 +126,17 @@ def _rekey(bind: sa.Connection, count: int) -> None:
         op.execute(_SQLITE_TRIGGERS["UPDATE"])
 
     marker: dict[str, Any] = {
-        "seq": len(rows) + 1, "occurred_at": datetime.now(UTC).replace(microsecond=0),
-        "actor_type": "system", "actor_id": "migration:0004", "action": "audit.chain_keyed",
-        "target_type": None, "target_id": None, "http_request_id": None,
+        "seq": len(rows) + 1,
+        "occurred_at": datetime.now(UTC).replace(microsecond=0),
+        "actor_type": "system",
+        "actor_id": "migration:0004",
+        "action": "audit.chain_keyed",
+        "target_type": None,
+        "target_id": None,
+        "http_request_id": None,
         "details": {"events_rekeyed": len(rows), "legacy_head_hash": old_previous, "key_id": key.key_id},
-        "prev_hash": new_previous, "key_id": key.key_id,
+        "prev_hash": new_previous,
+        "key_id": key.key_id,
     }
     marker["hash"] = audit.keyed_hash(marker, key)
     bind.execute(_events.insert().values(**marker))
