@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,19 @@ def _seconds(name: str, raw: str) -> float:
     return value
 
 
+def _parse_holidays(name: str, raw: str) -> frozenset[date]:
+    days = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            days.add(date.fromisoformat(part))
+        except ValueError:
+            raise ConfigurationError(f"{name}: {part!r} is not a YYYY-MM-DD date") from None
+    return frozenset(days)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -87,7 +101,7 @@ class Settings:
     # on a host, each stopped after this many seconds (ECERT_PDF_CHECK_SLOTS/_SECONDS).
     pdf_check_slots: int = 1
     pdf_check_seconds: float = 5.0
-    extra_holidays: frozenset = field(default_factory=frozenset)
+    extra_holidays: frozenset[date] = field(default_factory=frozenset)
     pki_dir: Path = Path("instance/pki")
     root_cert_path: Path | None = None
     signing_key_passphrase: str = ""
@@ -128,6 +142,48 @@ DEV_IDP_ISSUER = "https://idp.dev.ecert.local"
 DEV_IDP_AUDIENCE = "ecert"
 
 
+# Settings read as text: ECERT_<FIELD> as given, or the field's default when unset or blank.
+_TEXT_SETTINGS = (
+    "database_url",
+    "secret_key",
+    "issuer_id",
+    "authority_name",
+    "place_of_issue",
+    "idp_jwks",
+    "idp_issuer",
+    "idp_audience",
+    "redis_url",
+    "rate_limits",
+    "bind",
+    "signing_key_passphrase",
+    "metrics_token",
+    "audit_key",
+    "database_owner_url",
+)
+
+
+def _at_least(minimum: int) -> Callable[[str, str], int]:
+    return lambda name, raw: _int(name, raw, minimum)
+
+
+# Settings parsed from their text: (ECERT_ name, field, parser); an unset or blank one keeps its
+# default. A parser gets the variable's full name for its error message.
+_PARSED_SETTINGS: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
+    ("AUTO_ISSUE", "auto_issue", _bool),
+    ("WORKERS", "workers", _at_least(1)),
+    ("MAX_BODY_BYTES", "max_body_bytes", _at_least(1024)),
+    ("MAX_PDF_UPLOAD_BYTES", "max_pdf_upload_bytes", _at_least(1024)),
+    ("PDF_CHECK_SLOTS", "pdf_check_slots", _at_least(1)),
+    ("PDF_CHECK_SECONDS", "pdf_check_seconds", _seconds),
+    ("STAFF_IDLE_MINUTES", "staff_idle_minutes", _at_least(1)),
+    ("STAFF_ABSOLUTE_HOURS", "staff_absolute_hours", _at_least(1)),
+    ("STAFF_LOCKOUT_MINUTES", "staff_lockout_minutes", _at_least(1)),
+    ("STAFF_LOCKOUT_ATTEMPTS", "staff_lockout_attempts", _at_least(1)),
+    ("LOG_JSON", "log_json", _bool),
+    ("HOLIDAYS", "extra_holidays", _parse_holidays),
+)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
 
@@ -137,83 +193,55 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     mode = get("ENV", "development").lower()
     if mode not in {"development", "production"}:
         raise ConfigurationError(f"ECERT_ENV must be development or production, not {mode!r}")
-    production = mode == "production"
-
-    instance_dir = Path(get("INSTANCE_DIR") or "instance").resolve()
-    values: dict[str, Any] = {
-        "env": mode,
-        "instance_dir": instance_dir,
-        "database_url": get("DATABASE_URL"),
-        "secret_key": get("SECRET_KEY"),
-        "public_base_url": get("PUBLIC_BASE_URL").rstrip("/"),
-        "issuer_id": get("ISSUER_ID") or DEFAULT_ISSUER_ID,
-        "authority_name": get("AUTHORITY_NAME") or DEFAULT_AUTHORITY_NAME,
-        "place_of_issue": get("PLACE_OF_ISSUE") or DEFAULT_PLACE_OF_ISSUE,
-        "idp_jwks": get("IDP_JWKS"),
-        "idp_issuer": get("IDP_ISSUER"),
-        "idp_audience": get("IDP_AUDIENCE"),
-        "redis_url": get("REDIS_URL"),
-        "rate_limits": get("RATE_LIMITS"),
-        "bind": get("BIND") or "127.0.0.1:8000",
-        "pki_dir": Path(get("PKI_DIR") or instance_dir / "pki").resolve(),
-        "signing_key_passphrase": get("SIGNING_KEY_PASSPHRASE"),
-        "metrics_token": get("METRICS_TOKEN"),
-        "audit_key": get("AUDIT_KEY"),
-        "database_owner_url": get("DATABASE_OWNER_URL"),
-    }
-    if get("AUTO_ISSUE"):
-        values["auto_issue"] = _bool("ECERT_AUTO_ISSUE", get("AUTO_ISSUE"))
-    else:
-        # The automatic path is a policy decision: on by default only where nothing is real.
-        values["auto_issue"] = not production
-    if get("WORKERS"):
-        values["workers"] = _int("ECERT_WORKERS", get("WORKERS"), 1)
-    if get("MAX_BODY_BYTES"):
-        values["max_body_bytes"] = _int("ECERT_MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 1024)
-    if get("MAX_PDF_UPLOAD_BYTES"):
-        values["max_pdf_upload_bytes"] = _int("ECERT_MAX_PDF_UPLOAD_BYTES", get("MAX_PDF_UPLOAD_BYTES"), 1024)
-    if get("PDF_CHECK_SLOTS"):
-        values["pdf_check_slots"] = _int("ECERT_PDF_CHECK_SLOTS", get("PDF_CHECK_SLOTS"), 1)
-    if get("PDF_CHECK_SECONDS"):
-        values["pdf_check_seconds"] = _seconds("ECERT_PDF_CHECK_SECONDS", get("PDF_CHECK_SECONDS"))
-    if get("STAFF_IDLE_MINUTES"):
-        values["staff_idle_minutes"] = _int("ECERT_STAFF_IDLE_MINUTES", get("STAFF_IDLE_MINUTES"), 1)
-    if get("STAFF_ABSOLUTE_HOURS"):
-        values["staff_absolute_hours"] = _int("ECERT_STAFF_ABSOLUTE_HOURS", get("STAFF_ABSOLUTE_HOURS"), 1)
-    if get("STAFF_LOCKOUT_MINUTES"):
-        values["staff_lockout_minutes"] = _int("ECERT_STAFF_LOCKOUT_MINUTES", get("STAFF_LOCKOUT_MINUTES"), 1)
-    if get("STAFF_LOCKOUT_ATTEMPTS"):
-        values["staff_lockout_attempts"] = _int("ECERT_STAFF_LOCKOUT_ATTEMPTS", get("STAFF_LOCKOUT_ATTEMPTS"), 1)
-    if get("LOG_JSON"):
-        values["log_json"] = _bool("ECERT_LOG_JSON", get("LOG_JSON"))
-    if get("HOLIDAYS"):
-        values["extra_holidays"] = _parse_holidays(get("HOLIDAYS"))
-
-    if production:
+    values = _read_values(get, mode)
+    if mode == "production":
         problems = production_problems(values, get)
         if problems:
             raise ConfigurationError("production refuses to start: " + "; ".join(problems))
     else:
-        filled = []
-        if not values["database_url"]:
-            values["database_url"] = f"sqlite:///{instance_dir / 'ecert.sqlite3'}"
-            filled.append("ECERT_DATABASE_URL")
-        if not values["secret_key"]:
-            values["secret_key"] = secrets.token_urlsafe(32)
-            filled.append("ECERT_SECRET_KEY")
-        if not values["public_base_url"]:
-            values["public_base_url"] = f"http://{values['bind']}"
-            filled.append("ECERT_PUBLIC_BASE_URL")
-        if not values["idp_jwks"]:
-            values["idp_jwks"] = str(instance_dir / "idp" / "jwks.json")
-            values["idp_issuer"] = values["idp_issuer"] or DEV_IDP_ISSUER
-            values["idp_audience"] = values["idp_audience"] or DEV_IDP_AUDIENCE
-            filled.append("ECERT_IDP_JWKS (development identity provider)")
-        values["idp_issuer"] = values["idp_issuer"] or DEV_IDP_ISSUER
-        values["idp_audience"] = values["idp_audience"] or DEV_IDP_AUDIENCE
-        if filled:
-            log.info("development defaults in use for: %s", ", ".join(filled))
+        _fill_development_defaults(values)
     return Settings(**values)
+
+
+def _read_values(get: Callable[[str], str], mode: str) -> dict[str, Any]:
+    """The settings the environment gives, each parsed and checked; the rest keep their defaults."""
+    defaults = Settings()
+    instance_dir = Path(get("INSTANCE_DIR") or "instance").resolve()
+    values: dict[str, Any] = {
+        "env": mode,
+        "instance_dir": instance_dir,
+        "public_base_url": get("PUBLIC_BASE_URL").rstrip("/"),
+        "pki_dir": Path(get("PKI_DIR") or instance_dir / "pki").resolve(),
+        # The automatic path is a policy decision: on by default only where nothing is real.
+        "auto_issue": mode != "production",
+    }
+    values |= {name: get(name.upper()) or getattr(defaults, name) for name in _TEXT_SETTINGS}
+    values |= {
+        name: parse(f"ECERT_{env_name}", get(env_name)) for env_name, name, parse in _PARSED_SETTINGS if get(env_name)
+    }
+    return values
+
+
+def _fill_development_defaults(values: dict[str, Any]) -> None:
+    """Development runs with nothing set: what is missing gets a local value, and the log says which."""
+    instance_dir = values["instance_dir"]
+    filled = []
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite:///{instance_dir / 'ecert.sqlite3'}"
+        filled.append("ECERT_DATABASE_URL")
+    if not values["secret_key"]:
+        values["secret_key"] = secrets.token_urlsafe(32)
+        filled.append("ECERT_SECRET_KEY")
+    if not values["public_base_url"]:
+        values["public_base_url"] = f"http://{values['bind']}"
+        filled.append("ECERT_PUBLIC_BASE_URL")
+    if not values["idp_jwks"]:
+        values["idp_jwks"] = str(instance_dir / "idp" / "jwks.json")
+        filled.append("ECERT_IDP_JWKS (development identity provider)")
+    values["idp_issuer"] = values["idp_issuer"] or DEV_IDP_ISSUER
+    values["idp_audience"] = values["idp_audience"] or DEV_IDP_AUDIENCE
+    if filled:
+        log.info("development defaults in use for: %s", ", ".join(filled))
 
 
 _REQUIRED_IN_PRODUCTION = (
@@ -265,18 +293,3 @@ def production_problems(values: Mapping[str, Any], get: Callable[[str], str]) ->
     if token and len(token) < _MIN_METRICS_TOKEN:
         problems.append(f"ECERT_METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN} characters")
     return problems
-
-
-def _parse_holidays(raw: str) -> frozenset:
-    from datetime import date
-
-    days = set()
-    for part in raw.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            days.add(date.fromisoformat(part))
-        except ValueError:
-            raise ConfigurationError(f"ECERT_HOLIDAYS: {part!r} is not a YYYY-MM-DD date") from None
-    return frozenset(days)
