@@ -14,8 +14,18 @@ class ConfigurationError(RuntimeError):
 
 
 class DomainError(Exception):
+    """A refusal the client can act on: an HTTP ``status`` and a stable ``code``. A subclass names
+    its own in the class line: ``class NotFound(DomainError, status=404, code="not_found")``."""
+
     status = 400
     code = "invalid_request"
+
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, code: str | None = None, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or code or self.code)
@@ -25,43 +35,36 @@ class DomainError(Exception):
         self.extra = extra
 
 
-class InvalidInput(DomainError):
-    status = 422
-    code = "validation_failed"
+class InvalidInput(DomainError, status=422, code="validation_failed"):
+    """Per-field error codes: ``{field: [code, ...]}``."""
 
     def __init__(self, errors: dict[str, list[str]], code: str | None = None) -> None:
         super().__init__(code)
         self.errors = errors
 
 
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
+    """No such thing, or not the caller's (the same answer: existence is not disclosed)."""
 
 
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
+class Conflict(DomainError, status=409, code="conflict"):
+    """The thing's state forbids the change."""
 
 
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
+class Unauthorized(DomainError, status=401, code="unauthorized"):
+    """No credentials, or credentials that do not prove who the caller is."""
 
 
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"):
+    """The caller is known but may not do this."""
 
 
-class Locked(DomainError):
-    status = 423
-    code = "account_locked"
+class Locked(DomainError, status=423, code="account_locked"):
+    """The staff account is locked after too many failed logins."""
 
 
-class ServiceUnavailable(DomainError):
-    status = 503
-    code = "service_unavailable"
+class ServiceUnavailable(DomainError, status=503, code="service_unavailable"):
+    """A dependency (the database, a key, a check slot) is not there now: try again later."""
 
 
 class PersistentFailure(DomainError):

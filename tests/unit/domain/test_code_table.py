@@ -104,6 +104,8 @@ def _codes_in(tree: ast.Module, emitters: set[str]) -> set[str]:
             if isinstance(target, ast.Subscript) and getattr(target.value, "id", "") in CODE_LISTS:
                 found |= _strings(node.value)
         elif isinstance(node, ast.ClassDef) and node.name in emitters:
+            # class NotFound(DomainError, status=404, code="not_found"), or code = "..." in its body.
+            found |= set().union(*(_strings(k.value) for k in node.keywords if k.arg == "code"))
             for statement in node.body:
                 if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "code":
                     found |= _strings(statement.value)
