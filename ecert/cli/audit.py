@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.decorators import FC
 from flask.cli import AppGroup
 
 from ecert.cli.common import out as _out
@@ -25,17 +27,20 @@ def _audit_key() -> audit_service.AuditKey:
     return key
 
 
+def _file_option(flag: str, name: str, help_text: str) -> Callable[[FC], FC]:
+    """An optional file path (a checkpoint read or written)."""
+    return click.option(flag, name, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help_text)
+
+
 def _progress_wanted(as_json: bool) -> bool:
     return not as_json and sys.stdout.isatty()
 
 
 @audit_cli.command("verify")
-@click.option(
+@_file_option(
     "--checkpoint",
     "checkpoint_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A checkpoint written by `audit checkpoint`: also find deleted or replaced events up to it.",
+    "A checkpoint written by `audit checkpoint`: also find deleted or replaced events up to it.",
 )
 @click.option("--json", "as_json", is_flag=True)
 def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
@@ -77,12 +82,8 @@ def verify_command(checkpoint_file: Path | None, as_json: bool) -> None:
 
 
 @audit_cli.command("checkpoint")
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where to write it (default: <instance>/audit-checkpoints/<seq>.json). Copy it off this host.",
+@_file_option(
+    "--out", "out_file", "Where to write it (default: <instance>/audit-checkpoints/<seq>.json). Copy it off this host."
 )
 @click.option("--json", "as_json", is_flag=True)
 def checkpoint_command(out_file: Path | None, as_json: bool) -> None:

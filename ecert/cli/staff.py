@@ -41,6 +41,26 @@ def _write_qr(uri: str, path: Path) -> None:
     image.save(path)
 
 
+def _enrolment_data(enrolment: staff_service.Enrolment) -> dict[str, Any]:
+    """What the person must be given, read inside the unit of work (the row expires at its commit)."""
+    data: dict[str, Any] = {
+        "username": enrolment.user.username,
+        "role": enrolment.user.role,
+        "totp_secret": enrolment.totp_secret,
+        "provisioning_uri": enrolment.provisioning_uri,
+    }
+    if enrolment.password is not None:
+        data["password"] = enrolment.password
+    return data
+
+
+def _show_enrolment(data: dict[str, Any], qr_png: Path | None, as_json: bool) -> None:
+    if qr_png is not None:
+        _write_qr(data["provisioning_uri"], qr_png)
+        data["qr_png"] = str(qr_png)
+    _out(data, as_json, _enrolment_text(data))
+
+
 def _enrolment_text(data: dict[str, Any]) -> str:
     lines = [f"staff {data['username']} ({data['role']})"]
     if data.get("password"):
@@ -74,18 +94,8 @@ def create_command(username: str, role: str, password_stdin: bool, qr_png: Path 
             enrolment = staff_service.create_staff(session, username, role, password=password, actor=_actor())
         except DomainError as error:
             raise _fail(error) from None
-        data: dict[str, Any] = {
-            "username": enrolment.user.username,
-            "role": enrolment.user.role,
-            "totp_secret": enrolment.totp_secret,
-            "provisioning_uri": enrolment.provisioning_uri,
-        }
-        if enrolment.password is not None:
-            data["password"] = enrolment.password
-    if qr_png is not None:
-        _write_qr(enrolment.provisioning_uri, qr_png)
-        data["qr_png"] = str(qr_png)
-    _out(data, as_json, _enrolment_text(data))
+        data = _enrolment_data(enrolment)
+    _show_enrolment(data, qr_png, as_json)
 
 
 @staff_cli.command("list")
@@ -137,16 +147,8 @@ def reset_totp_command(username: str, qr_png: Path | None, as_json: bool) -> Non
             enrolment = staff_service.reset_totp(session, username, actor=_actor())
         except DomainError as error:
             raise _fail(error) from None
-        data: dict[str, Any] = {
-            "username": enrolment.user.username,
-            "role": enrolment.user.role,
-            "totp_secret": enrolment.totp_secret,
-            "provisioning_uri": enrolment.provisioning_uri,
-        }
-    if qr_png is not None:
-        _write_qr(enrolment.provisioning_uri, qr_png)
-        data["qr_png"] = str(qr_png)
-    _out(data, as_json, _enrolment_text(data))
+        data = _enrolment_data(enrolment)
+    _show_enrolment(data, qr_png, as_json)
 
 
 @staff_cli.command("clear-throttle")
