@@ -150,24 +150,8 @@ class IdentityVerifier:
                 leeway=self.leeway,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("token_expired") from None
-        except jwt.ImmatureSignatureError:
-            raise Unauthorized("token_not_yet_valid") from None
-        except jwt.InvalidAudienceError:
-            raise Unauthorized("token_wrong_audience") from None
-        except jwt.InvalidIssuerError:
-            raise Unauthorized("token_wrong_issuer") from None
-        except jwt.InvalidSignatureError:
-            raise Unauthorized("token_signature_invalid") from None
-        except jwt.InvalidAlgorithmError:
-            raise Unauthorized("token_algorithm_not_allowed") from None
-        except InvalidSubjectError:
-            raise Unauthorized("token_claims_invalid", claim="sub") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise Unauthorized("token_claims_invalid", claim=exc.claim) from None
-        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError):
-            raise Unauthorized("token_malformed") from None
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError) as error:
+            raise _refusal(error) from None
         issued_at, expires = _numeric_date(claims, "iat"), _numeric_date(claims, "exp")
         if issued_at > time.time() + self.leeway:
             raise Unauthorized("token_not_yet_valid")
@@ -176,6 +160,29 @@ class IdentityVerifier:
             # short, so one that claims a long life is not one of theirs to trust.
             raise Unauthorized("token_lifetime_too_long")
         return _identity_from_claims(claims, self.min_loa)
+
+
+# The code for each way PyJWT refuses a token, in this order (some of its errors subclass others).
+_TOKEN_FAULTS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "token_expired"),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid"),
+    (jwt.InvalidAudienceError, "token_wrong_audience"),
+    (jwt.InvalidIssuerError, "token_wrong_issuer"),
+    (jwt.InvalidSignatureError, "token_signature_invalid"),
+    (jwt.InvalidAlgorithmError, "token_algorithm_not_allowed"),
+)
+
+
+def _refusal(error: Exception) -> Unauthorized:
+    """The 401 for a token jwt.decode refused; anything not named here is a malformed token."""
+    code = next((code for kind, code in _TOKEN_FAULTS if isinstance(error, kind)), None)
+    if code is not None:
+        return Unauthorized(code)
+    if isinstance(error, InvalidSubjectError):
+        return Unauthorized("token_claims_invalid", claim="sub")
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return Unauthorized("token_claims_invalid", claim=error.claim)
+    return Unauthorized("token_malformed")
 
 
 def _algorithm_fits_key(alg: str, jwk: Any) -> bool:

@@ -37,7 +37,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -50,6 +50,7 @@ from verification import (
     CertificateStatus,
     Check,
     PublicFields,
+    StatusLookup,
     StatusUnavailable,
     TrustList,
     VerificationResult,
@@ -396,7 +397,7 @@ class PdfChecker:
         self,
         data: bytes,
         source: TrustSource,
-        status_lookup: Callable[[bytes], CertificateStatus],
+        status_lookup: StatusLookup,
         now: datetime,
         max_bytes: int,
     ) -> VerificationResult:
@@ -408,13 +409,10 @@ class PdfChecker:
             return self._run(data, source, status_lookup, now, max_bytes)
 
     def _run(
-        self,
-        data: bytes,
-        source: TrustSource,
-        status_lookup: Callable[[bytes], CertificateStatus],
-        now: datetime,
-        max_bytes: int,
+        self, data: bytes, source: TrustSource, status_lookup: StatusLookup, now: datetime, max_bytes: int
     ) -> VerificationResult:
+        """One check in a child process, within the time limit; the child goes back to the pool
+        only after a clean answer."""
         deadline = time.monotonic() + self.seconds
         child = self.pool.take()
         try:
@@ -425,7 +423,7 @@ class PdfChecker:
                 self.pool.discard(child)
                 child = self.pool.take()
                 child.conn.send((data, source, now, max_bytes))
-            result = self._converse(child, deadline, status_lookup, now, len(data))
+            result = self._converse(child, deadline, status_lookup, len(data))
         except BaseException:
             # Anything unexpected here (the worker being stopped, say): never reuse a child
             # that may be half-way through a check.
@@ -444,8 +442,7 @@ class PdfChecker:
         self,
         child: _Child,
         deadline: float,
-        status_lookup: Callable[[bytes], CertificateStatus],
-        now: datetime,
+        status_lookup: StatusLookup,
         size: int,
     ) -> tuple[dict[str, Any], list[tuple[int, str, str]]] | str:
         """The child's answer, serving its status questions meanwhile, or why there is none."""
