@@ -67,11 +67,17 @@ class Person(Base):
     )
 
 
-class Conviction(Base):
+class _PersonEntry:
+    """A line of a person's record (a conviction, a ban): deleted with the person. (sort_order: these
+    columns come first in the table, as the migrations made them.)"""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True, sort_order=-1)
+
+
+class Conviction(_PersonEntry, Base):
     __tablename__ = "convictions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     court: Mapped[str] = mapped_column(String(300))
     judgment_number: Mapped[str] = mapped_column(String(100))
     judgment_date: Mapped[date] = mapped_column(Date)
@@ -86,11 +92,9 @@ class Conviction(Base):
     person: Mapped[Person] = relationship(back_populates="convictions")
 
 
-class Ban(Base):
+class Ban(_PersonEntry, Base):
     __tablename__ = "bans"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     decision: Mapped[str] = mapped_column(String(300))
     court: Mapped[str] = mapped_column(String(300))
     positions: Mapped[str] = mapped_column(String(500))
