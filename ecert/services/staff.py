@@ -71,6 +71,26 @@ class Enrolment:
     provisioning_uri: str
 
 
+def _record_staff(
+    session: Session,
+    actor: Actor,
+    action: str,
+    user: StaffUser,
+    details: dict[str, Any],
+    now: datetime | None = None,
+) -> None:
+    """An event about a staff account: the account is its target, its username the first detail."""
+    record(
+        session,
+        actor,
+        action,
+        target_type="staff",
+        target_id=user.id,
+        details={"username": user.username, **details},
+        now=now,
+    )
+
+
 def create_staff(
     session: Session,
     username: str,
@@ -111,14 +131,7 @@ def create_staff(
     )
     session.add(user)
     session.flush()
-    record(
-        session,
-        actor,
-        "staff.created",
-        target_type="staff",
-        target_id=user.id,
-        details={"username": username, "role": role, "password_generated": generated},
-    )
+    _record_staff(session, actor, "staff.created", user, {"role": role, "password_generated": generated})
     return Enrolment(user, password if generated else None, secret, security.provisioning_uri(secret, username))
 
 
@@ -157,14 +170,7 @@ def disable_staff(session: Session, username: str, *, actor: Actor, now: datetim
     user.disabled = True
     ended = end_sessions(session, user, now)
     session.flush()
-    record(
-        session,
-        actor,
-        "staff.disabled",
-        target_type="staff",
-        target_id=user.id,
-        details={"username": user.username, "already_disabled": was_disabled, "sessions_ended": ended},
-    )
+    _record_staff(session, actor, "staff.disabled", user, {"already_disabled": was_disabled, "sessions_ended": ended})
     return user
 
 
@@ -183,14 +189,7 @@ def reset_totp(session: Session, username: str, *, actor: Actor, now: datetime |
     user.locked_until = None
     ended = end_sessions(session, user, now)
     session.flush()
-    record(
-        session,
-        actor,
-        "staff.totp_reset",
-        target_type="staff",
-        target_id=user.id,
-        details={"username": user.username, "sessions_ended": ended},
-    )
+    _record_staff(session, actor, "staff.totp_reset", user, {"sessions_ended": ended})
     return Enrolment(user, None, secret, security.provisioning_uri(secret, user.username))
 
 
@@ -334,30 +333,16 @@ def _count_totp_failure(
         # The next window starts afresh once the lock has run out.
         user.failed_attempts = 0
     session.flush()
-    record(
-        session,
-        actor,
-        "staff.login_failed",
-        target_type="staff",
-        target_id=user.id,
-        details={"username": user.username, "reason": reason, "failed_attempts": attempts},
-        now=now,
-    )
+    _record_staff(session, actor, "staff.login_failed", user, {"reason": reason, "failed_attempts": attempts}, now=now)
     if locked:
         assert user.locked_until is not None
         # Only the right password gets this far: whoever sent these codes knows it.
-        record(
+        _record_staff(
             session,
             actor,
             "staff.login_locked",
-            target_type="staff",
-            target_id=user.id,
-            details={
-                "username": user.username,
-                "until": user.locked_until.isoformat(),
-                "failed_attempts": attempts,
-                "password_compromised": True,
-            },
+            user,
+            {"until": user.locked_until.isoformat(), "failed_attempts": attempts, "password_compromised": True},
             now=now,
         )
         raise Locked("account_locked", locked_until=user.locked_until.isoformat())
@@ -441,15 +426,7 @@ def _refuse_while_locked(session: Session, user: StaffUser, *, actor: Actor, now
     # The right password, refused while locked, and not counted: the lock must run out on its
     # own schedule.
     assert user.locked_until is not None
-    record(
-        session,
-        actor,
-        "staff.login_failed",
-        target_type="staff",
-        target_id=user.id,
-        details={"username": user.username, "reason": "locked"},
-        now=now,
-    )
+    _record_staff(session, actor, "staff.login_failed", user, {"reason": "locked"}, now=now)
     raise Locked("account_locked", locked_until=user.locked_until.isoformat())
 
 
@@ -473,17 +450,12 @@ def _open_session(
     )
     session.add(staff_session)
     session.flush()
-    record(
+    _record_staff(
         session,
         actor,
         "staff.login",
-        target_type="staff",
-        target_id=user.id,
-        details={
-            "username": user.username,
-            "session_id": staff_session.id,
-            "expires_at": staff_session.expires_at.isoformat(),
-        },
+        user,
+        {"session_id": staff_session.id, "expires_at": staff_session.expires_at.isoformat()},
         now=now,
     )
     staff_session.staff = user
@@ -547,14 +519,12 @@ def _count_step_up_failure(
     if exhausted:
         staff_session.ended_at = now
     session.flush()
-    record(
+    _record_staff(
         session,
         actor,
         "staff.step_up_failed",
-        target_type="staff",
-        target_id=user.id,
-        details={
-            "username": user.username,
+        user,
+        {
             "reason": details["reason"],
             "failed_attempts": failures,
             "session_id": staff_session.id,
@@ -564,13 +534,12 @@ def _count_step_up_failure(
         now=now,
     )
     if exhausted:
-        record(
+        _record_staff(
             session,
             actor,
             "staff.step_up_exhausted",
-            target_type="staff",
-            target_id=user.id,
-            details={"username": user.username, "session_id": staff_session.id, "failed_attempts": failures},
+            user,
+            {"session_id": staff_session.id, "failed_attempts": failures},
             now=now,
         )
         raise Unauthorized("step_up_exhausted")
@@ -619,19 +588,12 @@ def step_up(
         )
     staff_session.step_up_failures = 0
     session.flush()
-    record(
+    _record_staff(
         session,
         actor,
         "staff.step_up",
-        target_type="staff",
-        target_id=user.id,
-        details={
-            "username": user.username,
-            "session_id": staff_session.id,
-            "step": step,
-            "action": action,
-            "target_id": target_id,
-        },
+        user,
+        {"session_id": staff_session.id, "step": step, "action": action, "target_id": target_id},
         now=now,
     )
     return step
