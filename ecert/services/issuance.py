@@ -27,6 +27,7 @@ from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
 from ecert.services import audit, records
 from ecert.services.audit import Actor, record
+from ecert.services.requests import send_to_review
 from signing.canonical import canonical_json, content_digest
 from signing.cose import TokenClaims, qr_text, sign_token, token_claims
 from signing.pdf import render_certificate_pdf, sign_pdf
@@ -230,17 +231,7 @@ def issue_for(
                 return issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
         except Exception:
             log.exception("automatic issuance failed for request %s; sent to review", request.id)
-            move(request, RequestStatus.NEEDS_REVIEW)
-            request.review_reasons = [*request.review_reasons, "signing_failed"]
-            session.flush()
-            record(
-                session,
-                actor,
-                "request.needs_review",
-                target_type="request",
-                target_id=request.id,
-                details={"reasons": ["signing_failed"]},
-            )
+            send_to_review(session, request, ["signing_failed"], actor=actor)
             return None
 
     return issue

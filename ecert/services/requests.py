@@ -120,21 +120,27 @@ def decide(
         reasons = [*reasons, "automatic_issuance_off"]
     if issue is None:
         reasons = [*reasons, "signing_unavailable"]
-    request.review_reasons = list(reasons)
+    request.review_reasons = []
     if reasons:
-        move(request, RequestStatus.NEEDS_REVIEW)
-        session.flush()
-        record(
-            session,
-            actor,
-            "request.needs_review",
-            target_type="request",
-            target_id=request.id,
-            details={"reasons": list(reasons)},
-        )
+        send_to_review(session, request, reasons, actor=actor)
         return
     assert issue is not None  # without it, signing_unavailable is among the reasons
     issue(session, request, actor, now)
+
+
+def send_to_review(session: Session, request: CertificateRequest, reasons: list[str], *, actor: Actor) -> None:
+    """The request waits for staff: ``reasons`` join its review reasons and the event names them."""
+    move(request, RequestStatus.NEEDS_REVIEW)
+    request.review_reasons = [*(request.review_reasons or []), *reasons]
+    session.flush()
+    record(
+        session,
+        actor,
+        "request.needs_review",
+        target_type="request",
+        target_id=request.id,
+        details={"reasons": reasons},
+    )
 
 
 def get_for_citizen(session: Session, request_id: str, personal_id: str) -> CertificateRequest:
