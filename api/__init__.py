@@ -15,7 +15,9 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from flask_smorest.exceptions import NotModified
+from flask_smorest.utils import get_appcontext
 from werkzeug.exceptions import HTTPException
 
 from api import errors, json_guard, limits, metrics
@@ -53,6 +55,17 @@ class EcertApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = default
 
 
+def _not_modified(_error: NotModified) -> Response:
+    """``@blp.etag`` raises ``NotModified`` when If-None-Match holds the answer's ETag: a bare 304
+    that carries the ETag (RFC 9110 §15.4.5), never a problem document. smorest computed the tag
+    from the dumped answer, which it keeps in the app context; the same computation gives it back."""
+    response = Response(status=304)
+    dumped = get_appcontext().get("result_dump")
+    if dumped is not None:
+        response.set_etag(Blueprint._generate_etag(dumped))  # noqa: SLF001 - smorest's own ETag function
+    return response
+
+
 def register(app: Flask) -> None:
     app.config.update(
         API_TITLE="ecert — Phiếu lý lịch tư pháp điện tử",
@@ -84,6 +97,7 @@ def register(app: Flask) -> None:
     app.extensions[EDGE_EXTENSION_KEY] = Edge(openapi=api, limiter=limiter, rate_limits=rate_limits)
 
     errors.register(app)
+    app.register_error_handler(NotModified, _not_modified)
     metrics.init_app(app)
     app.before_request(_start)
     # After _start: the body cap it sets applies while the guard reads the body.

@@ -1,4 +1,5 @@
-"""What every input schema shares: it checks shape and speaks in codes.
+"""What the schemas share: input schemas check shape and speak in codes; response schemas dump
+the domain's objects (the views return objects, ``@blp.response`` dumps them).
 
 An input schema checks the shape of a body or a query (types, required fields, membership of a
 closed list, nesting, no unknown fields); the rules (lengths, patterns, ranges, how fields relate)
@@ -13,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
+
+from api.errors import _lang
+from ecert.db import utcnow
+from ecert.domain import rules
+from ecert.domain.i18n import message
 
 # marshmallow's reasons (the keys of a field's error_messages) and the code each one becomes.
 # Any other reason ("too_large" for a huge integer, "invalid_utf8", ...) is "invalid_value".
@@ -84,3 +90,98 @@ def checked_by(rule: Callable[[Any], list[str]]) -> Callable[[Any], None]:
             raise ValidationError(codes)
 
     return check
+
+
+# --- response schemas ---------------------------------------------------------------------------
+
+
+class Embedded(fields.Nested):
+    """A nested member made of the parent object's own attributes (a request's refusal is its
+    ``refusal_reason``, ``refusal_note``, ``decided_at``): the nested schema reads the parent, or
+    the member is null when ``present(parent)`` is false. The OpenAPI document shows the nested
+    schema, which ``fields.Function`` could not."""
+
+    def __init__(self, nested: type[Schema], *, present: Callable[[Any], bool] | None = None, **kwargs: Any) -> None:
+        super().__init__(nested, **kwargs)
+        self.present = present
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:  # noqa: ARG002 - Field.get_value's signature
+        return obj if self.present is None or self.present(obj) else None
+
+
+class Annotated:
+    """An object with members added for one answer (``already_revoked`` of a repeated revocation,
+    the judicial record shown with a request): a schema reads the added members first, then the
+    object's own."""
+
+    def __init__(self, subject: object, **members: Any) -> None:
+        self._subject = subject
+        self.__dict__.update(members)
+
+    def __getattr__(self, name: str) -> Any:  # only for names not added above
+        return getattr(self._subject, name)
+
+
+def page_of(item: type[Schema], name: str, *, cursor: bool = True) -> type[Schema]:
+    """The schema of a page of items (``ecert.services.paging.Page`` or any object with
+    ``items`` and ``next_cursor``), named ``name`` in the OpenAPI document."""
+    members: dict[str, fields.Field] = {"items": fields.List(fields.Nested(item), required=True)}
+    if cursor:
+        members["next_cursor"] = fields.String(allow_none=True)
+    return Schema.from_dict(members, name=name)
+
+
+def label_of(code: str | None, kind: str | None = None) -> str | None:
+    """The label of a code (of ``kind``: refusal, revocation, status) in the answer's language."""
+    if not code:
+        return None
+    return message(f"{kind}.{code}" if kind else code, _lang())
+
+
+class RefusalSchema(Schema):
+    """A refused request's reason and note (read from the request's own columns)."""
+
+    reason = fields.String(required=True, attribute="refusal_reason")
+    reason_label = fields.Function(lambda req: label_of(req.refusal_reason, "refusal"), metadata={"type": "string"})
+    note = fields.String(attribute="refusal_note")
+    refused_at = fields.DateTime(attribute="decided_at")
+
+
+def is_refused(req: Any) -> bool:
+    return bool(req.status == rules.STATUS_REFUSED and req.refusal_reason)
+
+
+class RequestSchema(Schema):
+    """A certificate request as its citizen sees it; staff see more (``StaffRequestSchema``)."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    form_type = fields.Integer(required=True)
+    purpose = fields.String(required=True)
+    copies = fields.Integer(required=True)
+    include_ban_section = fields.Boolean(required=True)
+    fee_vnd = fields.Integer(required=True)
+    fee_status = fields.String()
+    submitted_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(required=True)
+    overdue = fields.Function(
+        lambda req: req.status in rules.OPEN_STATUSES and rules.is_overdue(req.due_at, utcnow()),
+        metadata={"type": "boolean"},
+    )
+    deadline_extended = fields.Boolean()
+    decided_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    certificate_id = fields.String(allow_none=True, attribute="certificate.id", dump_default=None)
+    refusal = Embedded(RefusalSchema, present=is_refused, allow_none=True)
+
+
+class CertificateBaseSchema(Schema):
+    """What citizens and staff both see of a certificate."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+    form_type = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "valid | revoked"})
+    issued_at = fields.DateTime(required=True)
+    request_id = fields.String(required=True)
+    superseded_by_id = fields.String(allow_none=True)

@@ -15,8 +15,13 @@ from ecert.identity import CitizenIdentity
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# The OpenAPI security requirement of every citizen view (the scheme is declared in api.register).
+CITIZEN_SECURITY = [{"citizen": []}]
+
+
 def current_citizen() -> CitizenIdentity:
-    return g.citizen
+    citizen: CitizenIdentity = g.citizen  # set by citizen_required
+    return citizen
 
 
 def citizen_required(view: F) -> F:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from api.citizen.auth import citizen_required, current_citizen
+from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
 from api.citizen.schemas import MeSchema
 from api.deps import db_session
 from api.errors import ProblemSchema
+from api.schemas import Annotated
 from ecert.services.requests import open_request_for
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The signed-in citizen")
@@ -16,23 +17,10 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The signed-in
 @blp.route("/me")
 @citizen_required
 @blp.response(200, MeSchema)
-@blp.alt_response(
-    401, schema=ProblemSchema, content_type="application/problem+json", description="Missing or invalid identity token"
-)
-@blp.doc(security=[{"citizen": []}])
+@blp.alt_response(401, schema=ProblemSchema, description="Missing or invalid identity token")
+@blp.doc(security=CITIZEN_SECURITY)
 def me():
     """The identity data the request form is pre-filled with, and any open request."""
     identity = current_citizen()
     open_request = open_request_for(db_session(), identity.personal_id)
-    return {
-        "personal_id": identity.personal_id,
-        "name": identity.name,
-        "birthdate": identity.birthdate,
-        "gender": identity.gender,
-        "nationality": identity.nationality,
-        "place_of_birth": identity.place_of_birth,
-        "address": identity.address,
-        "phone_number": identity.phone_number,
-        "email": identity.email,
-        "open_request_id": open_request.id if open_request else None,
-    }
+    return Annotated(identity, open_request_id=open_request.id if open_request else None)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from api.citizen.auth import citizen_required, current_citizen
+from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
 from api.citizen.schemas import ListArgsSchema, RequestCreateSchema, RequestListSchema, RequestSchema
 from api.deps import actor, db_session, resources, settings
-from api.errors import ProblemSchema, _lang
+from api.errors import ProblemSchema
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
-from api.views_common import json_response, request_view
 from ecert.services import requests as request_service
 
 blp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description="A citizen's certificate requests")
-
-_ONE = RequestSchema()
-_LIST = RequestListSchema()
 
 
 def _issuer():
@@ -43,10 +39,8 @@ def _issuer():
     content_type="application/problem+json",
     description="An open request exists, or the Idempotency-Key was reused",
 )
-@blp.alt_response(
-    422, schema=ProblemSchema, content_type="application/problem+json", description="Per-field validation errors"
-)
-@blp.doc(security=[{"citizen": []}])
+@blp.alt_response(422, schema=ProblemSchema, description="Per-field validation errors")
+@blp.doc(security=CITIZEN_SECURITY)
 def create_request(payload):
     """Ask for a judicial-record certificate (Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp)."""
     identity = current_citizen()
@@ -59,47 +53,37 @@ def create_request(payload):
         issue=_issuer(),
     )
     observe_decision(req.status)
-    return request_view(req, _lang()), 201, {"Location": f"/api/v1/requests/{req.id}"}
+    return req, 201, {"Location": f"/api/v1/requests/{req.id}"}
 
 
 @blp.route("")
 @citizen_required
 @blp.arguments(ListArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, RequestListSchema)
-@blp.doc(security=[{"citizen": []}])
+@blp.doc(security=CITIZEN_SECURITY)
 def list_requests(limit, cursor):
     """The citizen's requests, newest first, cursor-paginated."""
-    page = request_service.list_for_citizen(db_session(), current_citizen().personal_id, limit=limit, cursor=cursor)
-    lang = _lang()
-    return {"items": [request_view(r, lang) for r in page.items], "next_cursor": page.next_cursor}
+    return request_service.list_for_citizen(db_session(), current_citizen().personal_id, limit=limit, cursor=cursor)
 
 
 @blp.route("/<string:request_id>")
 @citizen_required
+@blp.etag
 @blp.response(200, RequestSchema)
-@blp.alt_response(304, description="Not modified (If-None-Match)")
-@blp.alt_response(
-    404, schema=ProblemSchema, content_type="application/problem+json", description="No such request for this citizen"
-)
-@blp.doc(security=[{"citizen": []}])
+@blp.alt_response(404, schema=ProblemSchema, description="No such request for this citizen")
+@blp.doc(security=CITIZEN_SECURITY)
 def get_request(request_id):
     """One request and its status. Send If-None-Match with the last ETag to poll cheaply."""
-    req = request_service.get_for_citizen(db_session(), request_id, current_citizen().personal_id)
-    return json_response(_ONE.dump(request_view(req, _lang())), etag=True)
+    return request_service.get_for_citizen(db_session(), request_id, current_citizen().personal_id)
 
 
 @blp.route("/<string:request_id>/cancel", methods=["POST"])
 @citizen_required
 @blp.response(200, RequestSchema)
-@blp.alt_response(
-    404, schema=ProblemSchema, content_type="application/problem+json", description="No such request for this citizen"
-)
-@blp.alt_response(
-    409, schema=ProblemSchema, content_type="application/problem+json", description="Already decided or cancelled"
-)
-@blp.doc(security=[{"citizen": []}])
+@blp.alt_response(404, schema=ProblemSchema, description="No such request for this citizen")
+@blp.alt_response(409, schema=ProblemSchema, description="Already decided or cancelled")
+@blp.doc(security=CITIZEN_SECURITY)
 def cancel_request(request_id):
     """Withdraw a request that no one has decided yet."""
     identity = current_citizen()
-    req = request_service.cancel(db_session(), request_id, identity, actor("citizen", identity.personal_id))
-    return request_view(req, _lang())
+    return request_service.cancel(db_session(), request_id, identity, actor("citizen", identity.personal_id))

@@ -1,12 +1,15 @@
 """The citizen API's marshmallow schemas: one per payload. The input schemas check shape only;
 the rules of a request are ``ecert.domain.validation.validate_request``'s (the numbers in the
-OpenAPI document come from ``ecert.domain.rules``)."""
+OpenAPI document come from ``ecert.domain.rules``). A request's answer is ``api.schemas.RequestSchema``,
+which staff's extends."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
-from api.schemas import InputSchema, in_range, one_of
+from api.schemas import CertificateBaseSchema, Embedded, InputSchema, RequestSchema, in_range, label_of, one_of, page_of
 from ecert.domain import rules, validation
 
 
@@ -58,37 +61,60 @@ class RequestCreateSchema(InputSchema):
     )
 
 
-class RefusalSchema(Schema):
-    reason = fields.String(required=True)
-    reason_label = fields.String()
-    note = fields.String()
-    refused_at = fields.DateTime()
-
-
-class RequestSchema(Schema):
-    id = fields.String(required=True)
-    status = fields.String(required=True)
-    form_type = fields.Integer(required=True)
-    purpose = fields.String(required=True)
-    copies = fields.Integer(required=True)
-    include_ban_section = fields.Boolean(required=True)
-    fee_vnd = fields.Integer(required=True)
-    fee_status = fields.String()
-    submitted_at = fields.DateTime(required=True)
-    due_at = fields.DateTime(required=True)
-    overdue = fields.Boolean()
-    deadline_extended = fields.Boolean()
-    decided_at = fields.DateTime(allow_none=True)
-    cancelled_at = fields.DateTime(allow_none=True)
-    certificate_id = fields.String(allow_none=True)
-    refusal = fields.Nested(RefusalSchema, allow_none=True)
-
-
-class RequestListSchema(Schema):
-    items = fields.List(fields.Nested(RequestSchema), required=True)
-    next_cursor = fields.String(allow_none=True)
+RequestListSchema = page_of(RequestSchema, "RequestListSchema")
 
 
 class ListArgsSchema(InputSchema):
     limit = fields.Integer(load_default=20, validate=in_range(1, validation.PAGE_SIZE_MAX))
     cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
+
+
+class CertificateLinksSchema(Schema):
+    pdf = fields.Function(lambda cert: f"{_certificate_url(cert)}/pdf", required=True, metadata={"type": "string"})
+    qr_png = fields.Function(
+        lambda cert: f"{_certificate_url(cert)}/qr.png", required=True, metadata={"type": "string"}
+    )
+    qr_svg = fields.Function(
+        lambda cert: f"{_certificate_url(cert)}/qr.svg", required=True, metadata={"type": "string"}
+    )
+
+
+def _certificate_url(cert: Any) -> str:
+    return f"/api/v1/certificates/{cert.id}"
+
+
+class CertificateSchema(CertificateBaseSchema):
+    """A certificate as its holder sees it: what to show, print or download."""
+
+    verification_code = fields.String(required=True)
+    qr_text = fields.String(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+    revocation_reason_label = fields.Function(
+        lambda cert: label_of(cert.revocation_reason, "revocation"), allow_none=True, metadata={"type": "string"}
+    )
+    pdf_bytes = fields.Function(lambda cert: len(cert.pdf or b""), metadata={"type": "integer"})
+    links = Embedded(CertificateLinksSchema, required=True)
+
+
+CertificateListSchema = page_of(CertificateSchema, "CertificateListSchema")
+
+
+class TrustKeySchema(Schema):
+    """One document-signer key: a JWK (EC P-256) with its status (``signing.trustlist``)."""
+
+    kid = fields.String(required=True)
+    kty = fields.String(required=True)
+    crv = fields.String(required=True)
+    x = fields.String(required=True)
+    y = fields.String(required=True)
+    x5c = fields.List(fields.String(), required=True, metadata={"description": "The key's certificate, then the root"})
+    status = fields.String(required=True, metadata={"description": "active | retired | revoked"})
+    not_before = fields.String(required=True)
+    not_after = fields.String(required=True)
+    revoked_at = fields.String(allow_none=True)
+
+
+class TrustListSchema(Schema):
+    issuer = fields.String(required=True)
+    keys = fields.List(fields.Nested(TrustKeySchema), required=True)

@@ -10,10 +10,26 @@ from datetime import UTC
 from marshmallow import Schema, fields
 from sqlalchemy import String
 
-from api.schemas import InputSchema, checked_by, in_range, max_length, not_empty, one_of
+from api.deps import db_session
+from api.schemas import (
+    CertificateBaseSchema,
+    Embedded,
+    InputSchema,
+    RefusalSchema,
+    RequestSchema,
+    checked_by,
+    in_range,
+    is_refused,
+    label_of,
+    max_length,
+    not_empty,
+    one_of,
+    page_of,
+)
 from ecert.domain import rules, validation
 from ecert.models import AuditEvent
 from ecert.security import MAX_PASSWORD_LENGTH
+from ecert.services import revocation as revocation_service
 
 # For the OpenAPI document; validation.validate_totp_code applies it.
 TOTP_PATTERN = f"^{validation.TOTP_CODE_RE.pattern}$"
@@ -71,26 +87,26 @@ class QueueArgsSchema(InputSchema):
 
 
 class CodeLabelSchema(Schema):
-    code = fields.String(required=True)
-    label = fields.String()
+    """A code of the catalogue (dumped from the code itself) and its label."""
+
+    code = fields.Function(lambda code: code, required=True, metadata={"type": "string"})
+    label = fields.Function(label_of, metadata={"type": "string"})
 
 
-class StaffRefusalSchema(Schema):
-    reason = fields.String(required=True)
-    reason_label = fields.String()
-    note = fields.String(allow_none=True)
-    refused_at = fields.DateTime(allow_none=True)
-    refused_by = fields.String(allow_none=True)
+class StaffRefusalSchema(RefusalSchema):
+    refused_by = fields.String(allow_none=True, attribute="decided_by")
 
 
 class HolderSchema(Schema):
-    personal_id = fields.String(required=True)
+    """The person a request is about, from the identity token stored with it."""
+
+    personal_id = fields.String(required=True, attribute="sub")
     name = fields.String(required=True)
     birthdate = fields.String(required=True)
-    gender = fields.String()
-    nationality = fields.String(allow_none=True)
-    place_of_birth = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
+    gender = fields.String(dump_default=None)
+    nationality = fields.String(allow_none=True, dump_default=None)
+    place_of_birth = fields.String(allow_none=True, dump_default=None)
+    address = fields.String(allow_none=True, dump_default=None)
 
 
 class ResidencePeriodOutSchema(Schema):
@@ -100,31 +116,20 @@ class ResidencePeriodOutSchema(Schema):
     province_code = fields.String()
 
 
-class StaffRequestSchema(Schema):
-    """A request as staff see it; the list has the summary, the detail adds the record."""
+class StaffRequestSchema(RequestSchema):
+    """A request as staff see it in the queue; the detail adds the contact details and the record."""
 
-    id = fields.String(required=True)
-    status = fields.String(required=True)
-    status_label = fields.String()
-    form_type = fields.Integer(required=True)
-    purpose = fields.String()
-    copies = fields.Integer()
-    include_ban_section = fields.Boolean()
-    fee_vnd = fields.Integer()
-    fee_status = fields.String()
+    status_label = fields.Function(lambda req: label_of(req.status, "status"), metadata={"type": "string"})
     reduced_fee = fields.Boolean()
-    submitted_at = fields.DateTime()
-    due_at = fields.DateTime()
-    overdue = fields.Boolean()
-    deadline_extended = fields.Boolean()
-    decided_at = fields.DateTime(allow_none=True)
     decided_by = fields.String(allow_none=True)
-    cancelled_at = fields.DateTime(allow_none=True)
-    certificate_id = fields.String(allow_none=True)
-    refusal = fields.Nested(StaffRefusalSchema, allow_none=True)
+    refusal = Embedded(StaffRefusalSchema, present=is_refused, allow_none=True)
     review_reasons = fields.List(fields.Nested(CodeLabelSchema))
     holder = fields.Nested(HolderSchema)
-    # Detail only:
+
+
+class StaffRequestDetailSchema(StaffRequestSchema):
+    """One request opened by staff (audited): the summary, the contact details and the record."""
+
     phone = fields.String()
     email = fields.String(allow_none=True)
     father_name = fields.String(allow_none=True)
@@ -133,6 +138,7 @@ class StaffRequestSchema(Schema):
     residence_history = fields.List(fields.Nested(ResidencePeriodOutSchema))
     record = fields.Dict(
         allow_none=True,
+        dump_default=None,
         metadata={
             "description": "The judicial-record store's entry for the person (convictions, bans); "
             "null when the store has none"
@@ -140,9 +146,7 @@ class StaffRequestSchema(Schema):
     )
 
 
-class StaffRequestListSchema(Schema):
-    items = fields.List(fields.Nested(StaffRequestSchema), required=True)
-    next_cursor = fields.String(allow_none=True)
+StaffRequestListSchema = page_of(StaffRequestSchema, "StaffRequestListSchema")
 
 
 class ApproveSchema(InputSchema):
@@ -169,30 +173,41 @@ class CertificateQuerySchema(InputSchema):
 
 
 class RevocationOutSchema(Schema):
-    reason = fields.String()
-    reason_label = fields.String()
-    note = fields.String(allow_none=True)
+    """A revoked certificate's revocation (read from the certificate's own columns)."""
+
+    reason = fields.String(attribute="revocation_reason")
+    reason_label = fields.Function(
+        lambda cert: label_of(cert.revocation_reason, "revocation"), metadata={"type": "string"}
+    )
+    note = fields.String(allow_none=True, attribute="revocation_note")
     revoked_at = fields.DateTime(allow_none=True)
     revoked_by = fields.String(allow_none=True)
 
 
-class StaffCertificateSchema(Schema):
-    id = fields.String(required=True)
-    number = fields.String(required=True)
-    form_type = fields.Integer(required=True)
-    status = fields.String(required=True)
-    issued_at = fields.DateTime()
-    request_id = fields.String()
+class CertificateHolderSchema(Schema):
+    personal_id = fields.String(required=True, attribute="holder_pid")
+    full_name = fields.Function(revocation_service.holder_name, allow_none=True, metadata={"type": "string"})
+
+
+class StaffCertificateSchema(CertificateBaseSchema):
+    """A certificate as staff see it: its holder, revocation and replacements.
+
+    Dumps a ``Certificate``, or an ``Annotated`` one with ``already_revoked`` (a repeated revocation).
+    """
+
     kid = fields.String()
-    holder = fields.Dict()
-    revocation = fields.Nested(RevocationOutSchema, allow_none=True)
-    superseded_by_id = fields.String(allow_none=True)
-    supersedes = fields.List(fields.String())
-    already_revoked = fields.Boolean()
+    holder = Embedded(CertificateHolderSchema)
+    revocation = Embedded(
+        RevocationOutSchema, present=lambda cert: cert.status == revocation_service.STATUS_REVOKED, allow_none=True
+    )
+    supersedes = fields.Function(
+        lambda cert: revocation_service.supersedes(db_session(), cert),
+        metadata={"type": "array", "items": {"type": "string"}, "description": "The certificates this one replaced"},
+    )
+    already_revoked = fields.Boolean(dump_default=False)
 
 
-class StaffCertificateListSchema(Schema):
-    items = fields.List(fields.Nested(StaffCertificateSchema), required=True)
+StaffCertificateListSchema = page_of(StaffCertificateSchema, "StaffCertificateListSchema", cursor=False)
 
 
 class RevokeSchema(InputSchema):
@@ -260,6 +275,4 @@ class AuditEventSchema(Schema):
     hash = fields.String()
 
 
-class AuditEventListSchema(Schema):
-    items = fields.List(fields.Nested(AuditEventSchema), required=True)
-    next_cursor = fields.String(allow_none=True)
+AuditEventListSchema = page_of(AuditEventSchema, "AuditEventListSchema")

@@ -21,10 +21,11 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.deps import actor, db_session, resources, settings
-from api.errors import ProblemSchema, _lang, problem
+from api.errors import ProblemSchema, problem
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
+from api.schemas import Annotated
 from api.staff.auth import current_staff, current_staff_session, staff_actor, staff_required
 from api.staff.schemas import (
     ApproveSchema,
@@ -39,15 +40,13 @@ from api.staff.schemas import (
     StaffCertificateListSchema,
     StaffCertificateSchema,
     StaffMeSchema,
+    StaffRequestDetailSchema,
     StaffRequestListSchema,
     StaffRequestSchema,
 )
 from ecert.db import keep_on_failure, utcnow
-from ecert.domain import rules
-from ecert.domain.i18n import message
 from ecert.domain.permissions import Permission
 from ecert.errors import DomainError, Forbidden, InvalidInput, Locked, PersistentFailure, Unauthorized
-from ecert.models import Certificate, CertificateRequest
 from ecert.services import audit as audit_service
 from ecert.services import review as review_service
 from ecert.services import revocation as revocation_service
@@ -102,96 +101,6 @@ def _problem_of(error: DomainError, now: datetime) -> Response:
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return problem(error.status, error.code, headers=headers, extra=extra)
-
-
-# --- views of the domain objects -----------------------------------------------------------------
-
-
-def _label(code: str, lang: str) -> str:
-    return message(code, lang)
-
-
-def request_view(
-    req: CertificateRequest, lang: str, now: datetime, *, detail: bool = False, findings: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    holder = req.holder or {}
-    refusal = None
-    if req.status == rules.STATUS_REFUSED and req.refusal_reason:
-        refusal = {
-            "reason": req.refusal_reason,
-            "reason_label": _label(f"refusal.{req.refusal_reason}", lang),
-            "note": req.refusal_note,
-            "refused_at": req.decided_at,
-            "refused_by": req.decided_by,
-        }
-    view: dict[str, Any] = {
-        "id": req.id,
-        "status": req.status,
-        "status_label": _label(f"status.{req.status}", lang),
-        "form_type": req.form_type,
-        "purpose": req.purpose,
-        "copies": req.copies,
-        "include_ban_section": req.include_ban_section,
-        "fee_vnd": req.fee_vnd,
-        "fee_status": req.fee_status,
-        "reduced_fee": req.reduced_fee,
-        "submitted_at": req.submitted_at,
-        "due_at": req.due_at,
-        "overdue": req.status in rules.OPEN_STATUSES and rules.is_overdue(req.due_at, now),
-        "deadline_extended": req.deadline_extended,
-        "decided_at": req.decided_at,
-        "decided_by": req.decided_by,
-        "cancelled_at": req.cancelled_at,
-        "certificate_id": req.certificate.id if req.certificate is not None else None,
-        "refusal": refusal,
-        "review_reasons": [{"code": code, "label": _label(code, lang)} for code in (req.review_reasons or [])],
-        "holder": {
-            "personal_id": holder.get("sub"),
-            "name": holder.get("name"),
-            "birthdate": holder.get("birthdate"),
-            "gender": holder.get("gender"),
-            "nationality": holder.get("nationality"),
-            "place_of_birth": holder.get("place_of_birth"),
-            "address": holder.get("address"),
-        },
-    }
-    if detail:
-        view.update(
-            phone=req.phone,
-            email=req.email,
-            father_name=req.father_name,
-            mother_name=req.mother_name,
-            spouse_name=req.spouse_name,
-            residence_history=req.residence_history,
-            record=(findings or {}).get("record"),
-        )
-    return view
-
-
-def certificate_view(session: Any, cert: Certificate, lang: str, *, already_revoked: bool = False) -> dict[str, Any]:
-    revocation = None
-    if cert.status == revocation_service.STATUS_REVOKED:
-        revocation = {
-            "reason": cert.revocation_reason,
-            "reason_label": _label(f"revocation.{cert.revocation_reason}", lang),
-            "note": cert.revocation_note,
-            "revoked_at": cert.revoked_at,
-            "revoked_by": cert.revoked_by,
-        }
-    return {
-        "id": cert.id,
-        "number": cert.number,
-        "form_type": cert.form_type,
-        "status": cert.status,
-        "issued_at": cert.issued_at,
-        "request_id": cert.request_id,
-        "kid": cert.kid,
-        "holder": {"personal_id": cert.holder_pid, "full_name": revocation_service.holder_name(cert)},
-        "revocation": revocation,
-        "superseded_by_id": cert.superseded_by_id,
-        "supersedes": revocation_service.supersedes(session, cert),
-        "already_revoked": already_revoked,
-    }
 
 
 # --- sessions -----------------------------------------------------------------------------------------
@@ -282,14 +191,12 @@ def me():
 @_staff_doc
 def list_requests(status, limit, cursor):
     """Requests in a status (default needs_review), the soonest deadline first; overdue ones flagged."""
-    page = review_service.list_queue(db_session(), status=status, limit=limit, cursor=cursor)
-    lang, now = _lang(), utcnow()
-    return {"items": [request_view(r, lang, now) for r in page.items], "next_cursor": page.next_cursor}
+    return review_service.list_queue(db_session(), status=status, limit=limit, cursor=cursor)
 
 
 @blp.route("/requests/<string:request_id>")
 @staff_required(Permission.REVIEW)
-@blp.response(200, StaffRequestSchema)
+@blp.response(200, StaffRequestDetailSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such request")
 @_staff_doc
 def get_request(request_id):
@@ -299,9 +206,9 @@ def get_request(request_id):
     """
     session = db_session()
     req = review_service.get_request(session, request_id)
-    view = request_view(req, _lang(), utcnow(), detail=True, findings=review_service.findings(session, req))
+    record = (review_service.findings(session, req) or {}).get("record")
     review_service.record_viewed(session, req, actor=staff_actor())
-    return view
+    return Annotated(req, record=record)
 
 
 def _signer(session, now):
@@ -337,7 +244,7 @@ def approve_request(_payload, request_id):
         session, request_id, signer=_signer(session, now), settings=settings(), actor=staff_actor(), now=now
     )
     observe_decision(req.status, "staff")
-    return request_view(req, _lang(), now)
+    return req
 
 
 @blp.route("/requests/<string:request_id>/refuse", methods=["POST"])
@@ -358,7 +265,7 @@ def refuse_request(payload, request_id):
         session, request_id, reason=payload["reason"], note=payload["note"], actor=staff_actor(), now=now
     )
     observe_decision(req.status, "staff")
-    return request_view(req, _lang(), now)
+    return req
 
 
 # --- certificates ---------------------------------------------------------------------------------
@@ -371,9 +278,8 @@ def refuse_request(payload, request_id):
 @_staff_doc
 def find_certificates(number):
     """Find a certificate by its printed number (items: none or one)."""
-    session = db_session()
-    found = revocation_service.find_by_number(session, number)
-    return {"items": [certificate_view(session, found, _lang())] if found else []}
+    found = revocation_service.find_by_number(db_session(), number)
+    return {"items": [found] if found else []}
 
 
 @blp.route("/certificates/<string:certificate_id>")
@@ -383,9 +289,7 @@ def find_certificates(number):
 @_staff_doc
 def get_certificate(certificate_id):
     """One certificate's status and revocation."""
-    session = db_session()
-    cert = revocation_service.get_certificate(session, certificate_id)
-    return certificate_view(session, cert, _lang())
+    return revocation_service.get_certificate(db_session(), certificate_id)
 
 
 @blp.route("/certificates/<string:certificate_id>/revoke", methods=["POST"])
@@ -444,7 +348,7 @@ def revoke_certificate(payload, certificate_id):
             now=now,
             step_up_step=step,
         )
-    return certificate_view(session, result.certificate, _lang(), already_revoked=result.already_revoked)
+    return Annotated(result.certificate, already_revoked=result.already_revoked)
 
 
 @contextmanager
@@ -473,5 +377,4 @@ def list_audit_events(**filters):
 
     Read-only: no endpoint edits or deletes an event.
     """
-    page = audit_service.search_events(db_session(), **filters)
-    return {"items": list(page.items), "next_cursor": page.next_cursor}
+    return audit_service.search_events(db_session(), **filters)
