@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from ecert.config import Settings
+
 KEY_FILE = "idp-signing.key"
 JWKS_FILE = "jwks.json"
 
@@ -26,7 +28,8 @@ def ensure_dev_idp(directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     key_path, jwks_path = directory / KEY_FILE, directory / JWKS_FILE
     if key_path.exists() and jwks_path.exists():
-        return json.loads(jwks_path.read_text())["keys"][0]["kid"]
+        kid: str = json.loads(jwks_path.read_text())["keys"][0]["kid"]
+        return kid
     key = ec.generate_private_key(ec.SECP256R1())
     key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -50,12 +53,13 @@ def issue_dev_token(
     gender: str,
     loa: int = 2,
     ttl_seconds: int = 3600,
-    extra_claims: dict | None = None,
+    extra_claims: dict[str, object] | None = None,
 ) -> str:
     kid = ensure_dev_idp(directory)
     key = serialization.load_pem_private_key((directory / KEY_FILE).read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # ensure_dev_idp made it
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "iss": issuer,
         "aud": audience,
         "sub": personal_id,
@@ -70,3 +74,28 @@ def issue_dev_token(
     }
     claims.update(extra_claims or {})
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
+
+
+def dev_token_for(
+    settings: Settings,
+    personal_id: str,
+    name: str,
+    birthdate: date,
+    gender: str,
+    *,
+    loa: int = 2,
+    ttl_seconds: int = 3600,
+) -> str:
+    """A token from the development provider these settings point at (its key in the instance
+    dir, its issuer and audience)."""
+    return issue_dev_token(
+        settings.dev_idp_dir,
+        issuer=settings.idp_issuer,
+        audience=settings.idp_audience,
+        personal_id=personal_id,
+        name=name,
+        birthdate=birthdate,
+        gender=gender,
+        loa=loa,
+        ttl_seconds=ttl_seconds,
+    )

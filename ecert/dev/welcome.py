@@ -6,22 +6,13 @@ from datetime import date
 
 from ecert.config import load_settings
 from ecert.dev.demo import DEMO_CITIZENS
-from ecert.dev.idp import issue_dev_token
+from ecert.dev.idp import dev_token_for
 
 
 def main() -> None:
     settings = load_settings()
     pid, name, born, gender, case = DEMO_CITIZENS[0]
-    token = issue_dev_token(
-        settings.dev_idp_dir,
-        issuer=settings.idp_issuer,
-        audience=settings.idp_audience,
-        personal_id=pid,
-        name=name,
-        birthdate=date.fromisoformat(born),
-        gender=gender,
-        ttl_seconds=8 * 3600,
-    )
+    token = dev_token_for(settings, pid, name, date.fromisoformat(born), gender, ttl_seconds=8 * 3600)
     base = f"http://{settings.bind}"
     body = (
         '{"form_type": 1, "purpose": "Bổ sung hồ sơ xin việc", "copies": 1, "phone": "0912345678", '
