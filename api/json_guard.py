@@ -79,7 +79,7 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def _parse_constant(text: str) -> Any:
+def _parse_constant(_text: str) -> Any:
     raise HostileJson("number_not_finite")  # NaN, Infinity, -Infinity are not JSON (RFC 8259)
 
 
@@ -155,12 +155,12 @@ def guard_request_body() -> Response | None:
 class StrictJSONProvider(DefaultJSONProvider):
     """``request.get_json()`` reads with the same rules, should any view use it."""
 
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:  # noqa: ARG002 - the provider's signature
         return strict_loads(s)
 
 
 class StrictRequest(Request):
-    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:  # noqa: ARG002 - the signature in Request
         from werkzeug.exceptions import BadRequest
 
         raise BadRequest("invalid_json")

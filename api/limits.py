@@ -101,7 +101,7 @@ def rate_limit(name: str) -> Callable[[F], F]:
         raise ValueError(f"unknown rate limit {name}")
 
     def mark(view: F) -> F:
-        view._ecert_rate_limit = name  # type: ignore[attr-defined]
+        view._ecert_rate_limit = name  # type: ignore[attr-defined]  # noqa: SLF001 - our own mark, read by init_app
         return view
 
     return mark

@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # The OpenAPI security requirement of every citizen view (the scheme is declared in api.register).
-CITIZEN_SECURITY = [{"citizen": []}]
+CITIZEN_SECURITY: list[dict[str, list[str]]] = [{"citizen": []}]
 
 
 def current_citizen() -> CitizenIdentity:

@@ -100,19 +100,20 @@ class CertificateSchema(CertificateBaseSchema):
 CertificateListSchema = page_of(CertificateSchema, "CertificateListSchema")
 
 
-class TrustKeySchema(Schema):
-    """One document-signer key: a JWK (EC P-256) with its status (``signing.trustlist``)."""
-
-    kid = fields.String(required=True)
-    kty = fields.String(required=True)
-    crv = fields.String(required=True)
-    x = fields.String(required=True)
-    y = fields.String(required=True)
-    x5c = fields.List(fields.String(), required=True, metadata={"description": "The key's certificate, then the root"})
-    status = fields.String(required=True, metadata={"description": "active | retired | revoked"})
-    not_before = fields.String(required=True)
-    not_after = fields.String(required=True)
-    revoked_at = fields.String(allow_none=True)
+# One document-signer key (``signing.trustlist.jwk_entry``): the JWK of an EC P-256 key
+# (RFC 7517 members, all strings), its certificate chain, and our status and validity.
+TrustKeySchema = Schema.from_dict(
+    {
+        **{member: fields.String(required=True) for member in ("kid", "kty", "crv", "x", "y")},
+        "x5c": fields.List(
+            fields.String(), required=True, metadata={"description": "The key's certificate, then the root"}
+        ),
+        "status": fields.String(required=True, metadata={"description": "active | retired | revoked"}),
+        **{moment: fields.String(required=True) for moment in ("not_before", "not_after")},
+        "revoked_at": fields.String(allow_none=True),
+    },
+    name="TrustKeySchema",
+)
 
 
 class TrustListSchema(Schema):

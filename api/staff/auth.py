@@ -27,11 +27,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_staff() -> StaffUser:
-    return g.staff
+    user: StaffUser = g.staff  # set by staff_required
+    return user
 
 
 def current_staff_session() -> StaffSession:
-    return g.staff_session
+    staff_session: StaffSession = g.staff_session  # set by staff_required
+    return staff_session
 
 
 def staff_actor() -> Actor:
@@ -71,7 +73,7 @@ def staff_required(permission: Permission) -> Callable[[F], F]:
             staff_service.touch(staff_session, now)
             return view(*args, **kwargs)
 
-        wrapper._staff_roles = allowed  # type: ignore[attr-defined]  # read by the permission-matrix test
+        wrapper._staff_roles = allowed  # type: ignore[attr-defined]  # noqa: SLF001 - read by the permission-matrix test
         return wrapper  # type: ignore[return-value]
 
     return decorate

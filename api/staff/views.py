@@ -60,7 +60,7 @@ blp = Blueprint(
     description="Agency staff: sign-in (password + TOTP), the review queue, revocation, the audit log",
 )
 
-_SECURITY = [{"staff": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
 _RETRY_AFTER = {
     "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
 }
@@ -220,16 +220,21 @@ def _approval_scope(request_id: str) -> str:
     return "staff:approve:" + hashlib.sha256(f"{current_staff().id}:{request_id}".encode()).hexdigest()[:48]
 
 
+def _decision_doc(view: Any) -> Any:
+    """The answers of a decision on a request (approve, refuse): the request as decided, or why not."""
+    view = blp.alt_response(
+        409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review"
+    )(view)
+    view = blp.alt_response(404, schema=ProblemSchema, description="No such request")(view)
+    return blp.response(200, StaffRequestSchema)(view)
+
+
 @blp.route("/requests/<string:request_id>/approve", methods=["POST"])
 @staff_required(Permission.APPROVE)
 @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
 @idempotent(scope=_approval_scope)
 @blp.arguments(ApproveSchema)
-@blp.response(200, StaffRequestSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="No such request")
-@blp.alt_response(
-    409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review"
-)
+@_decision_doc
 @blp.alt_response(503, schema=ProblemSchema, description="No usable signing key")
 @_staff_doc
 def approve_request(_payload, request_id):
@@ -250,11 +255,7 @@ def approve_request(_payload, request_id):
 @blp.route("/requests/<string:request_id>/refuse", methods=["POST"])
 @staff_required(Permission.REFUSE)
 @blp.arguments(RefuseSchema)
-@blp.response(200, StaffRequestSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="No such request")
-@blp.alt_response(
-    409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review"
-)
+@_decision_doc
 @blp.alt_response(422, schema=ProblemSchema, description="Unknown reason code, missing note or note too long")
 @_staff_doc
 def refuse_request(payload, request_id):
