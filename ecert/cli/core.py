@@ -129,7 +129,7 @@ def dev_token_command(
 ) -> None:
     """Print an identity token from the development identity provider (development only)."""
     from ecert.dev.demo import DEMO_CITIZENS
-    from ecert.dev.idp import dev_token_for
+    from ecert.dev.idp import DevCitizen, dev_token_for
 
     settings = _settings()
     if settings.is_production:
@@ -144,5 +144,5 @@ def dev_token_command(
         born = date.fromisoformat(birthdate)
     except ValueError:
         raise click.ClickException("--birthdate must be YYYY-MM-DD") from None
-    token = dev_token_for(settings, pid, name, born, gender, loa=loa, ttl_seconds=ttl)
+    token = dev_token_for(settings, DevCitizen(pid, name, born, gender), loa=loa, ttl_seconds=ttl)
     _out({"token": token, "expires_in": ttl}, as_json, token)

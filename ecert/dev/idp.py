@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +22,15 @@ from ecert.config import Settings
 
 KEY_FILE = "idp-signing.key"
 JWKS_FILE = "jwks.json"
+
+
+class DevCitizen(NamedTuple):
+    """Who a development token speaks for."""
+
+    personal_id: str
+    name: str
+    birthdate: date
+    gender: str
 
 
 def ensure_dev_idp(directory: Path) -> str:
@@ -76,26 +86,17 @@ def issue_dev_token(
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
 
 
-def dev_token_for(
-    settings: Settings,
-    personal_id: str,
-    name: str,
-    birthdate: date,
-    gender: str,
-    *,
-    loa: int = 2,
-    ttl_seconds: int = 3600,
-) -> str:
-    """A token from the development provider these settings point at (its key in the instance
-    dir, its issuer and audience)."""
+def dev_token_for(settings: Settings, citizen: DevCitizen, *, loa: int = 2, ttl_seconds: int = 3600) -> str:
+    """A token for ``citizen`` from the development provider these settings point at (its key in
+    the instance dir, its issuer and audience)."""
     return issue_dev_token(
         settings.dev_idp_dir,
         issuer=settings.idp_issuer,
         audience=settings.idp_audience,
-        personal_id=personal_id,
-        name=name,
-        birthdate=birthdate,
-        gender=gender,
+        personal_id=citizen.personal_id,
+        name=citizen.name,
+        birthdate=citizen.birthdate,
+        gender=citizen.gender,
         loa=loa,
         ttl_seconds=ttl_seconds,
     )

@@ -6,13 +6,13 @@ from datetime import date
 
 from ecert.config import load_settings
 from ecert.dev.demo import DEMO_CITIZENS
-from ecert.dev.idp import dev_token_for
+from ecert.dev.idp import DevCitizen, dev_token_for
 
 
 def main() -> None:
     settings = load_settings()
     pid, name, born, gender, case = DEMO_CITIZENS[0]
-    token = dev_token_for(settings, pid, name, date.fromisoformat(born), gender, ttl_seconds=8 * 3600)
+    token = dev_token_for(settings, DevCitizen(pid, name, date.fromisoformat(born), gender), ttl_seconds=8 * 3600)
     base = f"http://{settings.bind}"
     body = (
         '{"form_type": 1, "purpose": "Bổ sung hồ sơ xin việc", "copies": 1, "phone": "0912345678", '
