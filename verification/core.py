@@ -104,14 +104,8 @@ def _result(
     certificate: PublicFields | None = None,
     cti: bytes | None = None,
 ) -> VerificationResult:
-    return VerificationResult(
-        outcome=outcome,
-        checks=checks,
-        certificate=certificate,
-        checked_at=checked_at,
-        kid=kid,
-        cti=cti,
-    )
+    # The result's fields in their declared order (result.VerificationResult).
+    return VerificationResult(outcome, checks, certificate, checked_at, kid, cti)
 
 
 def _status(decoded: DecodedToken, status_lookup: StatusLookup | None) -> tuple[Outcome, Check]:

@@ -89,14 +89,6 @@ def issue_dev_token(
 def dev_token_for(settings: Settings, citizen: DevCitizen, *, loa: int = 2, ttl_seconds: int = 3600) -> str:
     """A token for ``citizen`` from the development provider these settings point at (its key in
     the instance dir, its issuer and audience)."""
-    return issue_dev_token(
-        settings.dev_idp_dir,
-        issuer=settings.idp_issuer,
-        audience=settings.idp_audience,
-        personal_id=citizen.personal_id,
-        name=citizen.name,
-        birthdate=citizen.birthdate,
-        gender=citizen.gender,
-        loa=loa,
-        ttl_seconds=ttl_seconds,
-    )
+    # DevCitizen's fields are named after issue_dev_token's parameters.
+    claims = {**citizen._asdict(), "loa": loa, "ttl_seconds": ttl_seconds}
+    return issue_dev_token(settings.dev_idp_dir, issuer=settings.idp_issuer, audience=settings.idp_audience, **claims)
