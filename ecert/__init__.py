@@ -86,10 +86,15 @@ def _check_instance_dir(settings: Settings) -> None:
         ) from None
 
 
+# Logging is the process's: configured by the first app made in it, left alone by the others.
+_logging_configured = False
+
+
 def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if getattr(root, "_ecert_configured", False):
+    global _logging_configured
+    if _logging_configured:
         return
+    root = logging.getLogger()
     handler = logging.StreamHandler()
     if settings.log_json:
         from ecert.jsonlog import JsonFormatter
@@ -101,4 +106,4 @@ def _configure_logging(settings: Settings) -> None:
     root.setLevel(logging.INFO)
     # Alembic announces every plugin at INFO; keep the operator's log to what matters.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    root._ecert_configured = True  # type: ignore[attr-defined]
+    _logging_configured = True

@@ -344,8 +344,8 @@ class _EcertInfo(PDFInfo):
         }
         d["ModDate"] = d["CreationDate"] = PDFDate(
             # reportlab's own PDFInfo.format reads the document's timestamp the same way.
-            ts=document._timeStamp,
-            dateFormatter=self._dateFormatter,  # noqa: SLF001
+            ts=document._timeStamp,  # noqa: SLF001
+            dateFormatter=self._dateFormatter,
         )
         for key, value in self.extras.items():
             d[key] = PDFString(value)

@@ -161,8 +161,9 @@ def import_lines(session: Session, lines: Iterable[str | bytes], actor: Actor) -
             continue
         try:
             obj = json.loads(raw)
-        except ValueError as exc:
-            report.errors.append((number, f"not JSON: {exc.msg}"))
+        except ValueError as exc:  # a JSONDecodeError, or a number too long to convert
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            report.errors.append((number, f"not JSON: {detail}"))
             continue
         if not isinstance(obj, dict):
             report.errors.append((number, "not a JSON object"))
