@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from xml.sax.saxutils import escape
 
 import font_source_sans_pro
@@ -129,85 +129,37 @@ def _register_fonts() -> None:
 _STYLES: dict[str, ParagraphStyle] = {}
 
 
+# Each style over the body text: what it changes (ReportLab's ParagraphStyle attributes).
+_HEADER: Final[dict[str, Any]] = {"fontName": _FONT_BOLD, "fontSize": 10.5, "leading": 13, "alignment": TA_CENTER}
+_STYLE_CHANGES: Final[dict[str, dict[str, Any]]] = {
+    "label": {"fontName": _FONT_SEMIBOLD},
+    "header_left": _HEADER,
+    "header_right": _HEADER,
+    "motto": {"fontName": _FONT_SEMIBOLD, "fontSize": 11, "leading": 13, "alignment": TA_CENTER},
+    "small_center": {"fontSize": 10, "leading": 12.5, "alignment": TA_CENTER},
+    "title": {
+        "fontName": _FONT_BOLD,
+        "fontSize": 16,
+        "leading": 20,
+        "alignment": TA_CENTER,
+        "spaceBefore": 10,
+        "spaceAfter": 2,
+    },
+    "subtitle": {"fontSize": 11, "alignment": TA_CENTER, "spaceAfter": 10},
+    "section": {"fontName": _FONT_BOLD, "spaceBefore": 8, "spaceAfter": 3},
+    "item": {"leftIndent": 6 * mm, "spaceBefore": 3},
+    "detail": {"leftIndent": 12 * mm, "spaceAfter": 0},
+    "verify": {"fontSize": 10, "leading": 13, "alignment": TA_LEFT},
+    "sign": {"fontSize": 11, "leading": 14, "alignment": TA_CENTER},
+    "footer": {"fontSize": 8, "leading": 10, "textColor": colors.HexColor("#444444")},
+}
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     if not _STYLES:
         body = ParagraphStyle("body", fontName=_FONT, fontSize=11, leading=14.5, spaceAfter=2)
-        _STYLES.update(
-            body=body,
-            label=ParagraphStyle("label", parent=body, fontName=_FONT_SEMIBOLD),
-            header_left=ParagraphStyle(
-                "header_left",
-                parent=body,
-                fontName=_FONT_BOLD,
-                fontSize=10.5,
-                leading=13,
-                alignment=TA_CENTER,
-            ),
-            header_right=ParagraphStyle(
-                "header_right",
-                parent=body,
-                fontName=_FONT_BOLD,
-                fontSize=10.5,
-                leading=13,
-                alignment=TA_CENTER,
-            ),
-            motto=ParagraphStyle(
-                "motto",
-                parent=body,
-                fontName=_FONT_SEMIBOLD,
-                fontSize=11,
-                leading=13,
-                alignment=TA_CENTER,
-            ),
-            small_center=ParagraphStyle(
-                "small_center",
-                parent=body,
-                fontSize=10,
-                leading=12.5,
-                alignment=TA_CENTER,
-            ),
-            title=ParagraphStyle(
-                "title",
-                parent=body,
-                fontName=_FONT_BOLD,
-                fontSize=16,
-                leading=20,
-                alignment=TA_CENTER,
-                spaceBefore=10,
-                spaceAfter=2,
-            ),
-            subtitle=ParagraphStyle(
-                "subtitle",
-                parent=body,
-                fontSize=11,
-                alignment=TA_CENTER,
-                spaceAfter=10,
-            ),
-            section=ParagraphStyle(
-                "section",
-                parent=body,
-                fontName=_FONT_BOLD,
-                spaceBefore=8,
-                spaceAfter=3,
-            ),
-            item=ParagraphStyle("item", parent=body, leftIndent=6 * mm, spaceBefore=3),
-            detail=ParagraphStyle("detail", parent=body, leftIndent=12 * mm, spaceAfter=0),
-            verify=ParagraphStyle("verify", parent=body, fontSize=10, leading=13, alignment=TA_LEFT),
-            sign=ParagraphStyle(
-                "sign",
-                parent=body,
-                fontSize=11,
-                leading=14,
-                alignment=TA_CENTER,
-            ),
-            footer=ParagraphStyle(
-                "footer",
-                parent=body,
-                fontSize=8,
-                leading=10,
-                textColor=colors.HexColor("#444444"),
-            ),
-        )
+        _STYLES["body"] = body
+        _STYLES.update({name: ParagraphStyle(name, parent=body, **change) for name, change in _STYLE_CHANGES.items()})
     return _STYLES
 
 

@@ -35,33 +35,16 @@ def open_request_for(session: Session, personal_id: str) -> CertificateRequest |
     ).scalar_one_or_none()
 
 
-def submit(
-    session: Session,
-    identity: CitizenIdentity,
-    payload: dict[str, Any],
-    *,
-    settings: Settings,
-    actor: Actor,
-    issue: Issue | None,
-    now: datetime | None = None,
+def _new_request(
+    identity: CitizenIdentity, clean: dict[str, Any], settings: Settings, now: datetime
 ) -> CertificateRequest:
-    """Validate and store a request, then decide it at once where the rules allow."""
-    now = now or utcnow()
-    # "This month" and "age 14" are Vietnam's calendar, not UTC's.
-    errors = validate_request(payload, identity.as_claims(), rules.vietnam_date(now))
-    if errors:
-        raise InvalidInput(errors)
-    existing = open_request_for(session, identity.personal_id)
-    if existing is not None:
-        raise Conflict("open_request_exists", open_request_id=existing.id)
-
-    clean = clean_request(payload)
+    """The row for a valid request: the holder as the identity provider knows them, its fee and deadline."""
     extended = rules.deadline_extended(clean["residence_history"])
     reduced = clean["fee_reduction"] is not None
     holder = identity.as_claims()
     if not holder.get("place_of_birth") and clean["place_of_birth"]:
         holder["place_of_birth"] = clean["place_of_birth"]
-    request = CertificateRequest(
+    return CertificateRequest(
         citizen_pid=identity.personal_id,
         open_slot=identity.personal_id,
         status=RequestStatus.SUBMITTED,
@@ -82,6 +65,29 @@ def submit(
         mother_name=clean["mother_name"],
         spouse_name=clean["spouse_name"],
     )
+
+
+def submit(
+    session: Session,
+    identity: CitizenIdentity,
+    payload: dict[str, Any],
+    *,
+    settings: Settings,
+    actor: Actor,
+    issue: Issue | None,
+    now: datetime | None = None,
+) -> CertificateRequest:
+    """Validate and store a request, then decide it at once where the rules allow."""
+    now = now or utcnow()
+    # "This month" and "age 14" are Vietnam's calendar, not UTC's.
+    errors = validate_request(payload, identity.as_claims(), rules.vietnam_date(now))
+    if errors:
+        raise InvalidInput(errors)
+    existing = open_request_for(session, identity.personal_id)
+    if existing is not None:
+        raise Conflict("open_request_exists", open_request_id=existing.id)
+
+    request = _new_request(identity, clean_request(payload), settings, now)
     session.add(request)
     try:
         with session.begin_nested():

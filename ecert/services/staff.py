@@ -349,6 +349,23 @@ def _count_totp_failure(
     raise Unauthorized("invalid_credentials")
 
 
+def _count_password_failure(
+    session: Session,
+    actor: Actor,
+    username: str,
+    key: str,
+    now: datetime,
+    reason: str,
+    user_id: str | None,
+    **extra: Any,
+) -> None:
+    """No such account, a disabled one or a wrong password: counted against this username from
+    this address (never against the account), and recorded."""
+    until = _throttle_failure(session, username, key, now)
+    details = {"username": username, "reason": reason, "throttled_until": until.isoformat() if until else None, **extra}
+    record(session, actor, "staff.login_failed", target_type="staff", target_id=user_id, details=details, now=now)
+
+
 def login(
     session: Session,
     username: str,
@@ -372,27 +389,10 @@ def login(
     key = address_key(settings, client_address)
     _check_throttle(session, username, key, now)
 
-    def password_failure(reason: str, user_id: str | None, **extra: Any) -> None:
-        until = _throttle_failure(session, username, key, now)
-        record(
-            session,
-            actor,
-            "staff.login_failed",
-            target_type="staff",
-            target_id=user_id,
-            details={
-                "username": username,
-                "reason": reason,
-                "throttled_until": until.isoformat() if until else None,
-                **extra,
-            },
-            now=now,
-        )
-
     user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
     if user is None:
         security.dummy_verify(password)
-        password_failure("unknown_user", None)
+        _count_password_failure(session, actor, username, key, now, "unknown_user", None)
         raise Unauthorized("invalid_credentials")
     # The slow hash runs before the row lock, so a login never holds the lock for its duration.
     password_ok = security.verify_password(password, user.password_hash)
@@ -401,13 +401,13 @@ def login(
     user = lock_or_404(session, StaffUser, user.id)
     actor = replace(actor, id=user.id)
     if user.disabled:
-        password_failure("disabled", user.id)
+        _count_password_failure(session, actor, username, key, now, "disabled", user.id)
         raise Unauthorized("invalid_credentials")
     locked = is_locked(user, now)
     if not password_ok:
         # Never counted against the account (a stranger must not be able to lock it), only
         # against this username from this address.
-        password_failure("bad_password", user.id, account_locked=locked)
+        _count_password_failure(session, actor, username, key, now, "bad_password", user.id, account_locked=locked)
         if locked:
             assert user.locked_until is not None
             raise Locked("account_locked", locked_until=user.locked_until.isoformat())
