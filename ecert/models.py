@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecert.db import Base, UTCDateTime, utcnow
+from ecert.domain import rules
 from ecert.domain.states import CertificateStatus, KeyStatus, RequestStatus, StaffRole
 
 
@@ -130,7 +131,7 @@ class CertificateRequest(Base):
     residence_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     deadline_extended: Mapped[bool] = mapped_column(Boolean, default=False)
     fee_vnd: Mapped[int] = mapped_column(Integer)
-    fee_status: Mapped[str] = mapped_column(String(10), default="owed")
+    fee_status: Mapped[str] = mapped_column(String(10), default=rules.FEE_STATUS_OWED)
     review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

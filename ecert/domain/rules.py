@@ -453,10 +453,6 @@ def residence_provinces(residence_history: Iterable[Mapping]) -> set[str]:
     return codes
 
 
-def has_lived_abroad(residence_history: Iterable[Mapping]) -> bool:
-    return ABROAD_CODE in residence_provinces(residence_history)
-
-
 def deadline_extended(residence_history: Iterable[Mapping]) -> bool:
     """More than one province, or any period abroad, extends the deadline to 15 working days."""
     codes = residence_provinces(residence_history)

@@ -234,7 +234,7 @@ def validate_spouse_name(value: Any) -> list[str]:
 
 # --- personal identification number ---------------------------------------------------------------
 
-_PID_RE = re.compile(r"[0-9]{12}")
+_PID_RE = re.compile(f"[0-9]{{{rules.PID_LENGTH}}}")
 
 
 def validate_personal_id(pid: Any, birth_date: date | None, gender: Any) -> list[str]:

@@ -134,9 +134,6 @@ class Actor:
     request_id: str | None = None
 
 
-SYSTEM = Actor("system")
-
-
 def event_fields(event: AuditEvent) -> dict[str, Any]:
     return {
         "seq": event.seq,

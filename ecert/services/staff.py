@@ -288,7 +288,7 @@ def clear_throttles(session: Session, username: str, *, actor: Actor) -> int:
     authorize(session, actor, Permission.MANAGE_STAFF)
     username = normalise_username(username)
     result = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
-    cleared = cast("CursorResult[Any]", result).rowcount or 0
+    cleared = cast(CursorResult[Any], result).rowcount or 0
     record(
         session,
         actor,
