@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from api.schemas import Annotated, Embedded, page_of
 from marshmallow import Schema, fields
+
+from api.schemas import Annotated, Embedded, page_of
 from tests.support import form1_payload, history_since_14
 
 AN = {"pid": "001090012345", "name": "Nguyễn Văn An", "birthdate": "1990-05-17", "gender": "male"}
@@ -22,7 +23,8 @@ class _Outer(Schema):
 
 
 def test_embedded_reads_the_parent_or_is_null():
-    assert _Outer().dump(SimpleNamespace(name="a", inner_note="n")) == {"name": "a", "extra": False, "inner": {"note": "n"}}
+    dumped = _Outer().dump(SimpleNamespace(name="a", inner_note="n"))
+    assert dumped == {"name": "a", "extra": False, "inner": {"note": "n"}}
     assert _Outer().dump(SimpleNamespace(name="a", inner_note=None))["inner"] is None
 
 
