@@ -7,7 +7,7 @@ per-field reasons. Nothing from an exception's text or a traceback reaches the c
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, json, request
@@ -46,6 +46,21 @@ class ProblemSchema(Schema):
     code = fields.String()
     request_id = fields.String()
     errors = fields.List(fields.Nested(ProblemFieldSchema))
+
+
+def documented_problems(blp: Any, problems: Mapping[int, str | Mapping[str, Any]]) -> Callable[[Any], Any]:
+    """A decorator giving a view the problem answers in ``problems`` in the OpenAPI document:
+    ``{404: "No such certificate"}``, or ``{503: {"description": ..., "headers": ...}}`` for the
+    other ``alt_response`` arguments; each one's body is a ``ProblemSchema``. The table reads
+    like the stack of decorators it replaces: the first entry is applied last."""
+
+    def apply(view: Any) -> Any:
+        for status, doc in reversed(list(problems.items())):
+            options = {"description": doc} if isinstance(doc, str) else dict(doc)
+            view = blp.alt_response(status, schema=ProblemSchema, **options)(view)
+        return view
+
+    return apply
 
 
 PROBLEM_BASE = "https://ecert.gov.vn/problems/"

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
 from api.citizen.schemas import CertificateListSchema, CertificateSchema, ListArgsSchema, TrustListSchema
 from api.deps import db_session, resources
-from api.errors import ProblemSchema
+from api.errors import documented_problems
 from ecert.models import Certificate
 from ecert.services import certificates as certificate_service
 from ecert.services.paging import Page
@@ -33,7 +33,7 @@ def _certificate_route(rule: str, *responses: Callable[[Any], Any]) -> Callable[
         blp.route(rule),
         citizen_required,
         *responses,
-        blp.alt_response(404, schema=ProblemSchema, description="No such certificate for this citizen"),
+        documented_problems(blp, {404: "No such certificate for this citizen"}),
         blp.doc(security=CITIZEN_SECURITY),
     )
 

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
 from api.citizen.schemas import MeSchema
 from api.deps import db_session
-from api.errors import ProblemSchema
+from api.errors import documented_problems
 from api.schemas import Annotated
 from ecert.services.requests import open_request_for
 
@@ -17,7 +17,7 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The signed-in
 @blp.route("/me")
 @citizen_required
 @blp.response(200, MeSchema)
-@blp.alt_response(401, schema=ProblemSchema, description="Missing or invalid identity token")
+@documented_problems(blp, {401: "Missing or invalid identity token"})
 @blp.doc(security=CITIZEN_SECURITY)
 def me():
     """The identity data the request form is pre-filled with, and any open request."""

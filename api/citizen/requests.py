@@ -7,13 +7,14 @@ from flask_smorest import Blueprint
 from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
 from api.citizen.schemas import ListArgsSchema, RequestCreateSchema, RequestListSchema, RequestSchema
 from api.deps import actor, db_session, resources, settings
-from api.errors import ProblemSchema
+from api.errors import documented_problems
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
 from ecert.services import requests as request_service
 
 blp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description="A citizen's certificate requests")
+_NO_SUCH_REQUEST = "No such request for this citizen"
 
 
 def _issuer():
@@ -33,13 +34,16 @@ def _issuer():
 @idempotent(scope=lambda: f"citizen:{current_citizen().personal_id}:requests")
 @blp.arguments(RequestCreateSchema)
 @blp.response(201, RequestSchema)
-@blp.alt_response(
-    409,
-    schema=ProblemSchema,
-    content_type="application/problem+json",
-    description="An open request exists, or the Idempotency-Key was reused",
+@documented_problems(
+    blp,
+    {
+        409: {
+            "content_type": "application/problem+json",
+            "description": "An open request exists, or the Idempotency-Key was reused",
+        },
+        422: "Per-field validation errors",
+    },
 )
-@blp.alt_response(422, schema=ProblemSchema, description="Per-field validation errors")
 @blp.doc(security=CITIZEN_SECURITY)
 def create_request(payload):
     """Ask for a judicial-record certificate (Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp)."""
@@ -70,7 +74,7 @@ def list_requests(limit, cursor):
 @citizen_required
 @blp.etag
 @blp.response(200, RequestSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="No such request for this citizen")
+@documented_problems(blp, {404: _NO_SUCH_REQUEST})
 @blp.doc(security=CITIZEN_SECURITY)
 def get_request(request_id):
     """One request and its status. Send If-None-Match with the last ETag to poll cheaply."""
@@ -80,8 +84,7 @@ def get_request(request_id):
 @blp.route("/<string:request_id>/cancel", methods=["POST"])
 @citizen_required
 @blp.response(200, RequestSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="No such request for this citizen")
-@blp.alt_response(409, schema=ProblemSchema, description="Already decided or cancelled")
+@documented_problems(blp, {404: _NO_SUCH_REQUEST, 409: "Already decided or cancelled"})
 @blp.doc(security=CITIZEN_SECURITY)
 def cancel_request(request_id):
     """Withdraw a request that no one has decided yet."""

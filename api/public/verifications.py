@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.deps import db_session, resources, settings
-from api.errors import ProblemSchema, _lang, problem
+from api.errors import _lang, documented_problems, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
 from api.schemas import InputSchema, max_length, not_empty
@@ -49,6 +49,7 @@ JSON_BODY_CAP = 256 * 1024
 MULTIPART_SLACK = 16 * 1024
 
 _CODE_CHARS = frozenset(CODE_ALPHABET)
+_TOO_MANY = "Too many verifications from this client (Retry-After)"
 
 
 # --- payloads ----------------------------------------------------------------------------------------
@@ -228,9 +229,14 @@ def _file_too_large() -> Response:
 @rate_limit("verification")
 @blp.arguments(VerificationRequestSchema)
 @blp.response(200, VerificationResultSchema)
-@blp.alt_response(413, schema=ProblemSchema, description="Body over 256 KiB")
-@blp.alt_response(422, schema=ProblemSchema, description="Neither (or both) of {qr} and {number, code}")
-@blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
+@documented_problems(
+    blp,
+    {
+        413: "Body over 256 KiB",
+        422: "Neither (or both) of {qr} and {number, code}",
+        429: _TOO_MANY,
+    },
+)
 def verify(payload: dict[str, Any]) -> dict[str, Any]:
     """Verify a scanned QR (``{"qr"}``) or the number and code printed on paper (``{"number", "code"}``).
 
@@ -255,14 +261,17 @@ def verify(payload: dict[str, Any]) -> dict[str, Any]:
 @rate_limit("verification_pdf")
 @blp.arguments(PdfUploadSchema, location="files")
 @blp.response(200, VerificationResultSchema)
-@blp.alt_response(413, schema=ProblemSchema, description="File over the size cap (max_bytes)")
-@blp.alt_response(422, schema=ProblemSchema, description="No file field, or an empty file")
-@blp.alt_response(429, schema=ProblemSchema, description="Too many verifications from this client (Retry-After)")
-@blp.alt_response(
-    503,
-    schema=ProblemSchema,
-    description="Every PDF check slot is busy: try again after Retry-After seconds (code verification_busy)",
-    headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+@documented_problems(
+    blp,
+    {
+        413: "File over the size cap (max_bytes)",
+        422: "No file field, or an empty file",
+        429: _TOO_MANY,
+        503: {
+            "description": "Every PDF check slot is busy: try again after Retry-After seconds (code verification_busy)",
+            "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+        },
+    },
 )
 def verify_pdf(files: dict[str, Any]) -> dict[str, Any] | Response:
     """Verify an uploaded certificate PDF (multipart field ``file``, at most 1 MiB): its PAdES

@@ -21,7 +21,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.deps import actor, db_session, resources, settings
-from api.errors import ProblemSchema, problem
+from api.errors import documented_problems, problem
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
@@ -70,16 +70,34 @@ def _staff_doc(view: Any = None, *, forbidden: bool = True) -> Any:
     """OpenAPI for an authenticated view: the staff bearer scheme and its 401 (and 403)."""
 
     def apply(view: Any) -> Any:
-        view = blp.alt_response(
-            401, schema=ProblemSchema, description="session_invalid / session_expired: no live staff session"
-        )(view)
-        if forbidden:
-            view = blp.alt_response(
-                403, schema=ProblemSchema, description="role_not_allowed (recorded in the audit log)"
-            )(view)
-        return blp.doc(security=_SECURITY)(view)
+        problems = {
+            403: "role_not_allowed (recorded in the audit log)",
+            401: "session_invalid / session_expired: no live staff session",
+        }
+        if not forbidden:
+            del problems[403]
+        return blp.doc(security=_SECURITY)(documented_problems(blp, problems)(view))
 
     return apply(view) if view is not None else apply
+
+
+def _reviewer_lookup(rule: str, schema: type, *, missing: str) -> Any:
+    """A reviewer's GET of one thing by id: the route, the review permission, the thing as
+    ``schema``, its 404 (``missing``) and the staff session's answers."""
+    decorators = (
+        blp.route(rule),
+        staff_required(Permission.REVIEW),
+        blp.response(200, schema),
+        documented_problems(blp, {404: missing}),
+        _staff_doc,
+    )
+
+    def apply(view: Any) -> Any:
+        for decorator in reversed(decorators):
+            view = decorator(view)
+        return view
+
+    return apply
 
 
 @blp.errorhandler(Locked)
@@ -110,20 +128,21 @@ def _problem_of(error: DomainError, now: datetime) -> Response:
 @rate_limit("login")
 @blp.arguments(LoginSchema)
 @blp.response(201, SessionSchema)
-@blp.alt_response(401, schema=ProblemSchema, description="invalid_credentials: the same answer for every wrong part")
-@blp.alt_response(
-    423,
-    schema=ProblemSchema,
-    headers=_RETRY_AFTER,
-    description="account_locked after wrong codes with the right password; locked_until",
-)
-@blp.alt_response(
-    429,
-    schema=ProblemSchema,
-    headers=_RETRY_AFTER,
-    description="login_throttled: wrong passwords for this username from this address, wait "
-    "Retry-After seconds (the delay doubles with each failure, up to 15 minutes); "
-    "or rate_limited: too many sign-in requests from this address",
+@documented_problems(
+    blp,
+    {
+        401: "invalid_credentials: the same answer for every wrong part",
+        423: {
+            "headers": _RETRY_AFTER,
+            "description": "account_locked after wrong codes with the right password; locked_until",
+        },
+        429: {
+            "headers": _RETRY_AFTER,
+            "description": "login_throttled: wrong passwords for this username from this address, wait "
+            "Retry-After seconds (the delay doubles with each failure, up to 15 minutes); "
+            "or rate_limited: too many sign-in requests from this address",
+        },
+    },
 )
 def login(payload):
     """Sign in with username, password and the authenticator's current code (TOTP)."""
@@ -194,11 +213,7 @@ def list_requests(status, limit, cursor):
     return review_service.list_queue(db_session(), status=status, limit=limit, cursor=cursor)
 
 
-@blp.route("/requests/<string:request_id>")
-@staff_required(Permission.REVIEW)
-@blp.response(200, StaffRequestDetailSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="No such request")
-@_staff_doc
+@_reviewer_lookup("/requests/<string:request_id>", StaffRequestDetailSchema, missing="No such request")
 def get_request(request_id):
     """One request with the holder's identity, why it waits, and the person's judicial record.
 
@@ -222,10 +237,13 @@ def _approval_scope(request_id: str) -> str:
 
 def _decision_doc(view: Any) -> Any:
     """The answers of a decision on a request (approve, refuse): the request as decided, or why not."""
-    view = blp.alt_response(
-        409, schema=ProblemSchema, description="request_already_decided (with status) or request_not_in_review"
+    view = documented_problems(
+        blp,
+        {
+            404: "No such request",
+            409: "request_already_decided (with status) or request_not_in_review",
+        },
     )(view)
-    view = blp.alt_response(404, schema=ProblemSchema, description="No such request")(view)
     return blp.response(200, StaffRequestSchema)(view)
 
 
@@ -235,7 +253,7 @@ def _decision_doc(view: Any) -> Any:
 @idempotent(scope=_approval_scope)
 @blp.arguments(ApproveSchema)
 @_decision_doc
-@blp.alt_response(503, schema=ProblemSchema, description="No usable signing key")
+@documented_problems(blp, {503: "No usable signing key"})
 @_staff_doc
 def approve_request(_payload, request_id):
     """Issue the certificate, through the same issuance path as the automatic decision.
@@ -256,7 +274,7 @@ def approve_request(_payload, request_id):
 @staff_required(Permission.REFUSE)
 @blp.arguments(RefuseSchema)
 @_decision_doc
-@blp.alt_response(422, schema=ProblemSchema, description="Unknown reason code, missing note or note too long")
+@documented_problems(blp, {422: "Unknown reason code, missing note or note too long"})
 @_staff_doc
 def refuse_request(payload, request_id):
     """Refuse with a legal reason and a note; the citizen sees both on their request."""
@@ -283,11 +301,7 @@ def find_certificates(number):
     return {"items": [found] if found else []}
 
 
-@blp.route("/certificates/<string:certificate_id>")
-@staff_required(Permission.REVIEW)
-@blp.response(200, StaffCertificateSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="No such certificate")
-@_staff_doc
+@_reviewer_lookup("/certificates/<string:certificate_id>", StaffCertificateSchema, missing="No such certificate")
 def get_certificate(certificate_id):
     """One certificate's status and revocation."""
     return revocation_service.get_certificate(db_session(), certificate_id)
@@ -297,18 +311,15 @@ def get_certificate(certificate_id):
 @staff_required(Permission.REVOKE)
 @blp.arguments(RevokeSchema)
 @blp.response(200, StaffCertificateSchema)
-@blp.alt_response(
-    401,
-    schema=ProblemSchema,
-    description="session_invalid / session_expired, or step_up_exhausted: too many wrong codes "
-    "with this session, which has ended (sign in again)",
-)
-@blp.alt_response(403, schema=ProblemSchema, description="role_not_allowed, or step_up_failed (wrong or reused TOTP)")
-@blp.alt_response(404, schema=ProblemSchema, description="No such certificate (the code is spent all the same)")
-@blp.alt_response(
-    422,
-    schema=ProblemSchema,
-    description="Unknown reason, missing note (other), bad replacement (a code that was checked is spent all the same)",
+@documented_problems(
+    blp,
+    {
+        401: "session_invalid / session_expired, or step_up_exhausted: too many wrong codes "
+        "with this session, which has ended (sign in again)",
+        403: "role_not_allowed, or step_up_failed (wrong or reused TOTP)",
+        404: "No such certificate (the code is spent all the same)",
+        422: "Unknown reason, missing note (other), bad replacement (a code that was checked is spent all the same)",
+    },
 )
 @blp.doc(security=_SECURITY)
 def revoke_certificate(payload, certificate_id):
