@@ -332,6 +332,34 @@ def test_idle_sessions_expire_and_activity_keeps_them_alive(staff, clock):
     assert response.get_json()["code"] == "session_expired"
 
 
+def test_a_refused_request_does_not_keep_a_session_alive(staff, db, clock):
+    """Decision: only a request that succeeds renews the idle timer. A 4xx rolls the request's
+    unit of work back, the renewal with it, so a stolen token probing with 404s cannot keep
+    the session open; a 200 moves it on."""
+    member = staff.signed_in("officer", "probe.target")
+
+    def last_seen(who) -> datetime:
+        db.expire_all()
+        return db.execute(select(StaffSession.last_seen_at).where(StaffSession.staff_id == who.id)).scalar_one()
+
+    signed_in_at = last_seen(member)
+    clock.advance(minutes=20)
+    assert staff.client.get("/api/v1/staff/requests/no-such-request", headers=member.headers).status_code == 404
+    assert last_seen(member) == signed_in_at
+    clock.advance(minutes=10, seconds=1)  # 30 minutes after sign-in, the 404 notwithstanding
+    response = staff.client.get(ME, headers=member.headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "session_expired"
+
+    other = staff.signed_in("officer", "busy.reader")
+    signed_in_at = last_seen(other)
+    clock.advance(minutes=20)
+    assert staff.client.get(ME, headers=other.headers).status_code == 200
+    assert last_seen(other) > signed_in_at
+    clock.advance(minutes=29)  # 49 minutes after sign-in, 29 after the 200
+    assert staff.client.get(ME, headers=other.headers).status_code == 200
+
+
 def test_sessions_end_after_eight_hours_however_active(staff, clock):
     member = staff.signed_in("officer", "night.shift")
     for _ in range(16):
