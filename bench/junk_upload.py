@@ -110,7 +110,9 @@ def under_upload_load(client: Client, body: bytes, seconds: float) -> tuple[list
     return latencies, statuses, uploads
 
 
-def junk_figures(server: Server, results: Results, *, seconds: float) -> None:
+def junk_figures(server: Server, results: Results, *, seconds: float, setting: str = "") -> None:
+    """The figures above; ``setting`` names a server configuration other than the bench's
+    default (rate limits off) and prefixes every metric with it."""
     client = Client(server.base)
     bodies = {"plain junk": multipart(junk_pdf(markers=False)), "junk with a signature's markers":
               multipart(junk_pdf(markers=True))}
@@ -136,15 +138,15 @@ def junk_figures(server: Server, results: Results, *, seconds: float) -> None:
             seen[name].update(statuses)
             single = [client.upload(body)[1] * 1000 for _ in range(15)]
             cost[name].append(statistics.median(single))
-    results.add(SECTION, "GET /healthz idle p50 (baseline)", idle_p50, "ms")
-    results.add(SECTION, "GET /healthz idle p99 (baseline)", idle_p99, "ms")
+    results.add(SECTION, setting + "GET /healthz idle p50 (baseline)", idle_p50, "ms")
+    results.add(SECTION, setting + "GET /healthz idle p99 (baseline)", idle_p99, "ms")
     for name in bodies:
         answers = ", ".join(f"{status or 'no answer'}: {count}" for status, count in sorted(seen[name].items()))
-        results.add(SECTION, f"{name}: GET /healthz p50 under {UPLOADERS} uploaders", loaded[name]["p50"], "ms",
+        results.add(SECTION, f"{setting}{name}: GET /healthz p50 under {UPLOADERS} uploaders", loaded[name]["p50"], "ms",
                     note=f"1 MiB uploads, {seconds:.0f} s a run; answers {answers}")
-        results.add(SECTION, f"{name}: GET /healthz p99 under {UPLOADERS} uploaders", loaded[name]["p99"], "ms")
-        results.add(SECTION, f"{name}: healthz p99 loaded ÷ idle", ratios(loaded[name]["p99"], idle_p99), "×",
+        results.add(SECTION, f"{setting}{name}: GET /healthz p99 under {UPLOADERS} uploaders", loaded[name]["p99"], "ms")
+        results.add(SECTION, f"{setting}{name}: healthz p99 loaded ÷ idle", ratios(loaded[name]["p99"], idle_p99), "×",
                     digits=1)
-        results.add(SECTION, f"{name}: uploads answered", loaded[name]["rate"], "/s")
-        results.add(SECTION, f"{name}: one upload, idle server (median of 15)", cost[name], "ms",
+        results.add(SECTION, f"{setting}{name}: uploads answered", loaded[name]["rate"], "/s")
+        results.add(SECTION, f"{setting}{name}: one upload, idle server (median of 15)", cost[name], "ms",
                     note="client-side: sending 1 MiB over loopback + the answer")

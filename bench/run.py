@@ -194,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
                 if plan.wants("junk"):
                     _alive(server, results)
                     junk_upload.junk_figures(server, results, seconds=plan.load_seconds)
+                    # The same flood against the shipped configuration: the per-address limit on PDF
+                    # checks answers 429 before the body is read, so one address cannot tie up workers.
+                    with Server(sqlite, "junk-limits", extra_env={"ECERT_RATE_LIMITS": ""}) as limited:
+                        junk_upload.junk_figures(limited, results, seconds=plan.load_seconds,
+                                                 setting="default rate limits, ")
                 if plan.wants("staff"):
                     from bench.staff import staff_figures
 

@@ -129,8 +129,10 @@ def _has_control_socket_option(executable: str) -> bool:
 class Server:
     """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free 127.0.0.1 port."""
 
-    def __init__(self, instance: Instance, name: str, *, workers: int = 2, auto_issue: bool = True) -> None:
+    def __init__(self, instance: Instance, name: str, *, workers: int = 2, auto_issue: bool = True,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.instance = instance
+        self.extra_env = dict(extra_env or {})
         self.name = name
         self.workers = workers
         self.auto_issue = auto_issue
@@ -155,6 +157,7 @@ class Server:
             ECERT_BIND=f"127.0.0.1:{self.port}",
             ECERT_WORKERS=str(self.workers),
             ECERT_AUTO_ISSUE="on" if self.auto_issue else "off",
+            **self.extra_env,
         )
         gunicorn = BIN / "gunicorn"
         cmd = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
