@@ -223,7 +223,9 @@ def _court(court: Any) -> str:
 
 
 def _verification_base(qr_text: str) -> str:
-    return qr_text.rsplit("/v/", 1)[0] if "/v/" in qr_text else qr_text
+    """The paper-channel form, ``{base}/v`` (DESIGN §7): where a reader enters the number and code."""
+    base = qr_text.rsplit("/v/", 1)[0] if "/v/" in qr_text else qr_text.rstrip("/")
+    return f"{base}/v"
 
 
 # ------------------------------------------------------------------ flowables

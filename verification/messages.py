@@ -32,6 +32,7 @@ _CATALOGUE: Final[Mapping[str, Any]] = json.loads(
 )
 
 OUTCOME_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = _CATALOGUE["outcomes"]
+_VARIANTS: Final[Mapping[str, Mapping[str, Mapping[str, str]]]] = _CATALOGUE["variants"]
 REASON_MESSAGES: Final[Mapping[str, Mapping[str, str]]] = _CATALOGUE["reasons"]
 CHECK_LABELS: Final[Mapping[str, Mapping[str, str]]] = _CATALOGUE["checks"]
 FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = _CATALOGUE["fields"]
@@ -45,10 +46,20 @@ def lang_or_default(lang: str | None) -> Lang:
     return "en" if lang == "en" else "vi"
 
 
-def outcome_text(outcome: str, lang: str = DEFAULT_LANG) -> Mapping[str, str]:
-    """``{"verdict", "meaning", "next"}`` for an outcome in one language."""
+def outcome_text(
+    outcome: str, lang: str = DEFAULT_LANG, *, signature_checked: bool = True, form_type: int | None = None
+) -> Mapping[str, str]:
+    """``{"verdict", "meaning", "next"}`` for an outcome in one language.
+
+    The words say only what was checked: a verdict reached without reading a signature (a number
+    and code looked up in the register) never speaks of one, and a Form 2, which shows no date of
+    birth, is never to be compared by it (``variants`` in messages.json)."""
     lang = lang_or_default(lang)
-    entry = OUTCOME_MESSAGES.get(outcome, OUTCOME_MESSAGES["malformed"])
+    entry = dict(OUTCOME_MESSAGES.get(outcome, OUTCOME_MESSAGES["malformed"]))
+    if not signature_checked:
+        entry.update(_VARIANTS["signature_not_checked"].get(outcome, {}))
+    if form_type == 2:
+        entry.update(_VARIANTS["form2"].get(outcome, {}))
     return {"verdict": entry[lang], "meaning": entry[f"meaning_{lang}"], "next": entry[f"next_{lang}"]}
 
 

@@ -23,14 +23,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from api.deps import db_session, settings
 from api.limits import rate_limit
 from api.public.messages import PAGE_TEXT
-from api.public.verifications import MULTIPART_SLACK, check_pdf, record, trust_lists
+from api.public.verifications import (
+    MULTIPART_SLACK,
+    VerificationRequestSchema,
+    check_pdf,
+    record,
+    trust_lists,
+    verdict_words,
+)
 from ecert.domain.i18n import negotiate_language
 from ecert.pdfcheck import CheckBusy
 from ecert.services import verification as verification_service
@@ -40,7 +49,6 @@ from verification.messages import (
     FIELD_LABELS,
     field_value,
     format_time,
-    outcome_text,
     reason_text,
 )
 
@@ -74,6 +82,21 @@ FORM_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "hoặc quét mã QR in trên phiếu.",
         "no_file_heading": "Chưa chọn tệp",
         "no_file_text": "Hãy chọn tệp PDF của phiếu rồi bấm Kiểm tra.",
+        "paper_heading": "Nhập số phiếu và mã xác thực in trên phiếu",
+        "number_label": "Số phiếu",
+        "code_label": "Mã xác thực",
+        "paper_hint": "Mã xác thực gồm 12 chữ và số, in cạnh mã QR; không cần gõ dấu gạch, "
+        "chữ hoa hay thường đều được.",
+        "paper_button": "Kiểm tra",
+        "upload_link": "Có tệp PDF của phiếu điện tử? Kiểm tra tệp PDF",
+        "paper_link": "Chỉ có bản giấy? Nhập số phiếu và mã xác thực",
+        "missing_fields_heading": "Chưa nhập đủ",
+        "missing_fields_text": "Hãy nhập cả số phiếu và mã xác thực in trên phiếu rồi bấm Kiểm tra.",
+        "bad_code_heading": "Mã xác thực chưa đúng dạng",
+        "bad_code_text": "Mã xác thực gồm 12 chữ và số, in trên phiếu cạnh mã QR (ví dụ K7QM-4XP2-T9AB). "
+        "Hãy kiểm tra lại rồi nhập lại.",
+        "bad_number_heading": "Số phiếu chưa đúng dạng",
+        "bad_number_text": "Hãy nhập số phiếu đúng như in trên phiếu (ví dụ LLTP-2026-00000123).",
     },
     "en": {
         "landing_heading": "Check a judicial-record certificate",
@@ -90,6 +113,22 @@ FORM_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "QR code printed on the certificate.",
         "no_file_heading": "No file chosen",
         "no_file_text": "Choose the certificate's PDF file, then press Check.",
+        "paper_heading": "Enter the number and verification code printed on the certificate",
+        "number_label": "Certificate number",
+        "code_label": "Verification code",
+        "paper_hint": "The verification code is 12 letters and digits, printed next to the QR code; dashes and "
+        "upper or lower case do not matter.",
+        "paper_button": "Check",
+        "upload_link": "Have the certificate's PDF file? Check the PDF",
+        "paper_link": "Only have the paper copy? Enter its number and verification code",
+        "missing_fields_heading": "Something is missing",
+        "missing_fields_text": "Enter both the certificate number and the verification code printed on it, then "
+        "press Check.",
+        "bad_code_heading": "That is not a verification code",
+        "bad_code_text": "The verification code is 12 letters and digits, printed next to the QR code (for example "
+        "K7QM-4XP2-T9AB). Check it and enter it again.",
+        "bad_number_heading": "That is not a certificate number",
+        "bad_number_text": "Enter the number exactly as printed on the certificate (for example LLTP-2026-00000123).",
     },
 }
 
@@ -108,6 +147,10 @@ _FIELD_ORDER: Final = (
 
 # The colour and icon of each verdict: green only for valid; amber where trying again or asking
 # the issuer may still end well; red for the rest; grey for "not ours".
+# A typed entry longer than this is cut before it is checked or shown again (the longest valid
+# number is far shorter; the API refuses it by its schema).
+_TYPED_MAX: Final = 64
+
 _TONE: Final = {
     "valid": "ok",
     "revoked": "bad",
@@ -153,16 +196,27 @@ def _size_text(size: int) -> str:
     return f"{mib:g} MB" if mib >= 1 else f"{size // 1024} KB"
 
 
+def _links(lang: str) -> dict[str, str]:
+    """Where the forms post and the pages link, keeping the page's language when it was chosen
+    by ?lang= (a header would still apply)."""
+    keep: dict[str, Any] = {"lang": lang} if request.args.get("lang") else {}
+    return {
+        "upload_action": url_for("public.verify_pdf_page", **keep),
+        "paper_action": url_for("public.verify_paper_page", **keep),
+        "upload_page": url_for("public.landing", **keep),
+        "paper_page": url_for("public.paper_form", **keep),
+    }
+
+
 def _page(context: dict[str, Any], status: int, lang: str) -> Response:
     form = {
         key: value.format(size=_size_text(settings().max_pdf_upload_bytes)) if "{size}" in value else value
         for key, value in FORM_TEXT[lang].items()
     }
-    # The upload keeps the page's language when it was chosen by ?lang= (a header would still apply).
-    chosen = request.args.get("lang")
-    action = url_for("public.verify_pdf_page", lang=lang) if chosen else url_for("public.verify_pdf_page")
+    context.setdefault("typed_number", "")
+    context.setdefault("typed_code", "")
     html = render_template(
-        "verify.html", css=Markup(_CSS), text=PAGE_TEXT[lang], lang=lang, form=form, upload_action=action, **context
+        "verify.html", css=Markup(_CSS), text=PAGE_TEXT[lang], lang=lang, form=form, **_links(lang), **context
     )
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
@@ -185,6 +239,50 @@ def landing() -> Response:
     lang = _lang()
     context = {"landing": True, "authority": settings().authority_name}
     return _page(context, 200, lang)
+
+
+@bp.route("/")
+def home() -> WerkzeugResponse:
+    """A person who types the bare address wants to check a certificate: send them to the form
+    (302: a home page may take this address one day)."""
+    keep: dict[str, Any] = {"lang": request.args["lang"]} if request.args.get("lang") else {}
+    return redirect(url_for("public.paper_form", **keep), code=302)
+
+
+@bp.route("/v", methods=["GET"], strict_slashes=True)
+def paper_form() -> Response:
+    """The paper channel, the address printed on the PDF: a form for the certificate number and
+    verification code (posts to ``POST /v``). Checks nothing."""
+    lang = _lang()
+    return _page({"landing": True, "paper": True, "authority": settings().authority_name}, 200, lang)
+
+
+@bp.route("/v", methods=["POST"], strict_slashes=True)
+@rate_limit("verification")
+def verify_paper_page() -> Response:
+    """The verdict on a number and code typed from paper: the same check as ``POST
+    /api/v1/verifications`` with ``{"number", "code"}`` (channel ``code``), as a page. An entry
+    that is blank or not shaped like one gets the form again (422) and is not recorded."""
+    lang = _lang()
+    typed = {name: request.form.get(name, "").strip()[:_TYPED_MAX] for name in ("number", "code")}
+    problem = _paper_entry_problem(typed)
+    if problem is not None:
+        return _notice_page(problem, lang, 422, paper=True, typed_number=typed["number"], typed_code=typed["code"])
+    session = db_session()
+    verification = verification_service.verify_number_code(session, trust_lists(), typed["number"], typed["code"])
+    record(session, verification, "code")
+    return _verdict_page(verification, lang)
+
+
+def _paper_entry_problem(typed: dict[str, str]) -> str | None:
+    """None when the entry has the API's shape (VerificationRequestSchema), else the notice."""
+    if not typed["number"] or not typed["code"]:
+        return "missing_fields"
+    try:
+        VerificationRequestSchema().load(typed)
+    except ValidationError as error:
+        return "bad_code" if "code" in error.messages_dict else "bad_number"
+    return None
 
 
 @bp.route("/v/<path:token>")
@@ -228,11 +326,23 @@ def verify_pdf_page() -> Response:
     return _verdict_page(verification, lang)
 
 
-def _notice_page(kind: str, lang: str, status: int, **values: Any) -> Response:
+def _notice_page(
+    kind: str,
+    lang: str,
+    status: int,
+    *,
+    paper: bool = False,
+    typed_number: str = "",
+    typed_code: str = "",
+    **values: Any,
+) -> Response:
     words = FORM_TEXT[lang]
     text = words[f"{kind}_text"]
     values.setdefault("size", _size_text(settings().max_pdf_upload_bytes))
     context = {
+        "paper": paper,
+        "typed_number": typed_number,
+        "typed_code": typed_code,
         "notice": kind,
         "tone": "warn",
         "notice_heading": words[f"{kind}_heading"],
@@ -261,7 +371,7 @@ def _verdict_page(verification: verification_service.Verification, lang: str) ->
     context = {
         "outcome": outcome,
         "tone": _TONE.get(outcome, "bad"),
-        "words": outcome_text(outcome, lang),
+        "words": verdict_words(result, lang),
         "fields": _fields(certificate, lang),
         "checks": _checks(result["checks"], lang),
         "checked_at": format_time(verification.result.checked_at, lang),

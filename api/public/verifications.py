@@ -10,6 +10,7 @@ signature verified; no IP) and the view commits once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, request
@@ -180,8 +181,21 @@ def result_document(verification: verification_service.Verification, lang: str) 
         certificate["issuing_authority"] = (
             settings().authority_name if issuer is not None and issuer == settings().issuer_id else None
         )
-    body["message"] = dict(outcome_text(body["outcome"], lang))
+    body["message"] = dict(verdict_words(body, lang))
     return body
+
+
+def verdict_words(result: dict[str, Any], lang: str) -> Mapping[str, str]:
+    """The verdict in words, saying only what was checked: no signature is spoken of when none
+    was read (a number and code matched nothing, or the register did not answer), and a Form 2,
+    which shows no date of birth, is not to be compared by one."""
+    certificate = result.get("certificate") or {}
+    return outcome_text(
+        result["outcome"],
+        lang,
+        signature_checked=result["checks"]["signature"]["reason"] != "not_checked",
+        form_type=certificate.get("form_type"),
+    )
 
 
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
