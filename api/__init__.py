@@ -19,6 +19,7 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.exceptions import NotModified
 from flask_smorest.utils import get_appcontext
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import errors, json_guard, limits, metrics
 from api.deps import EDGE_EXTENSION_KEY, Edge, close_session, db_session, end_unit_of_work, settings
@@ -94,7 +95,12 @@ def register(app: Flask) -> None:
     app_settings = resources_of(app).settings
     rate_limits = limits.parse_limits(app_settings.rate_limits)
     limiter = limits.init_app(app, app_settings)
+    limits.document(api, app, rate_limits)
     app.extensions[EDGE_EXTENSION_KEY] = Edge(openapi=api, limiter=limiter, rate_limits=rate_limits)
+    if app_settings.trusted_proxies:
+        # The client address (rate limits, the login throttle) is the X-Forwarded-For entry this
+        # many hops from the right; nothing else reads that header (DESIGN §3).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app_settings.trusted_proxies)  # type: ignore[method-assign]
 
     errors.register(app)
     app.register_error_handler(NotModified, _not_modified)

@@ -1,13 +1,29 @@
-"""Rate limits (flask-limiter): login, verification and request creation.
+"""Rate limits (flask-limiter): a limit belongs to whoever acts (DESIGN §9).
+
+| limit | counted per | what spends it |
+|---|---|---|
+| ``request_creation`` | citizen (the token's ``sub``) | every answer but a 422, an idempotent replay or a 429 |
+| ``staff`` (every staff endpoint but sign-in) | staff member | as above |
+| ``login`` | username and client address | as above |
+| ``verification``, ``verification_pdf`` | client address (or, later, the verifier organisation) | every check |
+
+A whole city behind one carrier NAT or the identity app's gateway is many citizens, so creation
+is never counted per address; a request without a valid token is counted per address (its 401
+spends). A check spends even when refused: its cost (a PDF parse) is paid either way.
 
 Storage is Redis when ECERT_REDIS_URL is set, so every worker on every host shares the counts;
-in-process memory otherwise (one development process). ECERT_RATE_LIMITS=off turns every limit
-off (benchmarks); ``name=limit`` pairs, comma-separated, override the defaults, e.g.
-``verification=120/minute,login=5/minute``.
+in-process memory otherwise (each worker counts on its own: said in the log at start).
+ECERT_RATE_LIMITS=off turns every limit off (benchmarks); ``name=limit`` pairs, comma-separated,
+override the defaults, e.g. ``verification=120/minute,login=5/minute``.
 
-Counts are kept per client, but never under the client's address (DESIGN §7: never an IP
-address, not even in the logs): the key is a keyed hash of it (:func:`client_key`). The limiter
-logs that key when a limit is breached, and Redis stores it; neither learns an address.
+The client address is ``request.remote_addr``: werkzeug's ProxyFix sets it from the
+X-Forwarded-For entry ``ECERT_TRUSTED_PROXIES`` hops from the right (``api.register``);
+nothing else reads that header. Counts are never kept under an address, a personal id or a
+username (DESIGN §7): every key is a keyed hash (:func:`client_key`, :func:`_hashed`). The
+limiter logs that key when a limit is breached, and Redis stores it; neither learns who.
+
+Each limited answer carries ``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi
+ratelimit-headers draft), and the OpenAPI document declares them and the 429 (:func:`document`).
 """
 
 from __future__ import annotations
@@ -16,6 +32,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -23,11 +40,17 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
+from flask_smorest import Api
+from limits import parse_many
 
-from api.deps import edge
+from api.deps import bearer_token, db_session, edge, resources
 from api.errors import problem
 from ecert.config import Settings
-from ecert.errors import ConfigurationError
+from ecert.db import utcnow
+from ecert.errors import ConfigurationError, DomainError
+from ecert.services import staff as staff_service
+
+log = logging.getLogger("ecert.limits")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +59,13 @@ DEFAULT_LIMITS = {
     "verification": "60/minute;1000/hour",
     "verification_pdf": "10/minute;100/hour",
     "request_creation": "10/minute;30/hour",
+    "staff": "300/minute;5000/hour",
 }
+
+# The limits whose budget a 422 (invalid input) and an idempotent replay do not spend.
+_SPENT_ONLY_BY_WORK = frozenset({"login", "request_creation", "staff"})
+# Every staff endpoint is limited per member, except those that carry a limit of their own.
+STAFF_BLUEPRINT = "staff"
 
 
 def _on_breach(request_limit: RequestLimit) -> Response:
@@ -78,6 +107,10 @@ def client_key(address: str | None, secret: bytes) -> str:
             text = str(ipaddress.IPv6Network((ip, 64), strict=False))
         elif ip.version == 6 and ip.ipv4_mapped is not None:
             text = str(ip.ipv4_mapped)
+    return _hashed(text, secret)
+
+
+def _hashed(text: str, secret: bytes) -> str:
     return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -85,6 +118,72 @@ def _key_secret(settings: Settings) -> bytes:
     # A key of its own (not the session-signing secret itself), derived so that nothing new
     # needs configuring.
     return hmac.new(settings.secret_key.encode(), b"ecert rate-limit client key", hashlib.sha256).digest()
+
+
+# --- whose budget: one key function per limit ----------------------------------------------------
+
+
+def _address(secret: bytes) -> str:
+    return "address:" + client_key(request.remote_addr, secret)
+
+
+def _citizen(secret: bytes) -> str:
+    """The citizen the identity token names (verified here: the limit is checked before the
+    view's own ``citizen_required``); no valid token counts against the address."""
+    try:
+        identity = resources().identity.verify(bearer_token())
+    except DomainError:
+        return _address(secret)
+    return "citizen:" + _hashed(identity.personal_id, secret)
+
+
+def _staff_member(secret: bytes) -> str:
+    """The staff member whose session the token opens (read only: ``staff_required`` renews
+    it); no live session counts against the address."""
+    try:
+        staff_session = staff_service.session_for_token(
+            db_session(), bearer_token(), settings=resources().settings, now=utcnow()
+        )
+    except DomainError:
+        return _address(secret)
+    return "staff:" + _hashed(str(staff_session.staff_id), secret)
+
+
+def _username_and_address(secret: bytes) -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    name = staff_service.normalise_username(username) if isinstance(username, str) else ""
+    return "login:" + _hashed(f"{name}\n{client_key(request.remote_addr, secret)}", secret)
+
+
+def organisation_key() -> str | None:
+    """The verifier organisation a check is made for (``X-Api-Key``, DESIGN §7), whose quota it
+    then spends; None for an anonymous check. Organisations do not exist yet: the hook for them."""
+    return None
+
+
+def _verifier(secret: bytes) -> str:
+    organisation = organisation_key()
+    if organisation is not None:
+        return "organisation:" + _hashed(organisation, secret)
+    return _address(secret)
+
+
+KEY_FUNCTIONS: dict[str, Callable[[bytes], str]] = {
+    "login": _username_and_address,
+    "verification": _verifier,
+    "verification_pdf": _verifier,
+    "request_creation": _citizen,
+    "staff": _staff_member,
+}
+
+
+def spends(response: Response) -> bool:
+    """Whether an answer spends a budget of ``_SPENT_ONLY_BY_WORK``: not a request refused as
+    invalid (422), not an idempotent replay, not the 429 itself."""
+    if response.status_code in (422, 429):
+        return False
+    return response.headers.get("Idempotent-Replayed") != "true"
 
 
 def limit_for(name: str) -> str:
@@ -107,12 +206,26 @@ def rate_limit(name: str) -> Callable[[F], F]:
     return mark
 
 
+def limited_endpoints(app: Flask) -> dict[str, str]:
+    """Endpoint -> the name of its limit."""
+    named = {}
+    for endpoint, view in app.view_functions.items():
+        name = getattr(view, "_ecert_rate_limit", None)
+        if name is None and endpoint.startswith(STAFF_BLUEPRINT + "."):
+            name = "staff"
+        if name:
+            named[endpoint] = name
+    return named
+
+
 def init_app(app: Flask, settings: Settings) -> Limiter:
     """Call after every blueprint is registered. The limits themselves are read per request
     from ``api.deps.Edge.rate_limits``."""
     secret = _key_secret(settings)
+    # Registered before the limiter's own hook, so it runs after it: after the deduction.
+    app.after_request(_publish)
     limiter = Limiter(
-        key_func=lambda: client_key(request.remote_addr, secret),
+        key_func=lambda: _address(secret),
         app=app,
         on_breach=_on_breach,
         headers_enabled=False,
@@ -123,11 +236,102 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
-    for endpoint, view in list(app.view_functions.items()):
-        name = getattr(view, "_ecert_rate_limit", None)
-        if name:
-            # shared_limit: every view with the same name draws on one budget per client (the
-            # verification page and the JSON API are one "verification" allowance).
-            limited = limiter.shared_limit(functools.partial(limit_for, name), scope=name)(view)
-            app.view_functions[endpoint] = cast(Any, limited)
+    if settings.rate_limits_enabled and not settings.redis_url:
+        log.warning(
+            "rate limits: counts are kept in this worker's memory, so each worker counts on its own "
+            "(the real limit is ECERT_WORKERS times the set one) and a restart forgets them; "
+            "set ECERT_REDIS_URL to share them"
+        )
+    for endpoint, name in limited_endpoints(app).items():
+        # shared_limit: every view with the same name draws on one budget per client (the
+        # verification page and the JSON API are one "verification" allowance).
+        limited = limiter.shared_limit(
+            functools.partial(limit_for, name),
+            scope=name,
+            key_func=functools.partial(KEY_FUNCTIONS[name], secret),
+            deduct_when=spends if name in _SPENT_ONLY_BY_WORK else None,
+        )(app.view_functions[endpoint])
+        app.view_functions[endpoint] = cast(Any, limited)
     return limiter
+
+
+# --- RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers) -----------------------
+
+
+def _policy_name(name: str, window: int) -> str:
+    return f"{name}-{window}s"
+
+
+def _publish(response: Response) -> Response:
+    """Every limit counted for this request, its quota and what is left of it."""
+    current = edge().limiter.current_limits if request.endpoint else []
+    if not current:
+        return response
+    policies, states = [], []
+    now = time.time()
+    for request_limit in current:
+        item = request_limit.limit
+        name = str(request_limit.request_args[-1])
+        window = item.get_expiry()
+        reset, remaining = request_limit.limiter.get_window_stats(item, *request_limit.request_args)
+        label = _policy_name(name, window)
+        policies.append(f'"{label}";q={item.amount};w={window}')
+        states.append(f'"{label}";r={max(0, remaining)};t={max(0, math.ceil(reset - now))}')
+    response.headers["RateLimit-Policy"] = ", ".join(policies)
+    response.headers["RateLimit"] = ", ".join(states)
+    return response
+
+
+def document(api: Api, app: Flask, limits: dict[str, str]) -> None:
+    """Declare, on every limited operation, its 429 (a problem with ``Retry-After``) and the
+    RateLimit headers of its answers, with this server's quotas (DESIGN §9: the limits in the
+    spec are the server's limits)."""
+    paths = api.spec._paths  # noqa: SLF001 - apispec keeps paths only here
+    for rule in app.url_map.iter_rules():
+        name = limited_endpoints(app).get(rule.endpoint)
+        path = _openapi_path(rule.rule)
+        if name is None or path not in paths:
+            continue
+        quota = ", ".join(
+            f'"{_policy_name(name, item.get_expiry())}";q={item.amount};w={item.get_expiry()}'
+            for item in parse_many(limits[name])
+        )
+        for method in rule.methods or ():
+            operation = paths[path].get(method.lower())
+            if isinstance(operation, dict):
+                _document_operation(operation, quota)
+
+
+def _openapi_path(rule: str) -> str:
+    out = rule
+    while "<" in out:
+        start, end = out.index("<"), out.index(">")
+        out = out[:start] + "{" + out[start + 1 : end].rpartition(":")[2] + "}" + out[end + 1 :]
+    return out
+
+
+def _document_operation(operation: dict[str, Any], quota: str) -> None:
+    headers = {
+        "RateLimit-Policy": {
+            "description": f"The quotas that apply (IETF httpapi-ratelimit-headers): {quota}",
+            "schema": {"type": "string"},
+        },
+        "RateLimit": {
+            "description": "What is left of each quota (r) and the seconds until it refills (t)",
+            "schema": {"type": "string"},
+        },
+    }
+    responses = operation.setdefault("responses", {})
+    for response in responses.values():
+        if isinstance(response, dict):
+            response.setdefault("headers", {}).update(headers)
+    too_many = responses.setdefault(
+        "429",
+        {
+            "description": "rate_limited: this budget is spent; wait Retry-After seconds",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    )
+    too_many.setdefault("headers", {}).update(
+        {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}, **headers}
+    )

@@ -95,6 +95,9 @@ class Settings:
     rate_limits: str = ""
     bind: str = "127.0.0.1:8000"
     workers: int = 2
+    # Proxy hops in front of the app whose X-Forwarded-For entries are trusted (werkzeug's
+    # ProxyFix, wired in api.register); 0: the client is the TCP peer and the header is ignored.
+    trusted_proxies: int = 0
     max_body_bytes: int = 256 * 1024
     max_pdf_upload_bytes: int = 1024 * 1024
     # PDF checks are CPU-bound and run apart from the web worker: at most this many at once
@@ -171,6 +174,7 @@ def _at_least(minimum: int) -> Callable[[str, str], int]:
 _PARSED_SETTINGS: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
     ("AUTO_ISSUE", "auto_issue", _bool),
     ("WORKERS", "workers", _at_least(1)),
+    ("TRUSTED_PROXIES", "trusted_proxies", _at_least(0)),
     ("MAX_BODY_BYTES", "max_body_bytes", _at_least(1024)),
     ("MAX_PDF_UPLOAD_BYTES", "max_pdf_upload_bytes", _at_least(1024)),
     ("PDF_CHECK_SLOTS", "pdf_check_slots", _at_least(1)),

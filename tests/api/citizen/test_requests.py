@@ -331,12 +331,15 @@ def test_unknown_route_and_method(client):
 
 
 def test_request_creation_is_rate_limited(make_app, auth):
+    # Issue #10 changed this: a 422 spends nothing (it used to count), a request that is taken does.
     app = make_app(rate_limits="request_creation=2/minute")
     client = app.test_client()
     statuses = [post(client, auth(), {"form_type": 9}).status_code for _ in range(3)]
-    assert statuses[:2] == [422, 422]
+    assert statuses == [422, 422, 422]
+    statuses = [post(client, auth(**AN), for_person(AN)).status_code for _ in range(3)]
+    assert statuses[:2] != [429, 429]
     assert statuses[2] == 429
-    limited = post(client, auth(), {"form_type": 9})
+    limited = post(client, auth(**AN), for_person(AN))
     assert limited.mimetype == "application/problem+json"
     assert int(limited.headers["Retry-After"]) >= 1
 
