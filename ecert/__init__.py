@@ -52,13 +52,16 @@ def _wire_audit_key(settings: Settings, engine: Any) -> None:
     """The audit chain's HMAC key: ECERT_AUDIT_KEY, or in development the instance key file
     that `ecert init` creates. Without a key nothing audited can be committed (never an unkeyed
     event), so development before `init` starts but says what to run."""
+    from ecert.keystore import warn_setup_missing
     from ecert.services import audit
 
     if settings.is_production and not settings.audit_key:
         raise ConfigurationError("production refuses to start; missing settings: ECERT_AUDIT_KEY")
     key = audit.load_key(settings.audit_key, settings.instance_dir, create=False)
     if key is None:
-        log.warning("no audit key (%s); run `flask --app wsgi ecert init`", audit.key_file_path(settings.instance_dir))
+        warn_setup_missing(
+            "no audit key (%s); run `flask --app wsgi ecert init`", audit.key_file_path(settings.instance_dir)
+        )
         return
     if not settings.audit_key:
         log.info("development audit key from %s (key id %s)", audit.key_file_path(settings.instance_dir), key.key_id)

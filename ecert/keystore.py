@@ -8,6 +8,7 @@ in files (later an HSM) and are loaded once per process per kid.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +126,18 @@ def register_dsc(session: Session, dsc: DscFiles, status: str = "active", now: d
     return row
 
 
+def init_is_running(argv: list[str] | None = None) -> bool:
+    """This process is ``flask ... ecert init``: the setup it is about to do is not missing yet."""
+    args = sys.argv[1:] if argv is None else argv
+    return any(arg == "ecert" and args[i + 1 : i + 2] == ["init"] for i, arg in enumerate(args))
+
+
+def warn_setup_missing(message: str, *args: Any) -> None:
+    """Say what setup is missing and to run ``ecert init`` -- except while ``init`` runs, where
+    the advice would be to do what is being done (logged at DEBUG then)."""
+    log.log(logging.DEBUG if init_is_running() else logging.WARNING, message, *args)
+
+
 def load_keystore(settings: Settings, engine: Engine) -> Keystore:
     """Load and check the signing material at start-up.
 
@@ -137,7 +150,7 @@ def load_keystore(settings: Settings, engine: Engine) -> Keystore:
     except SigningSetupError as exc:
         if settings.is_production:
             raise ConfigurationError(f"signing: {exc}") from exc
-        log.warning("no development PKI yet (%s); run `flask --app wsgi ecert init`", exc)
+        warn_setup_missing("no development PKI yet (%s); run `flask --app wsgi ecert init`", exc)
         return keystore
     try:
         with Session(engine) as session:
@@ -153,7 +166,7 @@ def load_keystore(settings: Settings, engine: Engine) -> Keystore:
     if row is None:
         if settings.is_production:
             raise ConfigurationError("signing: no active document-signer key is registered (flask ecert keys import)")
-        log.warning("no active signing key registered; run `flask --app wsgi ecert init`")
+        warn_setup_missing("no active signing key registered; run `flask --app wsgi ecert init`")
         return keystore
     keystore.ready = True
     return keystore
