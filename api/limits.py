@@ -332,6 +332,8 @@ def _document_operation(operation: dict[str, Any], quota: str) -> None:
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         },
     )
-    too_many.setdefault("headers", {}).update(
-        {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}, **headers}
+    too_many_headers = too_many.setdefault("headers", {})
+    too_many_headers.setdefault(
+        "Retry-After", {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
     )
+    too_many_headers.update(headers)

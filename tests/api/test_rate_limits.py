@@ -131,3 +131,23 @@ def test_every_limited_operation_declares_429_and_the_headers(client):
 def test_memory_counts_are_said_to_be_per_worker(make_app, caplog):
     make_app(rate_limits="")
     assert any("per worker" in r.getMessage() or "each worker" in r.getMessage() for r in caplog.records)
+
+
+def test_login_is_limited_per_username_and_address(make_app):
+    client = _behind_nat(make_app(rate_limits="login=2/minute"))
+
+    def attempt(username: str) -> int:
+        body = {"username": username, "password": "whatever password", "totp": "123456"}
+        return client.post("/api/v1/staff/sessions", json=body).status_code
+
+    assert [attempt("first.user") for _ in range(3)] == [401, 401, 429]
+    assert attempt("second.user") == 401  # another account from the same address: its own budget
+
+
+def test_trusted_proxies_is_a_setting():
+    from ecert.config import ConfigurationError, load_settings
+
+    assert load_settings({}).trusted_proxies == 0
+    assert load_settings({"ECERT_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+    with pytest.raises(ConfigurationError):
+        load_settings({"ECERT_TRUSTED_PROXIES": "-1"})
