@@ -1,6 +1,11 @@
 """The page a phone camera opens: ``GET /v/<token>`` (the QR text is ``{base}/v/{token}``).
 
-``GET /v/`` is the page to check a certificate without a QR: a plain HTML form (no script)
+``GET /v`` is the paper channel, the address the PDF prints: a plain form for the certificate
+number and verification code, posting to ``POST /v``, which answers the verdict page through the
+same check as ``POST /api/v1/verifications`` with ``{"number", "code"}`` (channel ``code``); a
+blank or misshapen entry gets the form again (422). ``GET /`` redirects a person there.
+
+``GET /v/`` is the page to check a certificate's PDF without its QR: a plain HTML form (no script)
 uploading the PDF to ``POST /v/pdf``, which answers the same verdict page through the same guarded
 check as ``POST /api/v1/verifications/pdf`` (size cap, structure first, time limit, host-wide
 slots; channel ``pdf``). A file too big, no file, or every check slot busy get a page that says so
