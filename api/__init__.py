@@ -21,7 +21,7 @@ from flask_smorest.utils import get_appcontext
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import errors, json_guard, limits, metrics
+from api import errors, json_guard, limits, metrics, openapi_hooks
 from api.deps import EDGE_EXTENSION_KEY, Edge, close_session, db_session, end_unit_of_work, settings
 from ecert.db import keep_on_failure
 from ecert.errors import PersistentFailure
@@ -92,6 +92,7 @@ def register(app: Flask) -> None:
     )
     _register_blueprints(app, api)
     _problems_are_problem_json(api)
+    openapi_hooks.finish(app, api)
     app_settings = resources_of(app).settings
     rate_limits = limits.parse_limits(app_settings.rate_limits)
     limiter = limits.init_app(app, app_settings)

@@ -12,6 +12,7 @@ field is bound, so no schema repeats ``error_messages``. docs/api-guide.md lists
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
@@ -20,6 +21,7 @@ from api.errors import _lang
 from ecert.db import utcnow
 from ecert.domain import rules
 from ecert.domain.i18n import message
+from ecert.domain.states import CertificateStatus
 
 # marshmallow's reasons (the keys of a field's error_messages) and the code each one becomes.
 # Any other reason ("too_large" for a huge integer, "invalid_utf8", ...) is "invalid_value".
@@ -95,6 +97,22 @@ def checked_by(rule: Callable[[Any], list[str]]) -> Callable[[Any], None]:
 # --- response schemas ---------------------------------------------------------------------------
 
 
+class DateTime(fields.DateTime):
+    """A moment in JSON: RFC 3339 UTC, whole seconds, ``Z`` (``2026-11-30T08:31:00Z``), the one
+    form every answer uses (DESIGN §9). A naive value is UTC (SQLite gives naive datetimes back)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:  # noqa: ARG002 - Field._serialize's signature
+        if value is None:
+            return None
+        moment: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def enum_of(choices: Any) -> dict[str, Any]:
+    """The OpenAPI ``enum`` of a response field (a domain StrEnum or a code table), for metadata."""
+    return {"enum": sorted(str(choice) for choice in choices)}
+
+
 class Embedded(fields.Nested):
     """A nested member made of the parent object's own attributes (a request's refusal is its
     ``refusal_reason``, ``refusal_note``, ``decided_at``): the nested schema reads the parent, or
@@ -141,10 +159,10 @@ def label_of(code: str | None, kind: str | None = None) -> str | None:
 class RefusalSchema(Schema):
     """A refused request's reason and note (read from the request's own columns)."""
 
-    reason = fields.String(required=True, attribute="refusal_reason")
+    reason = fields.String(required=True, attribute="refusal_reason", metadata=enum_of(rules.REFUSAL_REASONS))
     reason_label = fields.Function(lambda req: label_of(req.refusal_reason, "refusal"), metadata={"type": "string"})
     note = fields.String(attribute="refusal_note")
-    refused_at = fields.DateTime(attribute="decided_at")
+    refused_at = DateTime(attribute="decided_at")
 
 
 def is_refused(req: Any) -> bool:
@@ -155,22 +173,22 @@ class RequestSchema(Schema):
     """A certificate request as its citizen sees it; staff see more (``StaffRequestSchema``)."""
 
     id = fields.String(required=True)
-    status = fields.String(required=True)
-    form_type = fields.Integer(required=True)
-    purpose = fields.String(required=True)
+    status = fields.String(required=True, metadata=enum_of(rules.REQUEST_STATUSES))
+    form_type = fields.Integer(required=True, metadata={"enum": list(rules.FORM_TYPES)})
+    purpose = fields.String(required=True, metadata={"maxLength": rules.PURPOSE_MAX})
     copies = fields.Integer(required=True)
     include_ban_section = fields.Boolean(required=True)
     fee_vnd = fields.Integer(required=True)
-    fee_status = fields.String()
-    submitted_at = fields.DateTime(required=True)
-    due_at = fields.DateTime(required=True)
+    fee_status = fields.String(metadata={"enum": [rules.FEE_STATUS_OWED]})
+    submitted_at = DateTime(required=True)
+    due_at = DateTime(required=True)
     overdue = fields.Function(
         lambda req: req.status in rules.OPEN_STATUSES and rules.is_overdue(req.due_at, utcnow()),
         metadata={"type": "boolean"},
     )
     deadline_extended = fields.Boolean()
-    decided_at = fields.DateTime(allow_none=True)
-    cancelled_at = fields.DateTime(allow_none=True)
+    decided_at = DateTime(allow_none=True)
+    cancelled_at = DateTime(allow_none=True)
     certificate_id = fields.String(allow_none=True, attribute="certificate.id", dump_default=None)
     refusal = Embedded(RefusalSchema, present=is_refused, allow_none=True)
 
@@ -180,8 +198,8 @@ class CertificateBaseSchema(Schema):
 
     id = fields.String(required=True)
     number = fields.String(required=True)
-    form_type = fields.Integer(required=True)
-    status = fields.String(required=True, metadata={"description": "valid | revoked"})
-    issued_at = fields.DateTime(required=True)
+    form_type = fields.Integer(required=True, metadata={"enum": list(rules.FORM_TYPES)})
+    status = fields.String(required=True, metadata=enum_of(CertificateStatus))
+    issued_at = DateTime(required=True)
     request_id = fields.String(required=True)
     superseded_by_id = fields.String(allow_none=True)

@@ -77,9 +77,21 @@ def _download(data: bytes, mimetype: str, *, cache: str, filename: str | None = 
 _PRIVATE = "private, no-cache"
 
 
+def _file_response(bp: Blueprint, media_type: str, description: str) -> Callable[[Any], Any]:
+    """A 200 that is a file of ``media_type``, in the document as binary (generated clients read
+    bytes); ``api.openapi_hooks`` adds its ETag and 304."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+
+    def apply(view: Any) -> Any:
+        view = bp.doc(responses={"200": {"description": description, "content": {media_type: binary}}})(view)
+        return bp.response(200, description=description, content_type=media_type)(view)
+
+    return apply
+
+
 @_certificate_route(
     "/<string:certificate_id>/pdf",
-    blp.response(200, description="The signed PDF (PAdES)", content_type="application/pdf"),
+    _file_response(blp, "application/pdf", "The signed PDF (PAdES)"),
 )
 def certificate_pdf(certificate_id: str) -> Response:
     """The signed PDF, exactly as stored at issuance (the legal document)."""
@@ -88,9 +100,7 @@ def certificate_pdf(certificate_id: str) -> Response:
     return _download(cert.pdf or b"", "application/pdf", cache=_PRIVATE, filename=filename)
 
 
-@_certificate_route(
-    "/<string:certificate_id>/qr.png", blp.response(200, description="The QR code as PNG", content_type="image/png")
-)
+@_certificate_route("/<string:certificate_id>/qr.png", _file_response(blp, "image/png", "The QR code as PNG"))
 def certificate_qr_png(certificate_id: str) -> Response:
     """The QR code (error correction M) to show on the phone's screen."""
     return _download(qr_png(_own(certificate_id).qr_text), "image/png", cache=_PRIVATE)
@@ -98,7 +108,7 @@ def certificate_qr_png(certificate_id: str) -> Response:
 
 @_certificate_route(
     "/<string:certificate_id>/qr.svg",
-    blp.response(200, description="The QR code as SVG", content_type="image/svg+xml"),
+    _file_response(blp, "image/svg+xml", "The QR code as SVG"),
 )
 def certificate_qr_svg(certificate_id: str) -> Response:
     """The QR code as SVG."""
@@ -129,7 +139,7 @@ def trust_list() -> dict[str, Any]:
 
 
 @trust_blp.route("/root-ca.pem")
-@trust_blp.response(200, description="The root CA certificate", content_type="application/x-pem-file")
+@_file_response(trust_blp, "application/x-pem-file", "The root CA certificate")
 def root_ca() -> Response:
     """The root CA that every document-signer certificate chains to."""
     return _download(resources().keystore.root_pem(), "application/x-pem-file", cache=_TRUST_CACHE["trust.root_ca"])

@@ -42,6 +42,7 @@ def _issuer():
             "description": "An open request exists, or the Idempotency-Key was reused",
         },
         422: "Per-field validation errors",
+        429: "Too many requests created by this citizen (Retry-After)",
     },
 )
 @blp.doc(security=CITIZEN_SECURITY)

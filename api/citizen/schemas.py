@@ -9,7 +9,18 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from api.schemas import CertificateBaseSchema, Embedded, InputSchema, RequestSchema, in_range, label_of, one_of, page_of
+from api.schemas import (
+    CertificateBaseSchema,
+    DateTime,
+    Embedded,
+    InputSchema,
+    RequestSchema,
+    enum_of,
+    in_range,
+    label_of,
+    one_of,
+    page_of,
+)
 from ecert.domain import rules, validation
 
 
@@ -35,6 +46,11 @@ class ResidencePeriodSchema(InputSchema):
     province_code = fields.String(required=True)
 
 
+# Form 2's parents and spouse: required there (``validation._check_family_names``), which one
+# OpenAPI 3.0 schema cannot say without a oneOf that generators type poorly; the text says it.
+_FORM_2_NAME = {"maxLength": rules.NAME_MAX, "description": "Required on Form 2 (form_type 2); ignored on Form 1"}
+
+
 class RequestCreateSchema(InputSchema):
     form_type = fields.Integer(required=True, strict=True, validate=one_of(rules.FORM_TYPES))
     purpose = fields.String(required=True, metadata={"maxLength": rules.PURPOSE_MAX})
@@ -50,9 +66,9 @@ class RequestCreateSchema(InputSchema):
         required=True,
         metadata={"minItems": 1, "maxItems": rules.RESIDENCE_PERIODS_MAX},
     )
-    father_name = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.NAME_MAX})
-    mother_name = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.NAME_MAX})
-    spouse_name = fields.String(load_default=None, allow_none=True, metadata={"maxLength": rules.NAME_MAX})
+    father_name = fields.String(load_default=None, allow_none=True, metadata=_FORM_2_NAME)
+    mother_name = fields.String(load_default=None, allow_none=True, metadata=_FORM_2_NAME)
+    spouse_name = fields.String(load_default=None, allow_none=True, metadata=_FORM_2_NAME)
     fee_reduction = fields.String(
         load_default=None,
         allow_none=True,
@@ -88,8 +104,8 @@ class CertificateSchema(CertificateBaseSchema):
 
     verification_code = fields.String(required=True)
     qr_text = fields.String(required=True)
-    revoked_at = fields.DateTime(allow_none=True)
-    revocation_reason = fields.String(allow_none=True)
+    revoked_at = DateTime(allow_none=True)
+    revocation_reason = fields.String(allow_none=True, metadata=enum_of(rules.REVOCATION_REASONS))
     revocation_reason_label = fields.Function(
         lambda cert: label_of(cert.revocation_reason, "revocation"), allow_none=True, metadata={"type": "string"}
     )

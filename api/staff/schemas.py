@@ -13,6 +13,7 @@ from sqlalchemy import String
 from api.deps import db_session
 from api.schemas import (
     CertificateBaseSchema,
+    DateTime,
     Embedded,
     InputSchema,
     RefusalSchema,
@@ -61,8 +62,8 @@ class LoginSchema(InputSchema):
 
 class SessionSchema(Schema):
     token = fields.String(required=True, metadata={"description": "Opaque bearer token; send as Authorization: Bearer"})
-    expires_at = fields.DateTime(required=True, metadata={"description": "Absolute end of the session"})
-    idle_expires_at = fields.DateTime(metadata={"description": "When the session ends unless used before"})
+    expires_at = DateTime(required=True, metadata={"description": "Absolute end of the session"})
+    idle_expires_at = DateTime(metadata={"description": "When the session ends unless used before"})
     idle_timeout_seconds = fields.Integer()
     role = fields.String(required=True)
     username = fields.String()
@@ -72,9 +73,9 @@ class StaffMeSchema(Schema):
     id = fields.String(required=True)
     username = fields.String(required=True)
     role = fields.String(required=True)
-    session_created_at = fields.DateTime()
-    expires_at = fields.DateTime()
-    idle_expires_at = fields.DateTime()
+    session_created_at = DateTime()
+    expires_at = DateTime()
+    idle_expires_at = DateTime()
 
 
 # --- the review queue --------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ class RevocationOutSchema(Schema):
         lambda cert: label_of(cert.revocation_reason, "revocation"), metadata={"type": "string"}
     )
     note = fields.String(allow_none=True, attribute="revocation_note")
-    revoked_at = fields.DateTime(allow_none=True)
+    revoked_at = DateTime(allow_none=True)
     revoked_by = fields.String(allow_none=True)
 
 
@@ -263,7 +264,7 @@ class AuditQuerySchema(InputSchema):
 class AuditEventSchema(Schema):
     id = fields.Integer(required=True)
     seq = fields.Integer(required=True)
-    occurred_at = fields.DateTime(required=True)
+    occurred_at = DateTime(required=True)
     actor_type = fields.String(required=True)
     actor_id = fields.String(allow_none=True)
     action = fields.String(required=True)

@@ -38,8 +38,9 @@ def test_login_gives_an_opaque_token_stored_only_as_its_hash(staff, db, clock):
     assert body["role"] == "officer"
     assert body["username"] == "nguyen.an"
     assert len(body["token"]) == 43 and "." not in body["token"]
-    assert datetime.fromisoformat(body["expires_at"]) == clock.now + timedelta(hours=8)
-    assert datetime.fromisoformat(body["idle_expires_at"]) == clock.now + timedelta(minutes=30)
+    # Timestamps are whole seconds (DESIGN §9, issue #10).
+    assert datetime.fromisoformat(body["expires_at"]) == (clock.now + timedelta(hours=8)).replace(microsecond=0)
+    assert datetime.fromisoformat(body["idle_expires_at"]) == (clock.now + timedelta(minutes=30)).replace(microsecond=0)
     assert response.headers["Cache-Control"] == "no-store"
 
     stored = db.execute(select(StaffSession).where(StaffSession.staff_id == member.id)).scalar_one()
