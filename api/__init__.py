@@ -92,11 +92,12 @@ def register(app: Flask) -> None:
     )
     _register_blueprints(app, api)
     _problems_are_problem_json(api)
-    openapi_hooks.finish(app, api)
     app_settings = resources_of(app).settings
     rate_limits = limits.parse_limits(app_settings.rate_limits)
     limiter = limits.init_app(app, app_settings)
+    # Before openapi_hooks.finish: the 429s it declares get the common headers too.
     limits.document(api, app, rate_limits)
+    openapi_hooks.finish(app, api)
     app.extensions[EDGE_EXTENSION_KEY] = Edge(openapi=api, limiter=limiter, rate_limits=rate_limits)
     if app_settings.trusted_proxies:
         # The client address (rate limits, the login throttle) is the X-Forwarded-For entry this
