@@ -22,6 +22,7 @@ from api.schemas import (
     page_of,
 )
 from ecert.domain import rules, validation
+from ecert.domain.states import KeyStatus
 
 
 class MeSchema(Schema):
@@ -116,6 +117,9 @@ class CertificateSchema(CertificateBaseSchema):
 CertificateListSchema = page_of(CertificateSchema, "CertificateListSchema")
 
 
+# signing.trustlist writes its moments as RFC 3339 UTC, whole seconds, Z (as api.schemas.DateTime).
+_MOMENT = {"format": "date-time"}
+
 # One document-signer key (``signing.trustlist.jwk_entry``): the JWK of an EC P-256 key
 # (RFC 7517 members, all strings), its certificate chain, and our status and validity.
 TrustKeySchema = Schema.from_dict(
@@ -124,9 +128,9 @@ TrustKeySchema = Schema.from_dict(
         "x5c": fields.List(
             fields.String(), required=True, metadata={"description": "The key's certificate, then the root"}
         ),
-        "status": fields.String(required=True, metadata={"description": "active | retired | revoked"}),
-        **{moment: fields.String(required=True) for moment in ("not_before", "not_after")},
-        "revoked_at": fields.String(allow_none=True),
+        "status": fields.String(required=True, metadata=enum_of(KeyStatus)),
+        **{moment: fields.String(required=True, metadata=_MOMENT) for moment in ("not_before", "not_after")},
+        "revoked_at": fields.String(allow_none=True, metadata=_MOMENT),
     },
     name="TrustKeySchema",
 )

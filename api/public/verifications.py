@@ -24,13 +24,14 @@ from api.deps import db_session, resources, settings
 from api.errors import _lang, documented_problems, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
-from api.schemas import InputSchema, max_length, not_empty
+from api.schemas import InputSchema, enum_of, max_length, not_empty
 from ecert.db import commit_is_best_effort, discard
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput
 from ecert.pdfcheck import CheckBusy, PdfChecker
 from ecert.services import verification as verification_service
 from ecert.services.issuance import CODE_ALPHABET, CODE_LENGTH, normalise_code
+from verification import OUTCOMES, REASON_CODES
 from verification.messages import outcome_text
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ class PdfUploadSchema(InputSchema):
 
 class CheckSchema(Schema):
     ok = fields.Boolean(required=True)
-    reason = fields.String(required=True, metadata={"description": "A reason code (docs/verification.md)"})
+    reason = fields.String(
+        required=True, metadata={"description": "A reason code (docs/verification.md)", **enum_of(REASON_CODES)}
+    )
 
 
 class ChecksSchema(Schema):
@@ -117,7 +120,9 @@ class PublicCertificateSchema(Schema):
 
     number = fields.String(required=True)
     form_type = fields.Integer(required=True)
-    issued_at = fields.String(required=True, metadata={"description": "ISO 8601 UTC, from the signed token"})
+    issued_at = fields.String(
+        required=True, metadata={"format": "date-time", "description": "RFC 3339 UTC, from the signed token"}
+    )
     issuer = fields.String(allow_none=True, metadata={"description": "Issuer id (Form 1)"})
     issuing_authority = fields.String(allow_none=True, metadata={"description": "Issuing authority's name (Form 1)"})
     holder_name = fields.String(required=True)
@@ -137,13 +142,14 @@ class VerificationResultSchema(Schema):
     outcome = fields.String(
         required=True,
         metadata={
+            **enum_of(OUTCOMES),
             "description": "valid | revoked | tampered | unknown_issuer | signer_revoked | "
-            "malformed | not_found | status_unavailable. valid only when every check passed."
+            "malformed | not_found | status_unavailable. valid only when every check passed.",
         },
     )
     checks = fields.Nested(ChecksSchema, required=True)
     certificate = fields.Nested(PublicCertificateSchema, allow_none=True, required=True)
-    checked_at = fields.String(required=True, metadata={"description": "ISO 8601 UTC"})
+    checked_at = fields.String(required=True, metadata={"format": "date-time", "description": "RFC 3339 UTC"})
     message = fields.Nested(
         VerdictTextSchema, metadata={"description": "The verdict in words (vi, or en by Accept-Language)"}
     )

@@ -106,3 +106,18 @@ def test_a_request_answer_uses_that_form(client: Any, auth: Any) -> None:
     body = client.post("/api/v1/requests", json=form1_payload(), headers=auth()).get_json()
     for name in ("submitted_at", "due_at"):
         assert body[name].endswith("Z") and len(body[name]) == len("2026-11-30T08:31:00Z"), body[name]
+
+
+def test_verification_and_trust_list_moments_and_codes(spec: dict[str, Any]) -> None:
+    from ecert.domain.states import KeyStatus
+    from verification import OUTCOMES, REASON_CODES
+
+    schemas = spec["components"]["schemas"]
+    result = schemas["VerificationResult"]["properties"]
+    assert set(result["outcome"]["enum"]) == set(OUTCOMES)
+    assert set(schemas["Check"]["properties"]["reason"]["enum"]) == set(REASON_CODES)
+    assert result["checked_at"]["format"] == "date-time"
+    assert schemas["PublicCertificate"]["properties"]["issued_at"]["format"] == "date-time"
+    key = schemas["TrustKey"]["properties"]
+    assert set(key["status"]["enum"]) == set(KeyStatus)
+    assert {key[name].get("format") for name in ("not_before", "not_after", "revoked_at")} == {"date-time"}
