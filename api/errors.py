@@ -44,7 +44,7 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     code = fields.String()
-    request_id = fields.String()
+    trace_id = fields.String(metadata={"description": "The X-Request-ID of this answer, to quote to support"})
     errors = fields.List(fields.Nested(ProblemFieldSchema))
 
 
@@ -141,9 +141,9 @@ def problem(
         body["errors"] = errors
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
-    request_id = getattr(g, "request_id", None)
-    if request_id:
-        body["request_id"] = request_id
+    trace_id = getattr(g, "request_id", None)
+    if trace_id:
+        body["trace_id"] = trace_id
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
     response.headers["Content-Language"] = lang
     for key, value in (headers or {}).items():

@@ -169,6 +169,73 @@ def is_refused(req: Any) -> bool:
     return bool(req.status == rules.STATUS_REFUSED and req.refusal_reason)
 
 
+class Computed(fields.Nested):
+    """A member computed from the object (``compute(obj)``: an object or, with ``many=True``, a
+    list) and dumped by a nested schema, so the OpenAPI document shows its shape
+    (``fields.Function`` could not)."""
+
+    def __init__(self, compute: Callable[[Any], Any], nested: type[Schema], **kwargs: Any) -> None:
+        super().__init__(nested, **kwargs)
+        self.compute = compute
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:  # noqa: ARG002 - Field.get_value's signature
+        return self.compute(obj)
+
+
+class FeeBreakdownSchema(Schema):
+    """How the fee is made (``ecert.domain.rules.fee_breakdown``): total = base - reduction + surcharge."""
+
+    base_vnd = fields.Integer(required=True)
+    reduction_vnd = fields.Integer(required=True)
+    extra_copies = fields.Integer(required=True, metadata={"description": "Copies from the 3rd on"})
+    copies_surcharge_vnd = fields.Integer(required=True)
+    total_vnd = fields.Integer(required=True)
+
+
+class TimelineStepSchema(Schema):
+    """A status the request reached, when, and its label in the answer's language."""
+
+    status = fields.String(required=True, metadata=enum_of(rules.REQUEST_STATUSES))
+    at = DateTime(required=True)
+    label = fields.Function(lambda step: label_of(step["status"], "status"), metadata={"type": "string"})
+
+
+def _timeline(req: Any) -> list[dict[str, Any]]:
+    return [{"status": status, "at": at} for status, at in rules.request_timeline(req)]
+
+
+_WAITING_CODES = sorted({*rules.WAITING_REASONS.values(), rules.WAITING_REASON_OTHERWISE})
+
+
+class WaitingReasonSchema(Schema):
+    """Why a request waits for staff, in the citizen's words (never what the record holds)."""
+
+    code = fields.Function(lambda code: code, required=True, metadata={"type": "string", "enum": _WAITING_CODES})
+    label = fields.Function(lambda code: label_of(code, "waiting"), metadata={"type": "string"})
+
+
+def _waiting(req: Any) -> list[str]:
+    return rules.waiting_reasons(req.review_reasons or []) if req.status == rules.STATUS_NEEDS_REVIEW else []
+
+
+class SubmittedPeriodSchema(Schema):
+    from_ = fields.String(required=True, data_key="from", attribute="from")
+    to = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True)
+    province_code = fields.String(required=True)
+
+
+class SubmittedSchema(Schema):
+    """What the citizen sent (as stored: trimmed, names normalised), to correct and send again."""
+
+    phone = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    residence_history = fields.List(fields.Nested(SubmittedPeriodSchema), required=True)
+    father_name = fields.String(allow_none=True)
+    mother_name = fields.String(allow_none=True)
+    spouse_name = fields.String(allow_none=True)
+
+
 class RequestSchema(Schema):
     """A certificate request as its citizen sees it; staff see more (``StaffRequestSchema``)."""
 
@@ -179,7 +246,10 @@ class RequestSchema(Schema):
     copies = fields.Integer(required=True)
     include_ban_section = fields.Boolean(required=True)
     fee_vnd = fields.Integer(required=True)
-    fee_status = fields.String(metadata={"enum": [rules.FEE_STATUS_OWED]})
+    fee_status = fields.Function(
+        lambda req: rules.fee_status(req.status),
+        metadata={"type": "string", "enum": [rules.FEE_STATUS_OWED, rules.FEE_STATUS_NOT_DUE]},
+    )
     submitted_at = DateTime(required=True)
     due_at = DateTime(required=True)
     overdue = fields.Function(
@@ -191,6 +261,11 @@ class RequestSchema(Schema):
     cancelled_at = DateTime(allow_none=True)
     certificate_id = fields.String(allow_none=True, attribute="certificate.id", dump_default=None)
     refusal = Embedded(RefusalSchema, present=is_refused, allow_none=True)
+    status_label = fields.Function(lambda req: label_of(req.status, "status"), metadata={"type": "string"})
+    fee_breakdown = Computed(lambda req: rules.fee_breakdown(req.copies, req.reduced_fee), FeeBreakdownSchema)
+    timeline = Computed(_timeline, TimelineStepSchema, many=True, required=True)
+    waiting_reasons = Computed(_waiting, WaitingReasonSchema, many=True, required=True)
+    submitted = Embedded(SubmittedSchema, required=True, metadata={"description": "Citizens only"})
 
 
 class CertificateBaseSchema(Schema):

@@ -85,9 +85,9 @@ def get_request(request_id):
 @blp.route("/<string:request_id>/cancel", methods=["POST"])
 @citizen_required
 @blp.response(200, RequestSchema)
-@documented_problems(blp, {404: _NO_SUCH_REQUEST, 409: "Already decided or cancelled"})
+@documented_problems(blp, {404: _NO_SUCH_REQUEST, 409: "Already issued or refused"})
 @blp.doc(security=CITIZEN_SECURITY)
 def cancel_request(request_id):
-    """Withdraw a request that no one has decided yet."""
+    """Withdraw a request that no one has decided yet. Cancelling again answers 200 with the same body."""
     identity = current_citizen()
     return request_service.cancel(db_session(), request_id, identity, actor("citizen", identity.personal_id))

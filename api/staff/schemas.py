@@ -120,6 +120,9 @@ class ResidencePeriodOutSchema(Schema):
 class StaffRequestSchema(RequestSchema):
     """A request as staff see it in the queue; the detail adds the contact details and the record."""
 
+    class Meta:
+        exclude = ("submitted", "waiting_reasons")  # the citizen's own view (staff: review_reasons)
+
     status_label = fields.Function(lambda req: label_of(req.status, "status"), metadata={"type": "string"})
     reduced_fee = fields.Boolean()
     decided_by = fields.String(allow_none=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 from ecert.domain.states import REQUEST_TRANSITIONS, RequestStatus
 
@@ -88,6 +89,7 @@ FEE_REDUCTIONS: Mapping[str, Mapping[str, str]] = {
     },
 }
 FEE_STATUS_OWED = "owed"  # payment is out of scope for now: the amount is recorded as owed
+FEE_STATUS_NOT_DUE = "not_due"  # a cancelled or refused request owes nothing
 
 # --- deadlines (Law 28/2009/QH12 art. 48) --------------------------------------------------------
 
@@ -347,15 +349,72 @@ def pid_gender_of_digit(digit: int) -> str:
 # --- fee ---------------------------------------------------------------------------------------
 
 
-def fee_vnd(copies: int, reduced: bool) -> int:
-    """The fee for a request: base fee (standard or reduced) plus 5,000 VND per copy from the 3rd.
+def fee_breakdown(copies: int, reduced: bool) -> dict[str, int]:
+    """How a request's fee is made: the standard fee, less the reduction, plus 5,000 VND per copy
+    from the 3rd (``total_vnd`` is :func:`fee_vnd`).
 
     Raises ValueError for a number of copies outside 1..MAX_COPIES: validation runs first.
     """
     if isinstance(copies, bool) or not isinstance(copies, int) or not MIN_COPIES <= copies <= MAX_COPIES:
         raise ValueError(f"copies must be an integer from {MIN_COPIES} to {MAX_COPIES}")
-    base = REDUCED_FEE_VND if reduced else STANDARD_FEE_VND
-    return base + EXTRA_COPY_FEE_VND * max(0, copies - COPIES_INCLUDED)
+    reduction = STANDARD_FEE_VND - REDUCED_FEE_VND if reduced else 0
+    extra_copies = max(0, copies - COPIES_INCLUDED)
+    surcharge = EXTRA_COPY_FEE_VND * extra_copies
+    return {
+        "base_vnd": STANDARD_FEE_VND,
+        "reduction_vnd": reduction,
+        "extra_copies": extra_copies,
+        "copies_surcharge_vnd": surcharge,
+        "total_vnd": STANDARD_FEE_VND - reduction + surcharge,
+    }
+
+
+def fee_vnd(copies: int, reduced: bool) -> int:
+    """The fee for a request: base fee (standard or reduced) plus 5,000 VND per copy from the 3rd.
+
+    Raises ValueError for a number of copies outside 1..MAX_COPIES: validation runs first.
+    """
+    return fee_breakdown(copies, reduced)["total_vnd"]
+
+
+def fee_status(status: str) -> str:
+    """``not_due`` once a request is cancelled or refused; ``owed`` while open or issued."""
+    return FEE_STATUS_NOT_DUE if status in (STATUS_CANCELLED, STATUS_REFUSED) else FEE_STATUS_OWED
+
+
+def request_timeline(request: Any) -> list[tuple[str, datetime]]:
+    """The statuses a request reached and when, from its own timestamps: submitted; waiting for
+    staff (decided at submission, so at the same moment) if it has review reasons; then issued or
+    refused (``decided_at``) or cancelled (``cancelled_at``)."""
+    steps: list[tuple[str, datetime]] = [(STATUS_SUBMITTED, request.submitted_at)]
+    if request.review_reasons:
+        steps.append((STATUS_NEEDS_REVIEW, request.submitted_at))
+    if request.status in (STATUS_ISSUED, STATUS_REFUSED) and request.decided_at is not None:
+        steps.append((request.status, request.decided_at))
+    elif request.status == STATUS_CANCELLED and request.cancelled_at is not None:
+        steps.append((STATUS_CANCELLED, request.cancelled_at))
+    return steps
+
+
+# Why a request waits for staff, in the citizen's words: each review reason (DESIGN §4,
+# ecert.domain.content.REVIEW_REASONS, and the service's own) becomes the code a citizen reads
+# (its label is ``waiting.<code>`` in messages.json). What the record holds is never named: a
+# conviction and a ban both read "record_check"; the service's own reasons read "officer_review".
+WAITING_REASONS: Mapping[str, str] = {
+    "form_2": "form_2",
+    "has_unexpunged_conviction": "record_check",
+    "ban_found": "record_check",
+    "ban_section_requested": "ban_section",
+    "multi_province_history": "several_provinces",
+    "abroad_history": "abroad",
+}
+WAITING_REASON_OTHERWISE = "officer_review"
+
+
+def waiting_reasons(review_reasons: Iterable[str]) -> list[str]:
+    """The citizen's codes for ``review_reasons``, each once, in their order."""
+    codes = (WAITING_REASONS.get(reason, WAITING_REASON_OTHERWISE) for reason in review_reasons)
+    return list(dict.fromkeys(codes))
 
 
 # --- working days and deadlines ------------------------------------------------------------------

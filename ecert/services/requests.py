@@ -157,11 +157,14 @@ def get_for_citizen(session: Session, request_id: str, personal_id: str) -> Cert
 def cancel(
     session: Session, request_id: str, identity: CitizenIdentity, actor: Actor, now: datetime | None = None
 ) -> CertificateRequest:
-    """Withdraw a request nobody has decided. The row is locked and its status read under the
+    """Withdraw a request nobody has decided; an already cancelled one is answered as it is
+    (issue #10: a retried call must not look like a failure). The row is locked and its status read under the
     lock, as staff decisions do (services/review.py): a cancel racing an approval waits for it
     and then answers 409 request_not_cancellable, instead of overwriting an issued request or
     failing on the version check."""
     request = lock_or_404(session, CertificateRequest, request_id, owner=identity.personal_id)
+    if request.status == RequestStatus.CANCELLED:
+        return request  # a retried cancel answers like the first, and changes nothing
     if request.status not in rules.CANCELLABLE_STATUSES:
         raise Conflict("request_not_cancellable", request_status=request.status)
     move(request, RequestStatus.CANCELLED)

@@ -175,7 +175,7 @@ def test_cancel_open_request_frees_the_slot(client, auth, seeded, db):
     assert cancelled.status_code == 200
     assert cancelled.get_json()["status"] == "cancelled"
     again = client.post(f"/api/v1/requests/{created['id']}/cancel", headers=headers)
-    assert again.status_code == 409
+    assert again.status_code == 200  # issue #10: a retried cancel is not a failure
     assert post(client, headers, for_person(CUONG)).status_code == 201
     actions = [e.action for e in db.query(AuditEvent).order_by(AuditEvent.seq)]
     assert "request.cancelled" in actions
@@ -356,3 +356,99 @@ def test_metrics_token_is_enforced_when_set(make_app):
     client = make_app(metrics_token="s3cret-token").test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+
+
+# --- the citizen reads their own request (issue #10) -------------------------------------------
+
+
+def test_status_label_follows_the_language(client, auth, seeded):
+    headers = auth(**CUONG)
+    created = post(client, headers, for_person(CUONG)).get_json()
+    assert created["status_label"] == "Chờ cán bộ xem xét"
+    url = f"/api/v1/requests/{created['id']}"
+    assert client.get(url, headers={**headers, "Accept-Language": "en"}).get_json()["status_label"] == \
+        "Awaiting staff review"
+    assert client.get(url + "?lang=en", headers=headers).get_json()["status_label"] == "Awaiting staff review"
+
+
+def test_waiting_reasons_speak_to_the_citizen_without_record_details(client, auth, seeded):
+    body = post(client, auth(**CUONG), for_person(CUONG), **{"Accept-Language": "en"}).get_json()
+    codes = [reason["code"] for reason in body["waiting_reasons"]]
+    assert codes == ["record_check"]
+    label = body["waiting_reasons"][0]["label"]
+    assert label and "conviction" not in label.lower()
+    text = json.dumps(body, ensure_ascii=False)
+    assert "has_unexpunged_conviction" not in text and "173" not in text
+
+
+def test_waiting_reasons_name_several_provinces_and_abroad(client, auth, seeded):
+    history = [
+        {"from": "2017-09", "to": "2019-06", "address": "1 Lê Lợi, Quận 1, TP HCM", "province_code": "79"},
+        {"from": "2019-07", "to": "2021-06", "address": "Tokyo", "province_code": "00"},
+        {"from": "2021-07", "to": None, "address": "5 Trần Phú, Hải Châu, Đà Nẵng", "province_code": "48"},
+    ]
+    body = post(client, auth(**PHUC), for_person(PHUC, residence_history=history)).get_json()
+    assert [r["code"] for r in body["waiting_reasons"]] == ["several_provinces", "abroad"]
+    assert all(r["label"] for r in body["waiting_reasons"])
+
+
+def test_an_issued_request_waits_for_nothing(client, auth, seeded):
+    body = post(client, auth(**AN), for_person(AN)).get_json()
+    assert body["waiting_reasons"] == []
+    assert [step["status"] for step in body["timeline"]] == ["submitted", "issued"]
+    assert all(step["at"] and step["label"] for step in body["timeline"])
+
+
+def test_timeline_of_a_cancelled_request(client, auth, seeded):
+    headers = auth(**CUONG)
+    created = post(client, headers, for_person(CUONG)).get_json()
+    assert [step["status"] for step in created["timeline"]] == ["submitted", "needs_review"]
+    cancelled = client.post(f"/api/v1/requests/{created['id']}/cancel", headers=headers).get_json()
+    assert [step["status"] for step in cancelled["timeline"]] == ["submitted", "needs_review", "cancelled"]
+    assert cancelled["timeline"][-1]["at"] == cancelled["cancelled_at"]
+    assert cancelled["waiting_reasons"] == []
+
+
+def test_submitted_holds_what_the_citizen_sent(client, auth, seeded):
+    payload = for_person(AN, form2_payload, email="an@example.vn")
+    body = post(client, auth(**AN), payload).get_json()
+    submitted = body["submitted"]
+    assert submitted["phone"] == payload["phone"]
+    assert submitted["email"] == "an@example.vn"
+    assert submitted["residence_history"] == payload["residence_history"]
+    for name in ("father_name", "mother_name", "spouse_name"):
+        assert submitted[name]
+
+
+def test_fee_breakdown_adds_up(client, auth, seeded):
+    body = post(client, auth(**CUONG), for_person(CUONG, copies=4, fee_reduction="student")).get_json()
+    breakdown = body["fee_breakdown"]
+    assert breakdown == {"base_vnd": 200_000, "reduction_vnd": 100_000, "extra_copies": 2,
+                         "copies_surcharge_vnd": 10_000, "total_vnd": 110_000}
+    assert breakdown["total_vnd"] == body["fee_vnd"]
+
+
+def test_fee_is_not_due_once_cancelled(client, auth, seeded):
+    headers = auth(**CUONG)
+    created = post(client, headers, for_person(CUONG)).get_json()
+    assert created["fee_status"] == "owed"
+    cancelled = client.post(f"/api/v1/requests/{created['id']}/cancel", headers=headers).get_json()
+    assert cancelled["fee_status"] == "not_due"
+
+
+def test_a_second_cancel_answers_like_the_first(client, auth, seeded, db):
+    headers = auth(**CUONG)
+    created = post(client, headers, for_person(CUONG)).get_json()
+    first = client.post(f"/api/v1/requests/{created['id']}/cancel", headers=headers)
+    second = client.post(f"/api/v1/requests/{created['id']}/cancel", headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert second.get_json() == first.get_json()
+    events = db.query(AuditEvent).filter_by(action="request.cancelled", target_id=created["id"]).count()
+    assert events == 1
+
+
+def test_problems_carry_the_trace_id(client, auth):
+    response = client.get("/api/v1/requests/does-not-exist", headers={**auth(), "X-Request-ID": "trace-77"})
+    problem = response.get_json()
+    assert problem["trace_id"] == "trace-77"
+    assert "request_id" not in problem
