@@ -101,6 +101,10 @@ class DateTime(fields.DateTime):
     """A moment in JSON: RFC 3339 UTC, whole seconds, ``Z`` (``2026-11-30T08:31:00Z``), the one
     form every answer uses (DESIGN §9). A naive value is UTC (SQLite gives naive datetimes back)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"example": "2026-11-30T08:31:00Z", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:  # noqa: ARG002 - Field._serialize's signature
         if value is None:
             return None

@@ -16,6 +16,19 @@ from ecert.services import requests as request_service
 blp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description="A citizen's certificate requests")
 _NO_SUCH_REQUEST = "No such request for this citizen"
 
+# The OpenAPI example of a request body: a Form 1 the server accepts (tests/client checks it).
+CREATE_EXAMPLE = {
+    "form_type": 1,
+    "purpose": "Bổ sung hồ sơ xin việc",
+    "copies": 1,
+    "include_ban_section": False,
+    "phone": "0912345678",
+    "email": "an@example.vn",
+    "residence_history": [
+        {"from": "2004-05", "to": None, "address": "12 Hàng Bài, Hoàn Kiếm, Hà Nội", "province_code": "01"}
+    ],
+}
+
 
 def _issuer():
     """The issuance function when signing is ready; None sends every request to staff review."""
@@ -32,7 +45,7 @@ def _issuer():
 @citizen_required
 @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
 @idempotent(scope=lambda: f"citizen:{current_citizen().personal_id}:requests")
-@blp.arguments(RequestCreateSchema)
+@blp.arguments(RequestCreateSchema, example=CREATE_EXAMPLE)
 @blp.response(201, RequestSchema)
 @documented_problems(
     blp,

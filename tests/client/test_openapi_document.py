@@ -121,3 +121,11 @@ def test_verification_and_trust_list_moments_and_codes(spec: dict[str, Any]) -> 
     key = schemas["TrustKey"]["properties"]
     assert set(key["status"]["enum"]) == set(KeyStatus)
     assert {key[name].get("format") for name in ("not_before", "not_after", "revoked_at")} == {"date-time"}
+
+
+def test_examples_are_answers_the_server_accepts(spec: dict[str, Any], client: Any, auth: Any) -> None:
+    create = spec["paths"]["/api/v1/requests"]["post"]["requestBody"]["content"]["application/json"]
+    response = client.post("/api/v1/requests", json=create["example"], headers=auth())
+    assert response.status_code == 201, response.get_json()
+    submitted = spec["components"]["schemas"]["Request"]["properties"]["submitted_at"]
+    assert submitted["example"] == "2026-11-30T08:31:00Z"
