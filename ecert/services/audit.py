@@ -186,6 +186,7 @@ def event_hash(event: AuditEvent, key: AuditKey) -> str:
 
 
 _PENDING = "ecert.audit.pending"
+_ATTACHED = "_ecert_audit_attached"
 
 
 def record(
@@ -276,9 +277,15 @@ def attach(sessions: sessionmaker[Session]) -> None:
     Only the app's sessionmaker (``ecert.wiring``), not every Session in the process: a session
     made elsewhere (a test's, a tool's) is left alone. Attaching twice is harmless.
     """
+    # Marked on the sessionmaker itself, not asked of ``event.contains``: SQLAlchemy's event
+    # registry keys targets by id(), so a new sessionmaker whose class reuses the id of a
+    # collected one "already has" the listeners while it has none (its commits then wrote no
+    # audit events at all; seen as rare test flakes).
+    if getattr(sessions, _ATTACHED, False):
+        return
     for name, listener in (("before_commit", _before_commit), ("after_transaction_end", _after_transaction_end)):
-        if not event.contains(sessions, name, listener):
-            event.listen(sessions, name, listener)
+        event.listen(sessions, name, listener)
+    setattr(sessions, _ATTACHED, True)
 
 
 # --- checkpoints -----------------------------------------------------------------------------
