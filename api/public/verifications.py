@@ -26,6 +26,7 @@ from api.limits import rate_limit
 from api.metrics import observe_verification
 from api.schemas import InputSchema, enum_of, max_length, not_empty
 from ecert.db import commit_is_best_effort, discard
+from ecert.domain.rules import FORM_TYPES
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput
 from ecert.pdfcheck import CheckBusy, PdfChecker
@@ -119,7 +120,7 @@ class PublicCertificateSchema(Schema):
     """Only what the document itself shows (DESIGN §7). Form 2: number, form, date, name."""
 
     number = fields.String(required=True)
-    form_type = fields.Integer(required=True)
+    form_type = fields.Integer(required=True, metadata={"enum": list(FORM_TYPES)})
     issued_at = fields.String(
         required=True, metadata={"format": "date-time", "description": "RFC 3339 UTC, from the signed token"}
     )

@@ -19,6 +19,7 @@ from api.schemas import (
     RefusalSchema,
     RequestSchema,
     checked_by,
+    enum_of,
     in_range,
     is_refused,
     label_of,
@@ -28,6 +29,7 @@ from api.schemas import (
     page_of,
 )
 from ecert.domain import rules, validation
+from ecert.domain.states import StaffRole
 from ecert.models import AuditEvent
 from ecert.security import MAX_PASSWORD_LENGTH
 from ecert.services import revocation as revocation_service
@@ -65,14 +67,14 @@ class SessionSchema(Schema):
     expires_at = DateTime(required=True, metadata={"description": "Absolute end of the session"})
     idle_expires_at = DateTime(metadata={"description": "When the session ends unless used before"})
     idle_timeout_seconds = fields.Integer()
-    role = fields.String(required=True)
+    role = fields.String(required=True, metadata=enum_of(StaffRole))
     username = fields.String()
 
 
 class StaffMeSchema(Schema):
     id = fields.String(required=True)
     username = fields.String(required=True)
-    role = fields.String(required=True)
+    role = fields.String(required=True, metadata=enum_of(StaffRole))
     session_created_at = DateTime()
     expires_at = DateTime()
     idle_expires_at = DateTime()
@@ -179,7 +181,7 @@ class CertificateQuerySchema(InputSchema):
 class RevocationOutSchema(Schema):
     """A revoked certificate's revocation (read from the certificate's own columns)."""
 
-    reason = fields.String(attribute="revocation_reason")
+    reason = fields.String(attribute="revocation_reason", metadata=enum_of(rules.REVOCATION_REASONS))
     reason_label = fields.Function(
         lambda cert: label_of(cert.revocation_reason, "revocation"), metadata={"type": "string"}
     )

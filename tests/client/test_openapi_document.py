@@ -129,3 +129,13 @@ def test_examples_are_answers_the_server_accepts(spec: dict[str, Any], client: A
     assert response.status_code == 201, response.get_json()
     submitted = spec["components"]["schemas"]["Request"]["properties"]["submitted_at"]
     assert submitted["example"] == "2026-11-30T08:31:00Z"
+
+
+def test_roles_revocation_reasons_and_public_forms_are_enums(spec: dict[str, Any]) -> None:
+    from ecert.domain.states import StaffRole
+
+    schemas = spec["components"]["schemas"]
+    for name in ("Session", "StaffMe"):
+        assert set(schemas[name]["properties"]["role"]["enum"]) == set(StaffRole), name
+    assert set(schemas["RevocationOut"]["properties"]["reason"]["enum"]) == set(rules.REVOCATION_REASONS)
+    assert schemas["PublicCertificate"]["properties"]["form_type"]["enum"] == list(rules.FORM_TYPES)
