@@ -109,8 +109,9 @@ def _citizen(package: Any, base: str, token: str) -> Any:
 def _refuse(app: Any, request_id: str) -> None:
     """An officer refuses the request (the staff service, as the staff API would)."""
     with resources_of(app).sessionmaker() as session:
-        enrolment = staff_service.create_staff(session, "officer-client", "officer", password="correct horse battery staple",
-                                               actor=Actor("cli", "cli:test"))
+        enrolment = staff_service.create_staff(
+            session, "officer-client", "officer", password="correct horse battery staple", actor=Actor("cli", "cli:t")
+        )
         session.flush()
         review_service.refuse(session, request_id, reason="documents_invalid", note="Thiếu giấy tờ",
                               actor=Actor("staff", enrolment.user.id), now=utcnow())
