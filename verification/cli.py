@@ -133,7 +133,9 @@ def _trust_list(args: argparse.Namespace) -> TrustList:
 
 
 def _print_human(result: VerificationResult, lang: str, out: IO[str], server_outcome: str | None) -> None:
-    text = messages.outcome_text(result.outcome, lang)
+    # A Form 2 shows no birth date: its verdict must not ask the reader to compare one.
+    form_type = result.certificate.form_type if result.certificate is not None else None
+    text = messages.outcome_text(result.outcome, lang, form_type=form_type)
     mark = "✔" if result.is_valid else ("?" if result.outcome == "status_unavailable" else "✘")
     bar = "═" * 60
     print(bar, file=out)

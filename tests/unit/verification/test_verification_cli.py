@@ -59,15 +59,22 @@ def test_online_valid_in_english_and_json(factory, kit, fake_server):
     assert set(data) == {"outcome", "checks", "certificate", "checked_at"}
 
 
-@pytest.mark.parametrize("server_outcome,code,text", [
-    ("revoked", 1, "ĐÃ BỊ THU HỒI"),
-    ("not_found", 1, "KHÔNG TÌM THẤY"),
-    ("status_unavailable", 3, "KHÔNG KIỂM TRA ĐƯỢC TRẠNG THÁI"),
-    ("signer_revoked", 3, "Máy chủ trả lời: Khóa ký đã bị thu hồi"),
-])
+@pytest.mark.parametrize(
+    "server_outcome,code,text",
+    [
+        ("revoked", 1, "ĐÃ BỊ THU HỒI"),
+        ("not_found", 1, "KHÔNG TÌM THẤY"),
+        ("status_unavailable", 3, "KHÔNG KIỂM TRA ĐƯỢC TRẠNG THÁI"),
+        ("signer_revoked", 3, "Máy chủ trả lời: Khóa ký đã bị thu hồi"),
+    ],
+)
 def test_online_negative_answers(factory, kit, fake_server, server_outcome, code, text):
-    fake_server.verdict = {"outcome": server_outcome, "checks": {}, "certificate": None,
-                           "checked_at": "2026-11-23T09:00:00Z"}
+    fake_server.verdict = {
+        "outcome": server_outcome,
+        "checks": {},
+        "certificate": None,
+        "checked_at": "2026-11-23T09:00:00Z",
+    }
     got, out, _ = run(kit, factory.token(), "--server", fake_server.url)
     assert got == code and text in out
 
@@ -85,8 +92,7 @@ def test_server_unreachable(factory, kit):
 
 
 def test_local_trust_list_with_online_status(factory, kit, fake_server, trust_file):
-    code, out, _ = run(kit, factory.token(), "--trust-list", trust_file,
-                       "--server", fake_server.url)
+    code, out, _ = run(kit, factory.token(), "--trust-list", trust_file, "--server", fake_server.url)
     assert code == 0 and "HỢP LỆ" in out
 
 
@@ -128,7 +134,7 @@ def test_pdf_file(factory, kit, tmp_path, trust_file, fake_server, signed_pdf, o
     assert fake_server.posted == [{"qr": our_token}]
     tampered = tmp_path / "tampered.pdf"
     at = signed_pdf.find(b"LLTP-2026")
-    tampered.write_bytes(signed_pdf[:at] + b"X" + signed_pdf[at + 1:])
+    tampered.write_bytes(signed_pdf[:at] + b"X" + signed_pdf[at + 1 :])
     code, out, _ = run(kit, str(tampered), "--server", fake_server.url)
     assert code == 1 and "ĐÃ BỊ SỬA ĐỔI" in out
 
@@ -160,8 +166,7 @@ def test_usage_errors(factory, kit, tmp_path, trust_file):
     binary = tmp_path / "blob.bin"
     binary.write_bytes(os.urandom(5000))
     assert run(kit, str(binary), "--trust-list", trust_file)[0] == 2
-    assert run(kit, factory.token(), "--trust-list", trust_file, "--root",
-               str(tmp_path / "none.pem"))[0] == 2
+    assert run(kit, factory.token(), "--trust-list", trust_file, "--root", str(tmp_path / "none.pem"))[0] == 2
     assert run(kit, factory.token(), "--server", "ftp://example.com")[0] == 3
 
 
@@ -171,13 +176,29 @@ def test_python_dash_m(factory, kit, tmp_path, trust_file):
     claims[6] = int(factory.dsc.not_valid_before_utc.timestamp()) + 86400
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "verification", factory.url(factory.token(claims)),
-         "--trust-list", trust_file],
-        capture_output=True, cwd=str(tmp_path), env=env, timeout=120,
+        [sys.executable, "-m", "verification", factory.url(factory.token(claims)), "--trust-list", trust_file],
+        capture_output=True,
+        cwd=str(tmp_path),
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 3, proc.stderr.decode()
     assert "KHÔNG KIỂM TRA ĐƯỢC TRẠNG THÁI" in proc.stdout.decode("utf-8")
-    proc = subprocess.run([sys.executable, "-m", "verification", "junk", "--trust-list",
-                           trust_file], capture_output=True, cwd=str(tmp_path), env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "verification", "junk", "--trust-list", trust_file],
+        capture_output=True,
+        cwd=str(tmp_path),
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "Không phải mã của dịch vụ này".upper() in proc.stdout.decode()
+
+
+def test_a_valid_form2_never_asks_to_compare_a_birth_date(factory, kit, fake_server):
+    # A Form 2 shows no birth date: its verdict asks to compare the number and name only.
+    claims = kit.default_claims()
+    claims[-70000] = {k: v for k, v in claims[-70000].items() if k in (1, 3, 8)} | {2: 2}
+    for lang, birth in (("vi", "ngày sinh"), ("en", "birth")):
+        code, out, _ = run(kit, factory.token(claims), "--server", fake_server.url, "--lang", lang)
+        assert code == 0, out
+        assert birth not in out.lower()
