@@ -233,9 +233,15 @@ class VerificationEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     certificate_id: Mapped[str | None] = mapped_column(ForeignKey("certificates.id"), index=True)
-    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    channel: Mapped[str] = mapped_column(String(10))  # qr|page|code|pdf
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # qr|page|code|pdf|share
     outcome: Mapped[str] = mapped_column(String(20))
+    # Who checked, when known: a registered verifier organisation (X-Api-Key) or the holder's
+    # share link the check came through. Never an address.
+    verifier_id: Mapped[str | None] = mapped_column(ForeignKey("verifier_organisations.id"), index=True)
+    share_id: Mapped[str | None] = mapped_column(ForeignKey("share_links.id"), index=True)
+
+    verifier: Mapped[VerifierOrganisation | None] = relationship(lazy="joined")
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -323,3 +329,42 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- holder control: verifier organisations, share links (issue 11) ---------------------------
+
+
+class VerifierOrganisation(Base):
+    """A registered verifier (an employer, a bank, an embassy): its checks send ``X-Api-Key``,
+    are named to the holder and spend the organisation's own quota.
+
+    The key is ``ev_<id>_<secret>``: looked up by id, then the secret's SHA-256 compared in
+    constant time; the secret itself is shown once, at creation, and never stored.
+    """
+
+    __tablename__ = "verifier_organisations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    quota: Mapped[str] = mapped_column(String(100))  # a flask-limiter limit, e.g. "600/minute"
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShareLink(Base):
+    """A holder's link to one certificate's verdict page, on their terms: an expiry, optionally
+    the PDF, optionally a maximum number of uses; revocable at once. Only the secret's SHA-256
+    is kept, so the link's URL is shown once, when it is made."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    certificate_id: Mapped[str] = mapped_column(ForeignKey("certificates.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    include_pdf: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
