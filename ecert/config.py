@@ -120,6 +120,15 @@ class Settings:
     # The owner role's URL for migrations on PostgreSQL (ECERT_DATABASE_OWNER_URL); the app's
     # own role (ECERT_DATABASE_URL) cannot drop the audit triggers.
     database_owner_url: str = ""
+    # Verification events older than this are deleted by `ecert verifications prune` (DESIGN §7:
+    # the holder sees who checked; nobody needs that list for ever).
+    verification_retention_days: int = 365
+    # How long a signed download link (a certificate's links.pdf_download) stays valid.
+    download_link_minutes: int = 10
+    # The keys that sign download links, newest first: the first signs, every one verifies, so a
+    # key can be rotated without breaking the links already handed out. Empty: one key derived
+    # from ECERT_SECRET_KEY (ecert.services.download_links.link_keys).
+    download_link_keys: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -162,11 +171,22 @@ _TEXT_SETTINGS = (
     "metrics_token",
     "audit_key",
     "database_owner_url",
+    "download_link_keys",
 )
 
 
 def _at_least(minimum: int) -> Callable[[str, str], int]:
     return lambda name, raw: _int(name, raw, minimum)
+
+
+def _between(minimum: int, maximum: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        value = _int(name, raw, minimum)
+        if value > maximum:
+            raise ConfigurationError(f"{name} must be at most {maximum}")
+        return value
+
+    return parse
 
 
 # Settings parsed from their text: (ECERT_ name, field, parser); an unset or blank one keeps its
@@ -185,6 +205,9 @@ _PARSED_SETTINGS: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
     ("STAFF_LOCKOUT_ATTEMPTS", "staff_lockout_attempts", _at_least(1)),
     ("LOG_JSON", "log_json", _bool),
     ("HOLIDAYS", "extra_holidays", _parse_holidays),
+    ("VERIFICATION_RETENTION_DAYS", "verification_retention_days", _at_least(1)),
+    # Minutes, not hours: the link is for the phone's viewer or share sheet, right now.
+    ("DOWNLOAD_LINK_MINUTES", "download_link_minutes", _between(1, 60)),
 )
 
 
@@ -293,6 +316,9 @@ def production_problems(values: Mapping[str, Any], get: Callable[[str], str]) ->
             "ECERT_REDIS_URL is needed with ECERT_WORKERS > 1 and rate limits on "
             "(set it, or ECERT_WORKERS=1, or ECERT_RATE_LIMITS=off)"
         )
+    short_keys = [key for key in str(values["download_link_keys"]).split(",") if 0 < len(key.strip()) < _MIN_KEY]
+    if short_keys:
+        problems.append(f"each key of ECERT_DOWNLOAD_LINK_KEYS must be at least {_MIN_KEY} characters")
     token = values["metrics_token"]
     if token and len(token) < _MIN_METRICS_TOKEN:
         problems.append(f"ECERT_METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN} characters")

@@ -150,3 +150,9 @@ def test_metrics_in_production_without_a_token_answer_401(make_app):
     client = make_app(env="production", audit_key="a" * 32, metrics_token="").test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
+
+
+def test_production_refuses_a_short_download_link_key():
+    assert "ECERT_DOWNLOAD_LINK_KEYS" in _refusal(ECERT_DOWNLOAD_LINK_KEYS="k" * 40 + ",short")
+    settings = load_settings(environ={**GOOD, "ECERT_DOWNLOAD_LINK_KEYS": "k" * 40 + ", " + "o" * 40})
+    assert settings.download_link_keys.startswith("k")

@@ -22,6 +22,8 @@ GOOD = {
     "STAFF_LOCKOUT_ATTEMPTS": ("6", 6),
     "LOG_JSON": ("no", False),
     "HOLIDAYS": ("2026-09-02, 2026-09-03", frozenset({date(2026, 9, 2), date(2026, 9, 3)})),
+    "VERIFICATION_RETENTION_DAYS": ("90", 90),
+    "DOWNLOAD_LINK_MINUTES": ("5", 5),
 }
 
 
@@ -55,3 +57,12 @@ def test_development_fills_what_is_missing(tmp_path):
     assert settings.public_base_url == "http://127.0.0.1:8000"
     assert settings.idp_jwks == str(tmp_path.resolve() / "idp" / "jwks.json")
     assert settings.auto_issue is True and len(settings.secret_key) >= 32
+
+
+def test_download_link_minutes_are_minutes(tmp_path):
+    with pytest.raises(ConfigurationError, match="ECERT_DOWNLOAD_LINK_MINUTES must be at most 60"):
+        load_settings({"ECERT_INSTANCE_DIR": str(tmp_path), "ECERT_DOWNLOAD_LINK_MINUTES": "61"})
+    settings = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path)})
+    assert settings.download_link_minutes == 10 and settings.verification_retention_days == 365
+    keys = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path), "ECERT_DOWNLOAD_LINK_KEYS": "a" * 40 + ",b" * 1})
+    assert keys.download_link_keys == "a" * 40 + ",b"
