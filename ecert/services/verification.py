@@ -24,17 +24,19 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
 from cryptography.hazmat.primitives import hashes, serialization
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
 from ecert.models import Certificate, SigningKey, VerificationEvent
 from ecert.pdfcheck import PdfChecker, TrustSource, structural_verdict
+from ecert.services.audit import Actor, record
 from ecert.services.issuance import CODE_LENGTH, normalise_code
+from ecert.services.paging import Ordering, Page, keyset_page
 from verification import (
     CertificateStatus,
     Check,
@@ -52,8 +54,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Channel = Literal["qr", "page", "code", "pdf"]
-CHANNELS: Final[tuple[str, ...]] = ("qr", "page", "code", "pdf")
+Channel = Literal["qr", "page", "code", "pdf", "share"]
+CHANNELS: Final[tuple[str, ...]] = ("qr", "page", "code", "pdf", "share")
 
 #: Longest certificate number looked up (the column is 32 characters); longer is simply unknown.
 MAX_NUMBER_LENGTH: Final = 32
@@ -366,8 +368,16 @@ def verify_number_code(
 # --- the record ------------------------------------------------------------------------------------
 
 
-def record_verification(session: Session, verification: Verification, channel: Channel) -> VerificationEvent:
-    """Add the verification event (flushed, not committed). No IP or user agent is kept."""
+def record_verification(
+    session: Session,
+    verification: Verification,
+    channel: Channel,
+    *,
+    verifier_id: str | None = None,
+    share_id: str | None = None,
+) -> VerificationEvent:
+    """Add the verification event (flushed, not committed). No IP or user agent is kept; the
+    organisation (``verifier_id``) or share link (``share_id``) is, when there is one."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown verification channel {channel!r}")
     event = VerificationEvent(
@@ -375,7 +385,44 @@ def record_verification(session: Session, verification: Verification, channel: C
         checked_at=verification.result.checked_at,
         channel=channel,
         outcome=verification.result.outcome,
+        verifier_id=verifier_id,
+        share_id=share_id,
     )
     session.add(event)
     session.flush()
     return event
+
+
+# --- the holder's view, and retention ---------------------------------------------------------------
+
+# Newest first; the id breaks ties between checks of the same microsecond.
+NEWEST_FIRST = Ordering([VerificationEvent.checked_at, VerificationEvent.id], descending=True)
+
+
+def list_for_certificate(
+    session: Session, certificate_id: str, *, limit: int, cursor: str | None
+) -> Page[VerificationEvent]:
+    """Every logged check of one certificate (the caller has checked whose it is)."""
+    query = select(VerificationEvent).where(VerificationEvent.certificate_id == certificate_id)
+    return keyset_page(session, query, NEWEST_FIRST, limit=limit, cursor=cursor)
+
+
+def prune_events(session: Session, *, retention_days: int, actor: Actor, now: datetime | None = None) -> int:
+    """Delete the verification events older than ``retention_days``; how many went. Audited, so
+    a gap in a holder's history has a recorded reason."""
+    if retention_days < 1:
+        raise ValueError("retention_days must be at least 1")
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
+    deleted = session.execute(
+        delete(VerificationEvent).where(VerificationEvent.checked_at < cutoff).execution_options(synchronize_session=False)
+    ).rowcount
+    record(
+        session,
+        actor,
+        "verifications.pruned",
+        target_type="verification_events",
+        details={"before": cutoff.isoformat(), "deleted": deleted, "retention_days": retention_days},
+        now=now,
+    )
+    return int(deleted or 0)
