@@ -90,6 +90,16 @@ def register(app: Flask) -> None:
     api.spec.components.security_scheme(
         "staff", {"type": "http", "scheme": "bearer", "description": "Staff session token"}
     )
+    api.spec.components.security_scheme(
+        "verifier",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Api-Key",
+            "description": "A registered verifier organisation's key (ecert verifiers create): its checks are "
+            "named to the holder and spend its own quota. Optional: checks without it are anonymous.",
+        },
+    )
     _register_blueprints(app, api)
     _problems_are_problem_json(api)
     app_settings = resources_of(app).settings
@@ -146,8 +156,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     (never skipped in silence). JSON APIs go through smorest, so they are in the OpenAPI
     document; the HTML pages (docs, verification page) are plain Flask blueprints."""
     from api import docs, health, reference
-    from api.citizen import certificates, me, requests
-    from api.public import pages, verifications
+    from api.citizen import certificate_checks, certificates, me, requests, shares
+    from api.public import downloads, pages, share_pages, verifications
     from api.staff import views as staff
 
     for blueprint in (health.blp, me.blp, requests.blp):
@@ -155,7 +165,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     app.register_blueprint(docs.bp)
     for blueprint in (certificates.blp, certificates.trust_blp, verifications.blp):
         api.register_blueprint(blueprint)
+    for blueprint in (certificate_checks.blp, shares.blp, downloads.blp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(share_pages.bp)
     api.register_blueprint(staff.blp)
     api.register_blueprint(reference.blp)
 

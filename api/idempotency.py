@@ -81,13 +81,15 @@ def _claim(session: Session, scope: str, key: str, fingerprint: str) -> Idempote
     return record
 
 
-def idempotent(scope: Callable[..., str]) -> Callable[[F], F]:
+def idempotent(scope: Callable[..., str], *, not_kept: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Run the view once per (scope, ``Idempotency-Key``) and give back its first answer after.
 
     Goes under ``@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)``
     (it takes the ``idempotency_key`` argument) and above ``@blp.response`` (it keeps the
     answer the schema dumped). ``scope(**view_kwargs)`` names whose keys these are. The
-    record is written in the request's unit of work, with what the view creates.
+    record is written in the request's unit of work, with what the view creates. The members
+    named in ``not_kept`` are replayed as null: a secret shown once (a share link's URL) must
+    not be kept in clear in the record.
     """
 
     def decorate(view: F) -> F:
@@ -100,7 +102,10 @@ def idempotent(scope: Callable[..., str]) -> Callable[[F], F]:
                 return claimed
             response = view(*args, **kwargs)
             claimed.status_code = response.status_code
-            claimed.response = response.get_json()
+            kept = response.get_json()
+            if isinstance(kept, dict):
+                kept = {key: None if key in not_kept else value for key, value in kept.items()}
+            claimed.response = kept
             return response
 
         return wrapper  # type: ignore[return-value]

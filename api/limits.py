@@ -5,7 +5,7 @@
 | ``request_creation`` | citizen (the token's ``sub``) | every answer but a 422, an idempotent replay or a 429 |
 | ``staff`` (every staff endpoint but sign-in) | staff member | as above |
 | ``login`` | username and client address | as above |
-| ``verification``, ``verification_pdf`` | client address (or, later, the verifier organisation) | every check |
+| ``verification``, ``verification_pdf`` | client address; a registered organisation (``X-Api-Key``): the organisation, at its own quota | every check |
 
 A whole city behind one carrier NAT or the identity app's gateway is many citizens, so creation
 is never counted per address; a request without a valid token is counted per address (its 401
@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 from flask_smorest import Api
 from limits import parse_many
@@ -156,10 +156,20 @@ def _username_and_address(secret: bytes) -> str:
     return "login:" + _hashed(f"{name}\n{client_key(request.remote_addr, secret)}", secret)
 
 
+# The limits an organisation's key moves from the client address to the organisation.
+_ORGANISATION_LIMITS = frozenset({"verification", "verification_pdf"})
+
+
+def _organisation() -> Any:
+    """The organisation the verification blueprint authenticated before the limiter ran."""
+    return g.get("verifier") if request.blueprint == "verifications" else None
+
+
 def organisation_key() -> str | None:
     """The verifier organisation a check is made for (``X-Api-Key``, DESIGN §7), whose quota it
-    then spends; None for an anonymous check. Organisations do not exist yet: the hook for them."""
-    return None
+    then spends; None for an anonymous check."""
+    organisation = _organisation()
+    return str(organisation.id) if organisation is not None else None
 
 
 def _verifier(secret: bytes) -> str:
@@ -187,6 +197,11 @@ def spends(response: Response) -> bool:
 
 
 def limit_for(name: str) -> str:
+    """The limit of ``name`` for this request: a registered organisation's own quota for its
+    checks, else the configured one. With ECERT_RATE_LIMITS=off the limiter is off for all."""
+    organisation = _organisation() if name in _ORGANISATION_LIMITS else None
+    if organisation is not None:
+        return str(organisation.quota)
     return edge().rate_limits[name]
 
 

@@ -21,8 +21,15 @@ from api.schemas import (
     one_of,
     page_of,
 )
+from api.errors import _lang
+from api.public.downloads import download_url
+from ecert.db import utcnow
 from ecert.domain import rules, validation
+from ecert.domain.i18n import message
 from ecert.domain.states import KeyStatus
+from ecert.services import shares as share_rules
+from ecert.services.verification import CHANNELS
+from verification import OUTCOMES
 
 
 class MeSchema(Schema):
@@ -94,6 +101,17 @@ class CertificateLinksSchema(Schema):
     qr_svg = fields.Function(
         lambda cert: f"{_certificate_url(cert)}/qr.svg", required=True, metadata={"type": "string"}
     )
+    pdf_download = fields.Function(
+        lambda cert: download_url(cert.id),
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "An absolute URL of the PDF that works without the identity token (for the phone's "
+            "viewer or share sheet): signed, valid for a few minutes (ECERT_DOWNLOAD_LINK_MINUTES); then 410, "
+            "and 403 when altered. Fetch the certificate again for a fresh one.",
+        },
+    )
 
 
 def _certificate_url(cert: Any) -> str:
@@ -139,3 +157,95 @@ TrustKeySchema = Schema.from_dict(
 class TrustListSchema(Schema):
     issuer = fields.String(required=True)
     keys = fields.List(fields.Nested(TrustKeySchema), required=True)
+
+
+# --- holder control: who checked the certificate, share links ---------------------------------
+
+
+class VerifierRefSchema(Schema):
+    """A registered verifier organisation, as its holder sees it named."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class VerificationLogItemSchema(Schema):
+    """One logged check of the holder's certificate. Never an address."""
+
+    checked_at = DateTime(required=True)
+    channel = fields.String(
+        required=True,
+        metadata={
+            **enum_of(CHANNELS),
+            "description": "qr (a verifier app, online), page (the QR opened in a browser), code (number and "
+            "code from paper), pdf (an uploaded PDF), share (one of the holder's share links)",
+        },
+    )
+    outcome = fields.String(required=True, metadata=enum_of(OUTCOMES))
+    verifier = fields.Nested(
+        VerifierRefSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The registered organisation that checked, when known; null: anonymous"},
+    )
+    share_id = fields.String(allow_none=True, metadata={"description": "The share link the check came through"})
+
+
+class VerificationLogSchema(Schema):
+    """A page of the log, newest first, and what the holder must know about it."""
+
+    items = fields.List(fields.Nested(VerificationLogItemSchema), required=True)
+    next_cursor = fields.String(allow_none=True)
+    notice = fields.Function(
+        lambda _page: message("verifications.offline_notice", _lang()),
+        required=True,
+        metadata={"type": "string", "description": "Offline QR checks cannot appear here (in the answer's language)"},
+    )
+    retention_days = fields.Integer(
+        required=True, metadata={"description": "Checks older than this many days are deleted"}
+    )
+
+
+class ShareCreateSchema(InputSchema):
+    expires_in_hours = fields.Integer(
+        required=True, strict=True, validate=in_range(share_rules.MIN_HOURS, share_rules.MAX_HOURS)
+    )
+    include_pdf = fields.Boolean(load_default=False, metadata={"description": "Whether the page offers the PDF"})
+    max_uses = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=in_range(1, share_rules.MAX_USES),
+        metadata={"description": "How many times the page may be opened; null: until it expires"},
+    )
+
+
+_SHARE_STATES = ["expired", "live", "revoked", "used_up"]
+
+
+class ShareSchema(Schema):
+    """A share link. Its ``url`` holds the secret, which is stored only hashed: it is in the answer
+    that creates the link and null ever after."""
+
+    id = fields.String(required=True)
+    certificate_id = fields.String(required=True)
+    url = fields.String(
+        required=True,
+        allow_none=True,
+        dump_default=None,
+        metadata={"format": "uri", "description": "The link to send; only in the creation answer"},
+    )
+    expires_at = DateTime(required=True)
+    include_pdf = fields.Boolean(required=True)
+    max_uses = fields.Integer(required=True, allow_none=True)
+    uses = fields.Integer(required=True)
+    created_at = DateTime(required=True)
+    revoked_at = DateTime(required=True, allow_none=True)
+    state = fields.Function(
+        lambda share: share_rules.state_of(share, utcnow()),
+        required=True,
+        metadata={"type": "string", "enum": _SHARE_STATES},
+    )
+
+
+ShareListSchema = page_of(ShareSchema, "ShareListSchema")

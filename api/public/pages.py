@@ -220,9 +220,12 @@ def _page(context: dict[str, Any], status: int, lang: str) -> Response:
     }
     context.setdefault("typed_number", "")
     context.setdefault("typed_code", "")
-    html = render_template(
-        "verify.html", css=Markup(_CSS), text=PAGE_TEXT[lang], lang=lang, form=form, **_links(lang), **context
-    )
+    return render_page("verify.html", {"form": form, **_links(lang), **context}, status, lang)
+
+
+def render_page(template: str, context: dict[str, Any], status: int, lang: str) -> Response:
+    """A public page (the verdict, a share link's page) with the one style sheet, CSP and headers."""
+    html = render_template(template, css=Markup(_CSS), text=PAGE_TEXT[lang], lang=lang, **context)
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
     # A verdict is true at one moment only, and the URL carries the token: keep no copy anywhere.
@@ -233,7 +236,7 @@ def _page(context: dict[str, Any], status: int, lang: str) -> Response:
     return response
 
 
-def _lang() -> str:
+def page_language() -> str:
     return negotiate_language(request.headers.get("Accept-Language"), request.args.get("lang"))
 
 
@@ -241,7 +244,7 @@ def _lang() -> str:
 @bp.route("/v/pdf", methods=["GET"], endpoint="pdf_form")
 def landing() -> Response:
     """How to check a certificate without its QR: the PDF upload form. Checks nothing."""
-    lang = _lang()
+    lang = page_language()
     context = {"landing": True, "authority": settings().authority_name}
     return _page(context, 200, lang)
 
@@ -258,7 +261,7 @@ def home() -> WerkzeugResponse:
 def paper_form() -> Response:
     """The paper channel, the address printed on the PDF: a form for the certificate number and
     verification code (posts to ``POST /v``). Checks nothing."""
-    lang = _lang()
+    lang = page_language()
     return _page({"landing": True, "paper": True, "authority": settings().authority_name}, 200, lang)
 
 
@@ -268,7 +271,7 @@ def verify_paper_page() -> Response:
     """The verdict on a number and code typed from paper: the same check as ``POST
     /api/v1/verifications`` with ``{"number", "code"}`` (channel ``code``), as a page. An entry
     that is blank or not shaped like one gets the form again (422) and is not recorded."""
-    lang = _lang()
+    lang = page_language()
     typed = {name: request.form.get(name, "").strip()[:_TYPED_MAX] for name in ("number", "code")}
     problem = _paper_entry_problem(typed)
     if problem is not None:
@@ -294,7 +297,7 @@ def _paper_entry_problem(typed: dict[str, str]) -> str | None:
 @rate_limit("verification")
 def verify_page(token: str) -> Response:
     """The verdict on the token in the path, as a page for people."""
-    lang = _lang()
+    lang = page_language()
     session = db_session()
     verification = verification_service.verify_text(session, trust_lists(), token)
     record(session, verification, "page")
@@ -313,7 +316,7 @@ def _upload_cap() -> None:
 @rate_limit("verification_pdf")
 def verify_pdf_page() -> Response:
     """The verdict on an uploaded PDF, as a page: the form of ``GET /v/`` posts here."""
-    lang = _lang()
+    lang = page_language()
     upload = request.files.get("file")
     cap = settings().max_pdf_upload_bytes
     data = upload.stream.read(cap + 1) if upload is not None else b""
@@ -364,16 +367,21 @@ def _too_large_page(lang: str) -> Response:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error: RequestEntityTooLarge) -> Response:
-    return _too_large_page(_lang())
+    return _too_large_page(page_language())
 
 
 def _verdict_page(verification: verification_service.Verification, lang: str) -> Response:
+    return _page(verdict_context(verification, lang), 200, lang)
+
+
+def verdict_context(verification: verification_service.Verification, lang: str) -> dict[str, Any]:
+    """What the verdict templates show of a verification (the page here, a share link's page)."""
     result = verification.result.to_dict()
     certificate = result["certificate"]
     if certificate is not None and certificate.get("issuer") == settings().issuer_id:
         certificate["issuing_authority"] = settings().authority_name
     outcome = result["outcome"]
-    context = {
+    return {
         "outcome": outcome,
         "tone": _TONE.get(outcome, "bad"),
         "words": verdict_words(result, lang),
@@ -384,13 +392,12 @@ def _verdict_page(verification: verification_service.Verification, lang: str) ->
         "authority": settings().authority_name,
         "not_ours": outcome == "malformed",
     }
-    return _page(context, 200, lang)
 
 
 @bp.errorhandler(TooManyRequests)
 def _rate_limited(error: TooManyRequests) -> Response:
     """The limiter's 429 as a page: a person scanned too often, not an app reading JSON."""
-    lang = _lang()
+    lang = page_language()
     retry_after = "60"
     original = getattr(error, "response", None)
     if original is not None and original.headers.get("Retry-After"):

@@ -5,6 +5,11 @@ verifier app branches on ``outcome``, never on the HTTP status. A 4xx problem is
 request that is not one of the documented shapes (422), too big (413) or too frequent (429).
 Each verification writes one VerificationEvent (channel, outcome, certificate once the
 signature verified; no IP) and the view commits once.
+
+A registered verifier organisation sends ``X-Api-Key`` (DESIGN §7): its checks are named in the
+event (so the holder sees who checked) and spend the organisation's own quota (``api.limits``).
+A wrong key, or a disabled organisation's, is a 401 before anything is checked; without the
+header a check is anonymous, as before.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, request
+from dataclasses import dataclass
+
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,9 +35,10 @@ from api.schemas import InputSchema, enum_of, max_length, not_empty
 from ecert.db import commit_is_best_effort, discard
 from ecert.domain.rules import FORM_TYPES
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
-from ecert.errors import InvalidInput
+from ecert.errors import InvalidInput, Unauthorized
 from ecert.pdfcheck import CheckBusy, PdfChecker
 from ecert.services import verification as verification_service
+from ecert.services import verifiers as verifier_service
 from ecert.services.issuance import CODE_ALPHABET, CODE_LENGTH, normalise_code
 from verification import OUTCOMES, REASON_CODES
 from verification.messages import outcome_text
@@ -52,7 +60,31 @@ JSON_BODY_CAP = 256 * 1024
 MULTIPART_SLACK = 16 * 1024
 
 _CODE_CHARS = frozenset(CODE_ALPHABET)
-_TOO_MANY = "Too many verifications from this client (Retry-After)"
+_TOO_MANY = "Too many verifications from this client, or of this organisation's quota (Retry-After)"
+
+API_KEY_HEADER = "X-Api-Key"
+# The OpenAPI security of a verification: anonymous ({}) or a registered organisation's key.
+VERIFIER_SECURITY: list[dict[str, list[str]]] = [{}, {"verifier": []}]
+_BAD_KEY = {
+    "description": "X-Api-Key was sent but is not a registered organisation's key (api_key_invalid) "
+    "or its organisation is disabled (api_key_disabled); leave it out to check anonymously",
+    "headers": {"WWW-Authenticate": {"description": 'ApiKey realm="ecert"', "schema": {"type": "string"}}},
+}
+
+
+@dataclass(frozen=True)
+class VerifierCaller:
+    """The organisation a check is made for: kept as plain values, so a rollback of the request's
+    session (a failed status read) cannot expire them."""
+
+    id: str
+    quota: str
+
+
+def current_verifier() -> VerifierCaller | None:
+    """The organisation whose X-Api-Key this request carried (set before the view), or None."""
+    caller: VerifierCaller | None = g.get("verifier")
+    return caller
 
 
 # --- payloads ----------------------------------------------------------------------------------------
@@ -206,15 +238,21 @@ def verdict_words(result: dict[str, Any], lang: str) -> Mapping[str, str]:
 
 
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
-    """Write the verification event in the request's unit of work. A failure to log never
-    withholds the verdict: its commit is best effort."""
+    """Write the verification event in the request's unit of work, naming the organisation when
+    one made the check. A failure to log never withholds the verdict: its commit is best effort."""
     observe_verification(channel, verification.result.outcome)
     commit_is_best_effort(session)
+    caller = current_verifier()
     try:
         if verification.database_failed:
             # On PostgreSQL a failed statement aborts the transaction: start a clean one.
             session.rollback()
-        verification_service.record_verification(session, verification, channel)  # type: ignore[arg-type]
+        verification_service.record_verification(
+            session,
+            verification,
+            channel,  # type: ignore[arg-type]
+            verifier_id=caller.id if caller is not None else None,
+        )
         session.flush()
     except SQLAlchemyError as exc:
         discard(session)
@@ -235,6 +273,22 @@ def _body_caps() -> None:
         request.max_content_length = JSON_BODY_CAP
 
 
+@blp.before_request
+def _verifier_key() -> Response | None:
+    """Authenticate X-Api-Key before the rate limiter runs (it then counts the organisation's
+    quota, not the address's). The organisation is read on every request, so a disabled one is
+    refused from the next request on, on every worker."""
+    api_key = request.headers.get(API_KEY_HEADER)
+    if api_key is None:
+        return None
+    try:
+        organisation = verifier_service.authenticate(db_session(), api_key.strip())
+    except Unauthorized as error:
+        return problem(401, error.code, headers={"WWW-Authenticate": 'ApiKey realm="ecert"'})
+    g.verifier = VerifierCaller(organisation.id, organisation.quota)
+    return None
+
+
 @blp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error: RequestEntityTooLarge) -> Response:
     if request.endpoint == "verifications.verify_pdf":
@@ -250,9 +304,11 @@ def _file_too_large() -> Response:
 @rate_limit("verification")
 @blp.arguments(VerificationRequestSchema)
 @blp.response(200, VerificationResultSchema)
+@blp.doc(security=VERIFIER_SECURITY)
 @documented_problems(
     blp,
     {
+        401: _BAD_KEY,
         413: "Body over 256 KiB",
         422: "Neither (or both) of {qr} and {number, code}",
         429: _TOO_MANY,
@@ -282,9 +338,11 @@ def verify(payload: dict[str, Any]) -> dict[str, Any]:
 @rate_limit("verification_pdf")
 @blp.arguments(PdfUploadSchema, location="files")
 @blp.response(200, VerificationResultSchema)
+@blp.doc(security=VERIFIER_SECURITY)
 @documented_problems(
     blp,
     {
+        401: _BAD_KEY,
         413: "File over the size cap (max_bytes)",
         422: "No file field, or an empty file",
         429: _TOO_MANY,

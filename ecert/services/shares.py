@@ -51,8 +51,15 @@ class ShareGone(DomainError, status=410, code="share_gone"):
     """The link was revoked, has expired or is used up: ``code`` says which."""
 
     def __init__(self, state: ShareState) -> None:
-        super().__init__(f"share_{state}")
+        super().__init__(GONE_CODES.get(state, "share_gone"))
         self.state = state
+
+
+GONE_CODES: Final[dict[str, str]] = {
+    "revoked": "share_revoked",
+    "expired": "share_expired",
+    "used_up": "share_used_up",
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,13 @@ def state_of(share: ShareLink, now: datetime) -> ShareState:
     if share.max_uses is not None and share.uses >= share.max_uses:
         return "used_up"
     return "live"
+
+
+def _gone_state(share: ShareLink, now: datetime) -> ShareState:
+    # The UPDATE refused the use, so the link is gone even if its row, read a moment later,
+    # looks live (a use raced in between): then the last use went to someone else.
+    state = state_of(share, now)
+    return state if state != "live" else "used_up"
 
 
 def _check_terms(expires_in_hours: object, max_uses: object) -> None:
@@ -191,7 +205,7 @@ def record_share_use(
     ).rowcount
     session.refresh(share)
     if counted != 1:
-        raise ShareGone(state_of(share, now) if state_of(share, now) != "live" else "used_up")
+        raise ShareGone(_gone_state(share, now))
     # The shared certificate is logged even when the check could not name it (status unavailable):
     # the holder asked to be told of every opening of their link.
     shared = Verification(verification.result, share.certificate_id, verification.database_failed)
