@@ -5,7 +5,10 @@
 | ``request_creation`` | citizen (the token's ``sub``) | every answer but a 422, an idempotent replay or a 429 |
 | ``staff`` (every staff endpoint but sign-in) | staff member | as above |
 | ``login`` | username and client address | as above |
-| ``verification``, ``verification_pdf`` | client address; a registered organisation (``X-Api-Key``): the organisation, at its own quota | every check |
+| ``verification``, ``verification_pdf`` | client address, or the organisation (``X-Api-Key``) | every check |
+
+A registered verifier organisation's checks are counted per organisation, at its own quota
+(``verifiers create --quota``, default 600/minute), not at the configured limit.
 
 A whole city behind one carrier NAT or the identity app's gateway is many citizens, so creation
 is never counted per address; a request without a valid token is counted per address (its 401

@@ -9,6 +9,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from api.errors import _lang
+from api.public.downloads import download_url
 from api.schemas import (
     CertificateBaseSchema,
     DateTime,
@@ -21,8 +23,6 @@ from api.schemas import (
     one_of,
     page_of,
 )
-from api.errors import _lang
-from api.public.downloads import download_url
 from ecert.db import utcnow
 from ecert.domain import rules, validation
 from ecert.domain.i18n import message

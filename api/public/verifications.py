@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Response, g, request
 from flask_smorest import Blueprint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from contextlib import AbstractContextManager
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ecert import db
 from ecert.errors import DomainError, InvalidInput
+from ecert.services.audit import Actor
 from ecert.wiring import Resources, resources_of
 
 
@@ -34,3 +36,12 @@ def fail(error: DomainError) -> click.ClickException:
         reasons = "; ".join(f"{field}: {', '.join(codes)}" for field, codes in error.errors.items())
         return click.ClickException(reasons)
     return click.ClickException(error.code)
+
+
+def cli_actor() -> Actor:
+    """Who ran the command, for the audit log: the operating-system user."""
+    try:
+        who = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry (containers): still audit the change
+        who = "unknown"
+    return Actor("cli", f"cli:{who}"[:64])

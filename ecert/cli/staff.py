@@ -7,7 +7,6 @@ with the operating-system user who ran it.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,23 +14,15 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from ecert.cli.common import cli_actor as _actor
 from ecert.cli.common import fail as _fail
 from ecert.cli.common import out as _out
 from ecert.cli.common import unit_of_work
 from ecert.db import utcnow
 from ecert.errors import DomainError
 from ecert.services import staff as staff_service
-from ecert.services.audit import Actor
 
 staff_cli = AppGroup("staff", help="Agency staff accounts (password + TOTP).")
-
-
-def _actor() -> Actor:
-    try:
-        who = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry (containers): still audit the change
-        who = "unknown"
-    return Actor("cli", f"cli:{who}"[:64])
 
 
 def _write_qr(uri: str, path: Path) -> None:

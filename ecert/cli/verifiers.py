@@ -15,8 +15,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from ecert.cli.common import fail, out, resources, unit_of_work
-from ecert.cli.staff import _actor as cli_actor
+from ecert.cli.common import cli_actor, fail, out, resources, unit_of_work
 from ecert.db import utcnow
 from ecert.errors import DomainError
 from ecert.models import VerifierOrganisation

@@ -19,9 +19,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal, cast
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
@@ -192,16 +193,19 @@ def record_share_use(
     use is recorded. ShareGone when the link is no longer live (revoked, expired or used up,
     also by another request a moment ago)."""
     now = now or utcnow()
-    counted = session.execute(
-        update(ShareLink)
-        .where(
-            ShareLink.id == share.id,
-            ShareLink.revoked_at.is_(None),
-            ShareLink.expires_at > now,
-            or_(ShareLink.max_uses.is_(None), ShareLink.uses < ShareLink.max_uses),
-        )
-        .values(uses=ShareLink.uses + 1)
-        .execution_options(synchronize_session=False)
+    counted = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(ShareLink)
+            .where(
+                ShareLink.id == share.id,
+                ShareLink.revoked_at.is_(None),
+                ShareLink.expires_at > now,
+                or_(ShareLink.max_uses.is_(None), ShareLink.uses < ShareLink.max_uses),
+            )
+            .values(uses=ShareLink.uses + 1)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     session.refresh(share)
     if counted != 1:

@@ -25,10 +25,11 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from ecert.db import utcnow
@@ -414,8 +415,13 @@ def prune_events(session: Session, *, retention_days: int, actor: Actor, now: da
         raise ValueError("retention_days must be at least 1")
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
-    deleted = session.execute(
-        delete(VerificationEvent).where(VerificationEvent.checked_at < cutoff).execution_options(synchronize_session=False)
+    deleted = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(VerificationEvent)
+            .where(VerificationEvent.checked_at < cutoff)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     record(
         session,

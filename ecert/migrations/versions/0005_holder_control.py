@@ -73,9 +73,7 @@ def downgrade() -> None:
         batch_op.drop_index(op.f("ix_verification_events_share_id"))
         batch_op.drop_index(op.f("ix_verification_events_verifier_id"))
         batch_op.drop_constraint(op.f("fk_verification_events_share_id_share_links"), type_="foreignkey")
-        batch_op.drop_constraint(
-            op.f("fk_verification_events_verifier_id_verifier_organisations"), type_="foreignkey"
-        )
+        batch_op.drop_constraint(op.f("fk_verification_events_verifier_id_verifier_organisations"), type_="foreignkey")
         batch_op.drop_column("share_id")
         batch_op.drop_column("verifier_id")
     op.drop_index(op.f("ix_share_links_certificate_id"), table_name="share_links")
