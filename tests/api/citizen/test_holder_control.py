@@ -18,6 +18,7 @@ from ecert.models import AuditEvent, ShareLink, VerificationEvent
 from ecert.services.download_links import LinkSigner, link_keys
 from ecert.wiring import resources_of
 from tests.api.public.test_verification_api import AN, BINH, issue, revoke_in_db
+from tests.api.test_no_ip_in_logs import ADDRESS, _everything_about, everything_logged  # noqa: F401
 from tests.support import PUBLIC_BASE_URL
 
 VERIFY = "/api/v1/verifications"
@@ -389,3 +390,27 @@ def test_the_certificate_etag_ignores_the_fresh_download_link(seeded, client, au
     assert first.headers["ETag"] == second.headers["ETag"]
     again = client.get(path, headers={**auth(**AN), "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
+
+
+# --- privacy: never an address -------------------------------------------------------------------
+
+
+def test_no_client_address_in_logs_for_organisations_and_share_links(make_app, auth, everything_logged):
+    app = make_app(rate_limits="verification=1/minute")
+    assert app.test_cli_runner().invoke(args=["ecert", "seed-demo"]).exit_code == 0
+    cert = issue(app, app.test_client(), auth, AN)
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ADDRESS
+    org = new_verifier(app, "Logged", quota="1/minute")
+    headers = {"X-Api-Key": org["api_key"]}
+    assert [client.post(VERIFY, json={"qr": "junk"}, headers=headers).status_code for _ in range(2)] == [200, 429]
+    assert client.post(VERIFY, json={"qr": "junk"}, headers={"X-Api-Key": "ev_wrong"}).status_code == 401
+    url = share(client, auth, cert["id"]).get_json()["url"]
+    assert [client.get(page_path(url)).status_code for _ in range(2)] == [200, 429]
+    records = everything_logged.records
+    assert any(r.name == "flask-limiter" and "exceeded" in r.getMessage() for r in records)
+    leaks = [_everything_about(r) for r in records if ADDRESS in _everything_about(r)]
+    assert not leaks, leaks[0]
+    secret = url.rsplit("/", 1)[1]
+    assert not [r for r in records if secret in _everything_about(r)]  # nor a share's secret
+    assert not [r for r in records if org["api_key"] in _everything_about(r)]  # nor an API key
