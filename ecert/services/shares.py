@@ -93,11 +93,16 @@ def _gone_state(share: ShareLink, now: datetime) -> ShareState:
     return state if state != "live" else "used_up"
 
 
+def _whole(value: object, low: int, high: int) -> bool:
+    # bool is an int to Python: true hours are as wrong as text.
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def _check_terms(expires_in_hours: object, max_uses: object) -> None:
     errors: dict[str, list[str]] = {}
-    if not isinstance(expires_in_hours, int) or not MIN_HOURS <= expires_in_hours <= MAX_HOURS:
+    if not _whole(expires_in_hours, MIN_HOURS, MAX_HOURS):
         errors["expires_in_hours"] = ["out_of_range"]
-    if max_uses is not None and (not isinstance(max_uses, int) or not 1 <= max_uses <= MAX_USES):
+    if max_uses is not None and not _whole(max_uses, 1, MAX_USES):
         errors["max_uses"] = ["out_of_range"]
     if errors:
         raise InvalidInput(errors)
