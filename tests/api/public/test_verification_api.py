@@ -648,8 +648,9 @@ def test_every_answer_keeps_the_personal_id_out(seeded, client, auth, an_cert):
 
 
 def test_events_keep_no_ip():
+    # Who checked is a registered organisation or the holder's share link, never an address.
     columns = {c.key for c in inspect(VerificationEvent).columns}
-    assert columns == {"id", "certificate_id", "checked_at", "channel", "outcome"}
+    assert columns == {"id", "certificate_id", "checked_at", "channel", "outcome", "verifier_id", "share_id"}
 
 
 def test_openapi_documents_both_endpoints(client):
