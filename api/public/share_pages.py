@@ -21,6 +21,7 @@ from flask import Blueprint, Response
 
 from api.deps import db_session, settings
 from api.limits import rate_limit
+from api.metrics import observe_verification
 from api.public.downloads import link_signer, pdf_response
 from api.public.pages import page_language, render_page, verdict_context
 from api.public.verifications import trust_lists
@@ -142,6 +143,7 @@ def share_page(share_id: str, secret: str) -> Response:
         share_service.record_share_use(session, share, verification, now=now)
     except share_service.ShareGone as gone:
         return _gone_page(gone.state, 410, lang)
+    observe_verification("share", verification.result.outcome)
     return _share_page(share, verification, lang)
 
 
