@@ -206,16 +206,21 @@ def verdict_words(result: dict[str, Any], lang: str) -> Mapping[str, str]:
 
 
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
-    """Write the verification event in the request's unit of work. A failure to log never
-    withholds the verdict: its commit is best effort."""
+    """Log the verification: queued for the worker's batch writer (``ECERT_VERIFICATION_LOG_SECONDS``),
+    or written in the request's unit of work. A failure to log never withholds the verdict: the
+    request's commit is best effort, and the batches retry."""
     observe_verification(channel, verification.result.outcome)
+    entry = verification_service.CheckRecord.of(verification, channel)  # type: ignore[arg-type]
+    batches = resources().verification_log
+    if batches is not None:
+        batches.submit(entry)
+        return
     commit_is_best_effort(session)
     try:
         if verification.database_failed:
             # On PostgreSQL a failed statement aborts the transaction: start a clean one.
             session.rollback()
-        verification_service.record_verification(session, verification, channel)  # type: ignore[arg-type]
-        session.flush()
+        verification_service.record_checks(session, [entry])
     except SQLAlchemyError as exc:
         discard(session)
         log.error(

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal
@@ -420,16 +421,38 @@ def verify_number_code(
 # --- the record ------------------------------------------------------------------------------------
 
 
-def record_verification(session: Session, verification: Verification, channel: Channel) -> VerificationEvent:
-    """Add the verification event (flushed, not committed). No IP or user agent is kept."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown verification channel {channel!r}")
-    event = VerificationEvent(
-        certificate_id=verification.certificate_id,
-        checked_at=verification.result.checked_at,
-        channel=channel,
-        outcome=verification.result.outcome,
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """What the log keeps of one verification: plain values, safe to queue for a batch."""
+
+    certificate_id: str | None
+    checked_at: datetime
+    channel: str
+    outcome: str
+
+    @classmethod
+    def of(cls, verification: Verification, channel: Channel) -> CheckRecord:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown verification channel {channel!r}")
+        result = verification.result
+        return cls(verification.certificate_id, result.checked_at, channel, result.outcome)
+
+
+def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:
+    """Add the verification events (flushed, not committed): one a request, or a batch of them
+    (``ecert.batched``). No IP or user agent is kept."""
+    session.add_all(
+        VerificationEvent(
+            certificate_id=record.certificate_id,
+            checked_at=record.checked_at,
+            channel=record.channel,
+            outcome=record.outcome,
+        )
+        for record in records
     )
-    session.add(event)
     session.flush()
-    return event
+
+
+def record_verification(session: Session, verification: Verification, channel: Channel) -> None:
+    """Add the event of one verification in the caller's transaction (flushed, not committed)."""
+    record_checks(session, [CheckRecord.of(verification, channel)])
