@@ -90,8 +90,23 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two workers never deadlock upgrading
-        # a read lock; our requests that begin a transaction almost always write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read lock; our requests that begin a transaction almost always write. A unit of
+        # work that said it only reads (``reads_only``) takes no lock: WAL readers run side by
+        # side with each other and with the writer.
+        if conn.get_execution_options().get(_READS_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READS_ONLY = "ecert_reads_only"
+
+
+def reads_only(session: Session) -> None:
+    """Declare, before its first statement, that this unit of work writes nothing (a
+    verification whose event goes to the batch writer): on SQLite its transaction takes no
+    write lock, so checks never queue behind each other or behind a batch being written."""
+    session.connection(execution_options={_READS_ONLY: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
