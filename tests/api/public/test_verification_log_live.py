@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -12,14 +13,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from ecert.config import DEV_IDP_AUDIENCE, DEV_IDP_ISSUER
 from ecert.dev.idp import issue_dev_token
-from tests.support import form1_payload
+from tests.support import ON_POSTGRES, TEST_DATABASE_URL, form1_payload
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +52,37 @@ def _get(url: str, headers: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def _events(database: Path) -> int:
-    with sqlite3.connect(database) as conn:
-        return conn.execute("SELECT count(*) FROM verification_events").fetchone()[0]
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[tuple[str, Callable[[], int]]]:
+    """(ECERT_DATABASE_URL, a count of verification events): a file, or a throwaway database."""
+    if request.param == "sqlite":
+        path = tmp_path / "events.sqlite3"
+
+        def count_sqlite() -> int:
+            with sqlite3.connect(path) as conn:
+                return conn.execute("SELECT count(*) FROM verification_events").fetchone()[0]
+
+        yield f"sqlite:///{path}", count_sqlite
+        return
+    if not ON_POSTGRES:
+        pytest.skip("needs PostgreSQL (ECERT_TEST_DATABASE_URL)")
+    name = f"ecert_vlog_{secrets.token_hex(4)}"
+    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+    def count_postgres() -> int:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT count(*) FROM verification_events")).scalar_one()
+        engine.dispose()
+        return found
+
+    yield url, count_postgres
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _wait_ready(base: str, process: subprocess.Popen) -> None:
@@ -67,7 +98,8 @@ def _wait_ready(base: str, process: subprocess.Popen) -> None:
     raise AssertionError("gunicorn not ready in time")
 
 
-def test_sigterm_writes_every_queued_verification_event(tmp_path):
+def test_sigterm_writes_every_queued_verification_event(tmp_path, database):
+    database_url, events = database
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     instance = tmp_path / "instance"
@@ -81,6 +113,7 @@ def test_sigterm_writes_every_queued_verification_event(tmp_path):
         ECERT_PUBLIC_BASE_URL=base,
         ECERT_LOG_JSON="off",
         ECERT_VERIFICATION_LOG_SECONDS="5",
+        ECERT_DATABASE_URL=database_url,
     )
     for command in (["init"], ["seed-demo"]):
         subprocess.run(
@@ -117,12 +150,11 @@ def test_sigterm_writes_every_queued_verification_event(tmp_path):
         started = time.monotonic()
         for _ in range(30):
             assert _post(f"{base}/api/v1/verifications", {"qr": qr})["outcome"] == "valid"
-        database = instance / "ecert.sqlite3"
         if time.monotonic() - started < 4:
-            assert _events(database) == 0  # queued for their batch (one every 5 s)
+            assert events() == 0  # queued for their batch (one every 5 s)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-        assert _events(database) == 30
+        assert events() == 30
     finally:
         if process.poll() is None:
             process.kill()
