@@ -31,7 +31,7 @@ from api.errors import _lang, documented_problems, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
 from api.schemas import InputSchema, enum_of, max_length, not_empty
-from ecert.db import commit_is_best_effort, discard
+from ecert.db import commit_is_best_effort, discard, reads_only
 from ecert.domain.rules import FORM_TYPES
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput, Unauthorized
@@ -236,23 +236,38 @@ def verdict_words(result: dict[str, Any], lang: str) -> Mapping[str, str]:
     )
 
 
+def checking_session() -> Session:
+    """The request's session for a check: reads only when its event goes to the batch writer.
+    Idempotent (the X-Api-Key check opens it before the view)."""
+    session = db_session()
+    if resources().verification_log is not None and not g.get("checking_session"):
+        reads_only(session)
+        g.checking_session = True
+    return session
+
+
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
-    """Write the verification event in the request's unit of work, naming the organisation when
-    one made the check. A failure to log never withholds the verdict: its commit is best effort."""
+    """Log the verification, naming the organisation when one made the check: queued for the
+    worker's batch writer (``ECERT_VERIFICATION_LOG_SECONDS``), or written in the request's unit
+    of work. A failure to log never withholds the verdict: the request's commit is best effort,
+    and the batches retry."""
     observe_verification(channel, verification.result.outcome)
-    commit_is_best_effort(session)
     caller = current_verifier()
+    entry = verification_service.CheckRecord.of(
+        verification,
+        channel,  # type: ignore[arg-type]
+        verifier_id=caller.id if caller is not None else None,
+    )
+    batches = resources().verification_log
+    if batches is not None:
+        batches.submit(entry)
+        return
+    commit_is_best_effort(session)
     try:
         if verification.database_failed:
             # On PostgreSQL a failed statement aborts the transaction: start a clean one.
             session.rollback()
-        verification_service.record_verification(
-            session,
-            verification,
-            channel,  # type: ignore[arg-type]
-            verifier_id=caller.id if caller is not None else None,
-        )
-        session.flush()
+        verification_service.record_checks(session, [entry])
     except SQLAlchemyError as exc:
         discard(session)
         log.error(
@@ -281,7 +296,7 @@ def _verifier_key() -> Response | None:
     if api_key is None:
         return None
     try:
-        organisation = verifier_service.authenticate(db_session(), api_key.strip())
+        organisation = verifier_service.authenticate(checking_session(), api_key.strip())
     except Unauthorized as error:
         return problem(401, error.code, headers={"WWW-Authenticate": 'ApiKey realm="ecert"'})
     g.verifier = VerifierCaller(organisation.id, organisation.quota)
@@ -301,7 +316,7 @@ def _file_too_large() -> Response:
 
 @blp.route("", methods=["POST"])
 @rate_limit("verification")
-@blp.arguments(VerificationRequestSchema)
+@blp.arguments(VerificationRequestSchema())
 @blp.response(200, VerificationResultSchema)
 @blp.doc(security=VERIFIER_SECURITY)
 @documented_problems(
@@ -319,7 +334,7 @@ def verify(payload: dict[str, Any]) -> dict[str, Any]:
     Always 200 with a verdict, including ``malformed`` for anything that is not one of our
     codes. A wrong code and an unknown number give the same ``not_found``.
     """
-    session = db_session()
+    session = checking_session()
     if "qr" in payload:
         verification = verification_service.verify_text(session, trust_lists(), payload["qr"])
         channel = "qr"

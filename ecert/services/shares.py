@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ecert.db import utcnow
 from ecert.domain.states import CertificateStatus
 from ecert.errors import Conflict, DomainError, InvalidInput, NotFound
-from ecert.models import Certificate, ShareLink, VerificationEvent
+from ecert.models import Certificate, ShareLink
 from ecert.services.audit import Actor, record
 from ecert.services.paging import Ordering, Page, keyset_page
 from ecert.services.verification import Verification, record_verification
@@ -193,7 +193,7 @@ def certificate_token(session: Session, share: ShareLink) -> str:
 
 def record_share_use(
     session: Session, share: ShareLink, verification: Verification, *, now: datetime | None = None
-) -> VerificationEvent:
+) -> None:
     """Count one use of ``share`` and log it as a check of channel ``share``: the one place a share
     use is recorded. ShareGone when the link is no longer live (revoked, expired or used up,
     also by another request a moment ago)."""
@@ -218,4 +218,5 @@ def record_share_use(
     # The shared certificate is logged even when the check could not name it (status unavailable):
     # the holder asked to be told of every opening of their link.
     shared = Verification(verification.result, share.certificate_id, verification.database_failed)
-    return record_verification(session, shared, "share", share_id=share.id)
+    # In this transaction, never through the batch writer: the use and its record commit together.
+    record_verification(session, shared, "share", share_id=share.id)
