@@ -414,3 +414,22 @@ def test_no_client_address_in_logs_for_organisations_and_share_links(make_app, a
     secret = url.rsplit("/", 1)[1]
     assert not [r for r in records if secret in _everything_about(r)]  # nor a share's secret
     assert not [r for r in records if org["api_key"] in _everything_about(r)]  # nor an API key
+
+
+def test_a_batched_check_still_names_its_organisation(make_app, auth):
+    # The batch writer (ECERT_VERIFICATION_LOG_SECONDS > 0) queues plain CheckRecords: the
+    # organisation must travel with them. A long interval, then an explicit flush: no timing.
+    app = make_app(verification_log_seconds=5)
+    assert app.test_cli_runner().invoke(args=["ecert", "seed-demo"]).exit_code == 0
+    client = app.test_client()
+    cert = issue(app, client, auth, AN)
+    org = new_verifier(app, "Batched")
+    assert client.post(VERIFY, json={"qr": cert["qr_text"]}, headers={"X-Api-Key": org["api_key"]}).status_code == 200
+    writer = resources_of(app).verification_log
+    assert writer is not None and writer.pending() == 1
+    try:
+        assert writer.flush() == 1
+    finally:
+        writer.close()
+    log = checks_of(client, auth, cert["id"]).get_json()["items"]
+    assert [(item["channel"], item["verifier"]) for item in log] == [("qr", {"id": org["id"], "name": "Batched"})]
