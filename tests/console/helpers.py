@@ -38,8 +38,8 @@ class Console:
     def post(self, path: str, data: dict[str, Any] | None = None, *, page: str | None = None,
              csrf: bool = True, **kwargs: Any) -> Any:
         data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.token(page or "/staff/"))
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.token(page or "/staff/")
         return self.client.post(path, data=data, **kwargs)
 
     def login(self, member: Member, *, password: str | None = None, code: str | None = None,
