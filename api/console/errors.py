@@ -1,9 +1,9 @@
 """Errors in the console are pages a person reads, never problem+json or a stack trace.
 
-The handlers are the blueprint's, registered for the same exception classes as the app's JSON
-handlers (``api.errors.register``): Flask picks the most specific class first, blueprint before
-app, so each class the app handles must be named here too. The traceback of an unexpected error
-goes to the log with the request id, which the page shows.
+The handlers are the blueprint's: Flask looks in the blueprint's handlers first (for any class
+of the error's MRO) and only then in the app's, so everything raised in a console view is
+answered here, ``PersistentFailure`` included (its writes are kept as the API keeps them). The
+traceback of an unexpected error goes to the log with the request id, which the page shows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -22,7 +22,9 @@ from api.console import bp
 from api.console.forms import LoginForm
 from api.console.pages import render
 from ecert.domain.i18n import has_message
-from ecert.errors import DomainError
+from api.deps import db_session
+from ecert.db import keep_on_failure
+from ecert.errors import DomainError, PersistentFailure
 
 log = logging.getLogger("ecert.console")
 
@@ -38,6 +40,13 @@ def error_page(status: int, *, code: str | None = None, key: str | None = None, 
         code=code if code and has_message(code) else None,
         **extra,
     )
+
+
+@bp.errorhandler(PersistentFailure)
+def _kept_failure(error: PersistentFailure) -> Any:
+    """A refusal that is itself a record (a wrong role): committed with its page."""
+    keep_on_failure(db_session())
+    return current_app.handle_user_exception(error.cause)
 
 
 @bp.errorhandler(DomainError)
