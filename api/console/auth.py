@@ -100,7 +100,8 @@ def current_staff_session() -> StaffSession:
 
 
 def signed_in() -> StaffUser | None:
-    return g.get("staff")
+    user: StaffUser | None = g.get("staff")
+    return user
 
 
 def staff_actor() -> Actor:

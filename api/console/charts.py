@@ -48,8 +48,8 @@ def nice_max(value: int) -> int:
     power = 10 ** int(math.floor(math.log10(value)))
     for step in (1, 2, 5, 10):
         if step * power >= value:
-            return step * power
-    return 10 * power
+            return int(step * power)
+    return int(10 * power)
 
 
 def horizontal(values: Mapping[str, int], labels: Mapping[str, str]) -> Chart:
@@ -74,7 +74,7 @@ def stacked(days: Sequence[DayCount], kinds: Sequence[str], labels: Mapping[str,
     rects, texts = [], []
     for index, day in enumerate(days):
         x = AXIS_WIDTH + index * slot + (slot - bar) / 2
-        base = PLOT_HEIGHT
+        base: float = PLOT_HEIGHT
         for kind in kinds:
             value = day.counts.get(kind, 0)
             if not value:
@@ -83,6 +83,10 @@ def stacked(days: Sequence[DayCount], kinds: Sequence[str], labels: Mapping[str,
             base -= height
             rects.append(Rect(x, base, bar, height, kind, f"{day.day.isoformat()} · {labels[kind]}: {value}"))
         if index % 2 == 0 or len(days) <= 7:
-            texts.append({"x": x + bar / 2, "y": PLOT_HEIGHT + 16, "text": day.day.strftime("%d/%m"), "anchor": "middle"})
-    ticks = [{"y": PLOT_HEIGHT - PLOT_HEIGHT * part, "value": round(top * part)} for part in (0, 0.5, 1)]
+            texts.append(
+                {"x": x + bar / 2, "y": PLOT_HEIGHT + 16, "text": day.day.strftime("%d/%m"), "anchor": "middle"}
+            )
+    # The middle line only where it is a whole number (a top of 1 has none).
+    parts = (0, 0.5, 1) if top % 2 == 0 else (0, 1)
+    ticks = [{"y": PLOT_HEIGHT - PLOT_HEIGHT * part, "value": int(top * part)} for part in parts]
     return Chart(WIDTH, PLOT_HEIGHT + FOOT, rects, texts, ticks)

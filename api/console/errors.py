@@ -21,9 +21,9 @@ from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from api.console import bp
 from api.console.forms import LoginForm
 from api.console.pages import render
-from ecert.domain.i18n import has_message
 from api.deps import db_session
 from ecert.db import keep_on_failure
+from ecert.domain.i18n import has_message
 from ecert.errors import DomainError, PersistentFailure
 
 log = logging.getLogger("ecert.console")
@@ -90,7 +90,13 @@ def _unavailable(error: Exception) -> Response:
     return response
 
 
-for _unavailable_class in (OperationalError, InterfaceError, DisconnectionError, PendingRollbackError, PoolTimeoutError):
+for _unavailable_class in (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PendingRollbackError,
+    PoolTimeoutError,
+):
     bp.register_error_handler(_unavailable_class, _unavailable)
 
 

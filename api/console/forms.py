@@ -27,7 +27,9 @@ def _choices(codes: Any) -> list[SelectChoice]:
 
 
 class LoginForm(FlaskForm):
-    username = StringField(validators=[DataRequired("required"), Length(max=validation.USERNAME_MAX, message="too_long")])
+    username = StringField(
+        validators=[DataRequired("required"), Length(max=validation.USERNAME_MAX, message="too_long")]
+    )
     password = PasswordField(validators=[DataRequired("required"), Length(max=MAX_PASSWORD_LENGTH, message="too_long")])
     totp = StringField(validators=[DataRequired("required"), TOTP])
 

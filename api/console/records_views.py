@@ -109,8 +109,14 @@ def revoke(certificate_id: str) -> Any:
     moment = auth.now()
     try:
         step = staff_service.step_up(
-            session, auth.current_staff_session(), form.totp.data or "", settings=settings(),
-            actor=auth.staff_actor(), now=moment, action="certificate.revoke", target_id=certificate_id[:64],
+            session,
+            auth.current_staff_session(),
+            form.totp.data or "",
+            settings=settings(),
+            actor=auth.staff_actor(),
+            now=moment,
+            action="certificate.revoke",
+            target_id=certificate_id[:64],
         )
     except Forbidden:
         keep_on_failure(session)
@@ -122,9 +128,14 @@ def revoke(certificate_id: str) -> Any:
     try:
         with _code_stays_spent(session):
             result = revocation_service.revoke(
-                session, certificate_id, reason=form.reason.data or "", note=form.note.data,
+                session,
+                certificate_id,
+                reason=form.reason.data or "",
+                note=form.note.data,
                 replacement_certificate_id=_replacement_id(session, form.replacement.data),
-                actor=auth.staff_actor(), now=moment, step_up_step=step,
+                actor=auth.staff_actor(),
+                now=moment,
+                step_up_step=step,
             )
     except InvalidInput as error:
         errors = {("replacement" if k == "replacement_certificate_id" else k): v for k, v in error.errors.items()}
@@ -183,8 +194,11 @@ def audit_log() -> Any:
             report = audit_service.verify_chain(session)
         except audit_service.AuditKeyMissing:
             no_key = True
-    keep = {k: v for k, v in request.args.items() if k in ("action", "actor_id", "target_type", "target_id", "since",
-                                                               "until") and v}
+    keep: dict[str, Any] = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("action", "actor_id", "target_type", "target_id", "since", "until") and v
+    }
     return render(
         "audit.html",
         422 if errors else 200,
@@ -207,4 +221,3 @@ def audit_log() -> Any:
 def keys() -> Any:
     moment = auth.now()
     return render("keys.html", keys=keys_service.list_keys(db_session()), now=moment, warning=moment + KEY_WARNING)
-

@@ -452,8 +452,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "details": "Details",
         "audit_empty": "No event matches.",
         "keys_title": "Signing keys",
-        "keys_intro": "The state of the certificate signing keys. Keys are changed on the server only "
-        "(ecert keys).",
+        "keys_intro": "The state of the certificate signing keys. Keys are changed on the server only (ecert keys).",
         "key_status_active": "Active",
         "key_status_retired": "Retired (what it signed stays valid)",
         "key_status_revoked": "Revoked (what it signed is no longer trusted)",

@@ -71,8 +71,12 @@ def login_submit() -> Any:
     except (Unauthorized, Locked, staff_service.LoginThrottled) as error:
         # The throttle, the failure count, the lock and their audit rows outlive this answer.
         keep_on_failure(session)
-        return render("login.html", error.status, form=LoginForm(formdata=None, username=form.username.data),
-                      failure=_login_failure(error))
+        return render(
+            "login.html",
+            error.status,
+            form=LoginForm(formdata=None, username=form.username.data),
+            failure=_login_failure(error),
+        )
     confirm = worklist.needs_enrolment_confirmation(session, result.user)
     auth.start(result.token, auth.language(), confirm=confirm)
     return redirect(url_for("console.confirm" if confirm else "console.overview"), code=303)
@@ -185,7 +189,9 @@ def queue() -> Any:
     wanted, errors = _queue_filter()
     cursor = request.args.get("cursor") or None
     page = worklist.queue(db_session(), wanted, limit=PAGE_SIZE, cursor=cursor)
-    keep = {k: v for k, v in {"status": wanted.status, "form": wanted.form_type, "province": wanted.province}.items() if v}
+    keep: dict[str, Any] = {
+        k: v for k, v in {"status": wanted.status, "form": wanted.form_type, "province": wanted.province}.items() if v
+    }
     return render(
         "queue.html",
         422 if errors else 200,
@@ -270,8 +276,12 @@ def refuse(request_id: str) -> Any:
     session = db_session()
     try:
         review_service.refuse(
-            session, request_id, reason=form.reason.data or "", note=form.note.data or "",
-            actor=auth.staff_actor(), now=auth.now(),
+            session,
+            request_id,
+            reason=form.reason.data or "",
+            note=form.note.data or "",
+            actor=auth.staff_actor(),
+            now=auth.now(),
         )
     except InvalidInput as error:
         return _request_page(request_id, 422, refuse_form=form, refuse_errors=error.errors)

@@ -33,7 +33,8 @@ _REVIEWING = frozenset({Permission.OWN_SESSION, Permission.REVIEW, Permission.AP
 
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.OFFICER: _REVIEWING,
-    StaffRole.SUPERVISOR: _REVIEWING | {Permission.REVOKE, Permission.READ_AUDIT, Permission.MANAGE_STAFF, Permission.READ_KEYS},
+    StaffRole.SUPERVISOR: _REVIEWING
+    | {Permission.REVOKE, Permission.READ_AUDIT, Permission.MANAGE_STAFF, Permission.READ_KEYS},
     StaffRole.AUDITOR: frozenset({Permission.OWN_SESSION, Permission.READ_AUDIT}),
 }
 

@@ -73,10 +73,9 @@ def waiting_by_deadline(session: Session, now: datetime) -> dict[str, int]:
             condition.append(CertificateRequest.due_at < upper)
         columns.append(func.coalesce(func.sum(case((_all(condition), 1), else_=0)), 0).label(name))
         lower = upper
-    row = session.execute(
-        select(*columns).where(CertificateRequest.status == rules.STATUS_NEEDS_REVIEW)
-    ).one()
-    return {name: int(row._mapping[name]) for name, _ in DEADLINE_BUCKETS}
+    row = session.execute(select(*columns).where(CertificateRequest.status == rules.STATUS_NEEDS_REVIEW)).one()
+    counts = row._asdict()
+    return {name: int(counts[name]) for name, _ in DEADLINE_BUCKETS}
 
 
 def _all(conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:

@@ -79,7 +79,9 @@ def verification_history(session: Session, certificate_id: str, *, limit: int = 
 def verification_count(session: Session, certificate_id: str) -> int:
     return int(
         session.execute(
-            select(func.count()).select_from(VerificationEvent).where(VerificationEvent.certificate_id == certificate_id)
+            select(func.count())
+            .select_from(VerificationEvent)
+            .where(VerificationEvent.certificate_id == certificate_id)
         ).scalar_one()
     )
 
