@@ -20,6 +20,7 @@ LABEL_WIDTH = 130
 PLOT_HEIGHT = 160
 AXIS_WIDTH = 40
 FOOT = 24
+TOP = 12  # room above the plot for the top tick's label
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def stacked(days: Sequence[DayCount], kinds: Sequence[str], labels: Mapping[str,
     rects, texts = [], []
     for index, day in enumerate(days):
         x = AXIS_WIDTH + index * slot + (slot - bar) / 2
-        base: float = PLOT_HEIGHT
+        base: float = TOP + PLOT_HEIGHT
         for kind in kinds:
             value = day.counts.get(kind, 0)
             if not value:
@@ -84,9 +85,9 @@ def stacked(days: Sequence[DayCount], kinds: Sequence[str], labels: Mapping[str,
             rects.append(Rect(x, base, bar, height, kind, f"{day.day.isoformat()} · {labels[kind]}: {value}"))
         if index % 2 == 0 or len(days) <= 7:
             texts.append(
-                {"x": x + bar / 2, "y": PLOT_HEIGHT + 16, "text": day.day.strftime("%d/%m"), "anchor": "middle"}
+                {"x": x + bar / 2, "y": TOP + PLOT_HEIGHT + 16, "text": day.day.strftime("%d/%m"), "anchor": "middle"}
             )
     # The middle line only where it is a whole number (a top of 1 has none).
     parts = (0, 0.5, 1) if top % 2 == 0 else (0, 1)
-    ticks = [{"y": PLOT_HEIGHT - PLOT_HEIGHT * part, "value": int(top * part)} for part in parts]
-    return Chart(WIDTH, PLOT_HEIGHT + FOOT, rects, texts, ticks)
+    ticks = [{"y": TOP + PLOT_HEIGHT - PLOT_HEIGHT * part, "value": int(top * part)} for part in parts]
+    return Chart(WIDTH, TOP + PLOT_HEIGHT + FOOT, rects, texts, ticks)
