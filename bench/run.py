@@ -37,13 +37,14 @@ from bench.server import (
     reset_postgres,
 )
 
-SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "scale", "profile")
+SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "console", "scale", "profile")
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.md"
 SECTION_REQUESTS = "requests through the API (2 workers)"
 SECTION_HTTP = "verification over HTTP (2 workers)"
 SECTION_E2E = "issuance: end to end vs parts"
 SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
-                 junk_upload.SECTION, "staff (2 workers)", "scale (PostgreSQL)", "PostgreSQL", "profile (cProfile, in-process, SQLite)"]
+                 junk_upload.SECTION, "staff (2 workers)", "staff console (in-process, PostgreSQL)",
+                 "scale (PostgreSQL)", "PostgreSQL", "profile (cProfile, in-process, SQLite)"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -86,7 +87,7 @@ class Plan:
 
     @property
     def needs_pg(self) -> bool:
-        return not self.args.no_pg and (self.wants("requests") or self.wants("scale"))
+        return not self.args.no_pg and any(self.wants(n) for n in ("requests", "scale", "console"))
 
 
 def machine() -> dict[str, str]:
@@ -240,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
                                              f"bulk rows {'with' if args.scale_pdf else 'without'} PDF")
                         scale_figures(server, warm[0].certificate_id, real_cti, detail["qr_text"], loadgen, results,
                                       targets=plan.scale_targets, seconds=plan.scale_seconds, keep_pdf=args.scale_pdf)
+                if plan.wants("console"):
+                    from bench.console import console_figures
+
+                    console_figures(pg, results)
                 if plan.wants("requests"):
                     with Server(pg, "postgres-noissue", auto_issue=False) as server:
                         e2e.issue_some(server, pg_factory, 6)

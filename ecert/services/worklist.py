@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, select, text
+from sqlalchemy import ColumnElement, cast, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.orm import Session
 
 from ecert.domain import rules
@@ -25,6 +26,8 @@ from ecert.services.review import SOONEST_DUE_FIRST
 # and the one that confirms it.
 ENROLMENT_STARTS = ("staff.created", "staff.totp_reset")
 ENROLMENT_CONFIRMED = "staff.totp_confirmed"
+# A residence period with no end (the current one) in the province passed as $code.
+CURRENT_PROVINCE_PATH = "$[*] ? (@.to == null && @.province_code == $code)"
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,8 @@ def _current_province(session: Session, code: str) -> ColumnElement[bool]:
     """The request's current residence (the period with no end) is in province ``code``."""
     if session.get_bind().dialect.name == "postgresql":
         return func.jsonb_path_exists(
-            func.cast(CertificateRequest.residence_history, literal_column("jsonb")),
-            text("'$[*] ? (@.to == null && @.province_code == $code)'::jsonpath"),
+            cast(CertificateRequest.residence_history, JSONB),
+            cast(literal(CURRENT_PROVINCE_PATH), JSONPATH),
             func.jsonb_build_object("code", code),
         )
     periods = func.json_each(CertificateRequest.residence_history).table_valued("value").alias("period")
