@@ -51,6 +51,9 @@ def _switch_url(lang: str) -> str:
 
 def secure_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONSOLE_CSP
+    # Over HTTPS the CSRF check (Flask-WTF's strict mode) also wants a Referer of this origin;
+    # "same-origin" sends it to ourselves only (the app's default is no-referrer).
+    response.headers["Referrer-Policy"] = "same-origin"
     # Criminal records and personal data: no cache anywhere keeps a copy.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = auth.language() if request.endpoint != "console.static" else "vi"

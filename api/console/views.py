@@ -6,6 +6,7 @@ password, a spent step-up code), which ``keep_on_failure`` commits as the API do
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -84,7 +85,8 @@ def login_submit() -> Any:
 
 def _login_failure(error: DomainError) -> dict[str, Any]:
     if isinstance(error, Locked):
-        return {"key": "login_account_locked", "until": str(error.extra.get("locked_until", ""))[:16].replace("T", " ")}
+        until = datetime.fromisoformat(str(error.extra["locked_until"])).astimezone(rules.VIETNAM_TZ)
+        return {"key": "login_account_locked", "until": until.strftime("%H:%M %d/%m/%Y")}
     if isinstance(error, staff_service.LoginThrottled):
         return {"key": "login_throttled", "seconds": error.extra.get("retry_after", 1)}
     return {"key": "login_invalid_credentials"}

@@ -202,3 +202,24 @@ def test_every_page_needs_a_session(console, path):
     response = console.get(path)
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/staff/login?reason=invalid")
+
+
+def test_over_https_a_post_needs_a_referer_of_this_origin(make_app, console_clock):
+    """Flask-WTF's strict mode over HTTPS: the console sends Referrer-Policy same-origin (the
+    app's default, no-referrer, would refuse every form)."""
+    from tests.api.staff.fixtures import Staff
+
+    app = make_app(public_base_url="https://ecert.example.gov.vn")
+    staff = Staff(app, app.test_client(), console_clock)
+    member = staff.create("officer", "can.bo")
+    browser = Console(app, staff)
+    base = "https://ecert.example.gov.vn"
+    page = browser.get("/staff/login", base_url=base)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    from tests.console.helpers import csrf_of
+
+    form = {"username": member.username, "password": member.password, "totp": staff.fresh_code(member),
+            "csrf_token": csrf_of(page.get_data(as_text=True))}
+    assert browser.client.post("/staff/login", data=form, base_url=base).status_code == 400
+    signed = browser.client.post("/staff/login", data=form, base_url=base, headers={"Referer": base + "/staff/login"})
+    assert signed.status_code == 303
