@@ -31,6 +31,7 @@ from ecert.models import StaffSession, StaffUser
 from ecert.services import staff as staff_service
 from ecert.services.audit import Actor
 from ecert.services.authorization import record_forbidden
+from ecert.wiring import resources_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +54,7 @@ def now() -> datetime:
 
 def configure(app: Flask) -> None:
     """The session cookie's flags and the CSRF protection, for the console's forms only."""
-    app_settings = settings_of(app)
+    app_settings = resources_of(app).settings
     app.config.update(
         SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_PATH=COOKIE_PATH,
@@ -67,12 +68,6 @@ def configure(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=app_settings.staff_absolute_hours * 3600,
     )
     csrf.init_app(app)
-
-
-def settings_of(app: Flask) -> Any:
-    from ecert.wiring import resources_of
-
-    return resources_of(app).settings
 
 
 def language() -> str:
@@ -123,6 +118,10 @@ def start(token: str, lang: str, *, confirm: bool) -> None:
         session[CONFIRM_KEY] = True
 
 
+def confirmation_pending() -> bool:
+    return bool(session.get(CONFIRM_KEY))
+
+
 def confirmed() -> None:
     session.pop(CONFIRM_KEY, None)
 
@@ -159,7 +158,7 @@ def console_required(permission: Permission) -> Callable[[F], F]:
                 return to_sign_in(found)
             user = found.staff
             g.staff, g.staff_session = user, found
-            if session.get(CONFIRM_KEY) and request.endpoint not in CONFIRM_ENDPOINTS:
+            if confirmation_pending() and request.endpoint not in CONFIRM_ENDPOINTS:
                 return redirect(url_for("console.confirm"), code=303)
             if user.role not in allowed:
                 record_forbidden(

@@ -13,8 +13,10 @@ from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from api.console import auth, bp
+from api.console.charts import horizontal, stacked
 from api.console.forms import ActionForm, CodeForm, LoginForm, RefuseForm, field_errors
 from api.console.pages import render, secure_headers
+from api.console.text import TEXT
 from api.deps import actor, db_session, resources, settings
 from api.limits import rate_limit
 from ecert.db import keep_on_failure
@@ -95,6 +97,8 @@ def _login_failure(error: DomainError) -> dict[str, Any]:
 @bp.route("/confirm", methods=["GET"])
 @auth.console_required(Permission.OWN_SESSION)
 def confirm() -> Any:
+    if not auth.confirmation_pending():
+        return redirect(url_for("console.overview"), code=303)
     return render("confirm.html", form=CodeForm())
 
 
@@ -103,6 +107,8 @@ def confirm() -> Any:
 def confirm_submit() -> Any:
     """The first sign-in: a second, newer code shows the authenticator really works. It is a
     step-up code (spent, counted per session like any other) recorded as the confirmation."""
+    if not auth.confirmation_pending():
+        return redirect(url_for("console.overview"), code=303)
     form = CodeForm()
     if not form.validate_on_submit():
         return render("confirm.html", 422, form=form, errors=field_errors(form))
@@ -146,9 +152,6 @@ def logout() -> WerkzeugResponse:
 @auth.console_required(Permission.OWN_SESSION)
 def overview() -> Any:
     """The first page: counts and charts, no personal data (every role sees it)."""
-    from api.console.charts import horizontal, stacked
-    from api.console.text import TEXT
-
     words = TEXT[auth.language()]
     numbers = overview_service.overview(db_session(), now=auth.now())
     buckets = {name: words[f"bucket_{name}"] for name, _ in overview_service.DEADLINE_BUCKETS}
@@ -260,8 +263,6 @@ def approve(request_id: str) -> Any:
 
 
 def words() -> Any:
-    from api.console.text import TEXT
-
     return TEXT[auth.language()]
 
 

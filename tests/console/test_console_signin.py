@@ -134,6 +134,7 @@ def test_first_sign_in_asks_for_a_second_newer_code(console, staff, db):
     done = console.confirm(member)
     assert done.status_code == 303 and done.headers["Location"].endswith("/staff/")
     assert console.get("/staff/queue").status_code == 200
+    assert console.get("/staff/confirm").headers["Location"].endswith("/staff/")  # once is enough
     [confirmed] = events(db, "staff.totp_confirmed")
     assert confirmed.target_id == member.id
     # The next sign-in goes straight in.
