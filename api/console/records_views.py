@@ -220,4 +220,7 @@ def audit_log() -> Any:
 @auth.console_required(Permission.READ_KEYS)
 def keys() -> Any:
     moment = auth.now()
-    return render("keys.html", keys=keys_service.list_keys(db_session()), now=moment, warning=moment + KEY_WARNING)
+    listed = keys_service.list_keys(db_session())
+    # An active key this close to its end is flagged: a rotation is due.
+    expiring = {key.kid for key in listed if key.status == "active" and key.not_after < moment + KEY_WARNING}
+    return render("keys.html", keys=listed, expiring=expiring)

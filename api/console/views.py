@@ -207,8 +207,17 @@ def queue() -> Any:
         provinces=sorted(rules.PROVINCES.items(), key=lambda item: item[1]),
         next_url=url_for("console.queue", cursor=page.next_cursor, **keep) if page.next_cursor else None,
         first_url=url_for("console.queue", **keep) if cursor else None,
-        now=auth.now(),
+        overdue=_overdue_at(auth.now()),
     )
+
+
+def _overdue_at(moment: datetime) -> Any:
+    """Whether a request is overdue at ``moment``: open and past its deadline (the API's rule)."""
+
+    def overdue(req: Any) -> bool:
+        return req.status in rules.OPEN_STATUSES and rules.is_overdue(req.due_at, moment)
+
+    return overdue
 
 
 def _request_page(request_id: str, status: int = 200, **context: Any) -> Any:
@@ -226,7 +235,7 @@ def _request_page(request_id: str, status: int = 200, **context: Any) -> Any:
         record=record,
         timeline=rules.request_timeline(req),
         reviewable=req.status in review_service.REVIEWABLE_STATUSES,
-        overdue=req.status in rules.OPEN_STATUSES and rules.is_overdue(req.due_at, auth.now()),
+        overdue=_overdue_at(auth.now())(req),
         province_name=rules.province_name,
         refusal_reasons=rules.REFUSAL_REASONS,
         action_form=ActionForm(formdata=None),
