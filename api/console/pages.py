@@ -12,6 +12,7 @@ from api.console.text import TEXT
 from ecert.domain import rules
 from ecert.domain.i18n import message
 from ecert.domain.permissions import Permission
+from verification.messages import outcome_text
 
 # No script at all; the style sheet is a file of this origin; SVG charts are inline markup
 # with presentation attributes (no inline style), which style-src does not govern.
@@ -35,6 +36,7 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
         request_id=g.get("request_id", ""),
         switch_url=_switch_url(words["switch_lang"]),
         vn_tz=lambda: rules.VIETNAM_TZ,
+        outcome=lambda code: outcome_text(code, lang)["verdict"],
         **context,
     )
     return Response(html, status=status, mimetype="text/html")

@@ -167,7 +167,7 @@ def test_certificates_by_number_with_their_verification_history(console, officer
     found = console.get(f"/staff/certificates?number={cert.number.lower()}")
     assert found.status_code == 303
     page = text(console.get(found.headers["Location"]))
-    assert cert.number in page and "Lịch sử kiểm tra" in page and "Quét QR (API)" in page and "valid" in page
+    assert cert.number in page and "Lịch sử kiểm tra" in page and "Quét QR (API)" in page and "Hợp lệ" in page
     assert "Thu hồi phiếu" not in page  # an officer may not revoke: no form
     missing = console.get("/staff/certificates?number=LLTP-1999-00000001")
     assert missing.status_code == 404 and "Không có phiếu nào mang số này" in text(missing)
