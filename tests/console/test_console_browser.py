@@ -150,13 +150,15 @@ def test_officer_journey_queue_approve_refuse_and_limits(tab: Tab, live: Live) -
 
     tab.go(f"/staff/requests/{live.requests['dung']['id']}")
     tab.page.get_by_label("Lý do từ chối").select_option("documents_invalid")
-    tab.page.get_by_label("Ghi chú gửi công dân", exact=True).fill("Bản sao giấy tờ chưa được chứng thực.")
+    note = "Bản sao giấy tờ chưa được chứng thực.\nXin nộp lại bản có chứng thực."
+    tab.page.get_by_label("Ghi chú gửi công dân", exact=True).fill(note)
     tab.page.get_by_role("button", name="Xem trước lời từ chối", exact=True).click()
     assert "Công dân sẽ đọc" in tab.text() and "Bản sao giấy tờ chưa được chứng thực." in tab.text()
     tab.axe("refusal preview")
     tab.shot("refuse-preview")
     tab.page.get_by_role("button", name="Từ chối", exact=True).click()
     assert "Đã từ chối yêu cầu" in tab.text()
+    assert note in tab.page.inner_text("dd.pre")  # the note as typed, lines kept, through the preview
 
     tab.go(f"/staff/certificates/{live.certificates['an']['id']}")
     assert tab.page.get_by_role("button", name="Thu hồi", exact=True).count() == 0
