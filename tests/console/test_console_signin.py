@@ -224,3 +224,20 @@ def test_over_https_a_post_needs_a_referer_of_this_origin(make_app, console_cloc
     assert browser.client.post("/staff/login", data=form, base_url=base).status_code == 400
     signed = browser.client.post("/staff/login", data=form, base_url=base, headers={"Referer": base + "/staff/login"})
     assert signed.status_code == 303
+
+
+def test_the_sign_in_form_shares_the_apis_login_rate_limit(make_app, console_clock):
+    """Per address, whatever the username: the page says how long to wait, with Retry-After."""
+    from tests.api.staff.fixtures import Staff
+
+    app = make_app(rate_limits="login=2/minute")
+    browser = Console(app, Staff(app, app.test_client(), console_clock))
+    for _ in range(2):
+        answer = browser.post("/staff/login", {"username": "x.y.z", "password": "p" * 12, "totp": "123456"},
+                              page="/staff/login")
+        assert answer.status_code == 401
+    limited = browser.post("/staff/login", {"username": "x.y.z", "password": "p" * 12, "totp": "123456"},
+                           page="/staff/login")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert "Quá nhiều lần đăng nhập từ địa chỉ này" in text(limited)
+    assert browser.get("/staff/login").status_code == 200  # reading the form is not limited
