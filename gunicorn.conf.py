@@ -31,6 +31,13 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     multiprocess.mark_process_dead(worker.pid)
 
 
+def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    # A graceful stop writes the verification events still queued for their batch.
+    from ecert import batched
+
+    batched.close_all()
+
+
 def post_worker_init(worker):
     # Start the PDF checker's fork server (pyHanko imported once) and one warm check process in
     # the background, so the first PDF upload of a worker does not pay ~1-2 s for them and the

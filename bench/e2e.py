@@ -166,3 +166,23 @@ def http_verification(server: Server, qr_text: str, loadgen: LoadGenerator, resu
         results.add(section, f"{prefix}verification p99 ÷ healthz p99", ratios([r.p99_ms for r in verify],
                                                                               [r.p99_ms for r in health]), "×",
                     digits=1)
+        _at_32_connections(server, qr_text, loadgen, results, seconds=seconds, section=section, prefix=prefix)
+
+
+def _at_32_connections(server: Server, qr_text: str, loadgen: LoadGenerator, results: Results, *,
+                       seconds: float, section: str, prefix: str) -> None:
+    """The tail under twice the load: p99 at 32 connections, verification against healthz."""
+    health, verify = [], []
+    for run_no in range(RUNS):
+        log(f"{prefix}HTTP load run at 32 connections {run_no + 1}/{RUNS}")
+        health.append(loadgen.run(server.base, "/healthz", seconds=seconds, connections=32))
+        verify.append(loadgen.run(server.base, "/api/v1/verifications", seconds=seconds, method="POST",
+                                  body={"qr": qr_text}, connections=32))
+    errors = sum(r.errors for r in verify)
+    results.add(section, f"{prefix}32 connections: GET /healthz p99", [r.p99_ms for r in health], "ms")
+    results.add(section, f"{prefix}32 connections: POST /api/v1/verifications p99", [r.p99_ms for r in verify], "ms",
+                note=f"{errors} errors/non-2xx" if errors else "0 errors")
+    results.add(section, f"{prefix}32 connections: verifications/s ÷ healthz/s",
+                ratios([r.rps for r in verify], [r.rps for r in health]), "×", digits=2)
+    results.add(section, f"{prefix}32 connections: verification p99 ÷ healthz p99",
+                ratios([r.p99_ms for r in verify], [r.p99_ms for r in health]), "×", digits=1)

@@ -87,12 +87,14 @@ class LoadGenerator:
         first = (done.stdout + done.stderr).strip().splitlines()
         return first[0] if first else "wrk"
 
-    def run(self, base: str, path: str, *, seconds: float, method: str = "GET", body: dict | None = None) -> LoadRun:
+    def run(self, base: str, path: str, *, seconds: float, method: str = "GET", body: dict | None = None,
+            connections: int = CONNECTIONS) -> LoadRun:
         if self.wrk:
-            return self._wrk(base, path, seconds=seconds, method=method, body=body)
-        return _python_load(base, path, seconds=seconds, method=method, body=body)
+            return self._wrk(base, path, seconds=seconds, method=method, body=body, connections=connections)
+        return _python_load(base, path, seconds=seconds, method=method, body=body, connections=connections)
 
-    def _wrk(self, base: str, path: str, *, seconds: float, method: str, body: dict | None) -> LoadRun:
+    def _wrk(self, base: str, path: str, *, seconds: float, method: str, body: dict | None,
+             connections: int) -> LoadRun:
         script = ""
         if method != "GET" or body is not None:
             script += f"wrk.method = {_lua_string(method)}\n"
@@ -103,7 +105,7 @@ class LoadGenerator:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=self.workdir, delete=False) as fh:
             fh.write(script)
             script_path = fh.name
-        cmd = [self.wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, int(round(seconds)))}s", "--timeout", "10s",
+        cmd = [self.wrk, f"-t{THREADS}", f"-c{connections}", f"-d{max(1, int(round(seconds)))}s", "--timeout", "10s",
                "-s", script_path, base + path]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
         for line in done.stdout.splitlines():
@@ -115,8 +117,9 @@ class LoadGenerator:
         raise RuntimeError(f"wrk gave no result: {done.stdout[-500:]} {done.stderr[-500:]}")
 
 
-def _python_load(base: str, path: str, *, seconds: float, method: str, body: dict | None) -> LoadRun:
-    """CONNECTIONS threads, each sending one request after another until the time is up."""
+def _python_load(base: str, path: str, *, seconds: float, method: str, body: dict | None,
+                 connections: int = CONNECTIONS) -> LoadRun:
+    """``connections`` threads, each sending one request after another until the time is up."""
     parts = urlsplit(base)
     payload = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json"} if payload is not None else {}
@@ -147,7 +150,7 @@ def _python_load(base: str, path: str, *, seconds: float, method: str, body: dic
             latencies.extend(mine)
             errors[0] += bad
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(CONNECTIONS)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
     for t in threads:
         t.start()
     for t in threads:

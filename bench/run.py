@@ -37,14 +37,15 @@ from bench.server import (
     reset_postgres,
 )
 
-SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "console", "scale", "profile")
+SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "memory", "console", "scale", "profile")
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.md"
 SECTION_REQUESTS = "requests through the API (2 workers)"
 SECTION_HTTP = "verification over HTTP (2 workers)"
 SECTION_E2E = "issuance: end to end vs parts"
 SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
-                 junk_upload.SECTION, "staff (2 workers)", "staff console (in-process, PostgreSQL)",
-                 "scale (PostgreSQL)", "PostgreSQL", "profile (cProfile, in-process, SQLite)"]
+                 junk_upload.SECTION, "staff (2 workers)", "memory (2 workers, SQLite)",
+                 "staff console (in-process, PostgreSQL)", "scale (PostgreSQL)", "PostgreSQL",
+                 "profile (cProfile, in-process, SQLite)"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -83,7 +84,7 @@ class Plan:
 
     @property
     def needs_sqlite_server(self) -> bool:
-        return any(self.wants(n) for n in ("requests", "http", "junk", "staff"))
+        return any(self.wants(n) for n in ("requests", "http", "junk", "staff", "memory"))
 
     @property
     def needs_pg(self) -> bool:
@@ -205,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
 
                     _alive(server, results)
                     staff_figures(server, factory, results)
+            if plan.wants("memory"):
+                from bench.memory import memory_figures
+
+                with Server(sqlite, "sqlite-memory") as server:
+                    memory_figures(server, factory, results, quick=plan.quick)
             if plan.wants("requests"):
                 with Server(sqlite, "sqlite-noissue", auto_issue=False) as server:
                     e2e.issue_some(server, factory, 6)

@@ -62,6 +62,16 @@ def _seconds(name: str, raw: str) -> float:
     return value
 
 
+def _seconds_or_zero(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value <= 5:  # also refuses nan and inf
+        raise ConfigurationError(f"{name} must be from 0 to 5 seconds")
+    return value
+
+
 def _parse_holidays(name: str, raw: str) -> frozenset[date]:
     days = set()
     for part in raw.split(","):
@@ -104,6 +114,10 @@ class Settings:
     # on a host, each stopped after this many seconds (ECERT_PDF_CHECK_SLOTS/_SECONDS).
     pdf_check_slots: int = 1
     pdf_check_seconds: float = 5.0
+    # Verification events are written by a thread of each worker in batches this many seconds
+    # apart (ecert.batched); 0 writes each in its request's transaction. A kill -9 loses at most
+    # this window (docs/operations.md).
+    verification_log_seconds: float = 0.25
     extra_holidays: frozenset[date] = field(default_factory=frozenset)
     pki_dir: Path = Path("instance/pki")
     root_cert_path: Path | None = None
@@ -179,6 +193,7 @@ _PARSED_SETTINGS: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
     ("MAX_PDF_UPLOAD_BYTES", "max_pdf_upload_bytes", _at_least(1024)),
     ("PDF_CHECK_SLOTS", "pdf_check_slots", _at_least(1)),
     ("PDF_CHECK_SECONDS", "pdf_check_seconds", _seconds),
+    ("VERIFICATION_LOG_SECONDS", "verification_log_seconds", _seconds_or_zero),
     ("STAFF_IDLE_MINUTES", "staff_idle_minutes", _at_least(1)),
     ("STAFF_ABSOLUTE_HOURS", "staff_absolute_hours", _at_least(1)),
     ("STAFF_LOCKOUT_MINUTES", "staff_lockout_minutes", _at_least(1)),

@@ -90,8 +90,28 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two workers never deadlock upgrading
-        # a read lock; our requests that begin a transaction almost always write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read lock; our requests that begin a transaction almost always write. A unit of
+        # work that said it only reads (``reads_only``) begins nothing: each of its statements
+        # is its own snapshot, and it never waits for (nor holds) the write lock.
+        if not conn.get_execution_options().get(_READS_ONLY):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READS_ONLY = "ecert_reads_only"
+
+
+def reads_only(session: Session) -> None:
+    """Declare, before its first statement, that this unit of work writes nothing and needs no
+    snapshot across its statements (a verification: one status query, its event batched).
+
+    Its statements run without a transaction: no BEGIN and COMMIT round trips on PostgreSQL
+    (autocommit), no write lock on SQLite, so checks never queue behind each other or behind a
+    batch being written.
+    """
+    options: dict[str, Any] = {_READS_ONLY: True}
+    if session.get_bind().dialect.name != "sqlite":
+        options["isolation_level"] = "AUTOCOMMIT"
+    session.connection(execution_options=options)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -20,13 +20,14 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ecert.batched import BatchedWriter
 from ecert.config import Settings
 from ecert.db import make_engine, make_sessionmaker
 from ecert.identity import IdentityVerifier
 from ecert.keystore import Keystore, load_keystore
 from ecert.pdfcheck import PdfChecker
 from ecert.services import audit
-from ecert.services.verification import TrustListCache
+from ecert.services.verification import CheckRecord, TrustListCache, record_checks
 
 EXTENSION_KEY = "ecert"
 
@@ -49,6 +50,8 @@ class Resources:
     trust_lists: TrustListCache
     # The guarded PDF check (host-wide slots, a time limit, a separate process).
     pdf_checker: PdfChecker
+    # Verification events written in batches by a thread (None: in the request's transaction).
+    verification_log: BatchedWriter[CheckRecord] | None = None
 
 
 def build_resources(settings: Settings) -> Resources:
@@ -78,7 +81,14 @@ def build_resources(settings: Settings) -> Resources:
         pdf_checker=PdfChecker(
             settings.instance_dir / "pdf-check-slots", settings.pdf_check_slots, settings.pdf_check_seconds
         ),
+        verification_log=_verification_log(sessions, settings),
     )
+
+
+def _verification_log(sessions: sessionmaker[Session], settings: Settings) -> BatchedWriter[CheckRecord] | None:
+    if settings.verification_log_seconds <= 0:
+        return None
+    return BatchedWriter(sessions, record_checks, interval=settings.verification_log_seconds, name="verification-log")
 
 
 def install(app: Flask, resources: Resources) -> None:
@@ -98,8 +108,13 @@ def replace_resources(app: Flask, **changes: Any) -> Resources:
 
     A new sessionmaker gets the audit chain's listeners, as the one ``build_resources`` made.
     """
+    current = resources_of(app)
     if "sessionmaker" in changes:
         audit.attach(changes["sessionmaker"])
-    resources = dataclasses.replace(resources_of(app), **changes)
+        if current.verification_log is not None and "verification_log" not in changes:
+            # The batches go where the requests' sessions go.
+            current.verification_log.close()
+            changes["verification_log"] = _verification_log(changes["sessionmaker"], current.settings)
+    resources = dataclasses.replace(current, **changes)
     install(app, resources)
     return resources

@@ -134,6 +134,9 @@ def base_overrides(instance_dir: Path, database_url: str, owner_database_url: st
         "rate_limits": "off",
         "auto_issue": True,
         "log_json": False,
+        # Each verification event in its request's transaction (rolled back with the test);
+        # the batched writer has its own tests (tests/unit/test_batched.py, tests/api/public/...).
+        "verification_log_seconds": 0,
     }
 
 

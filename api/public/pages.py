@@ -41,6 +41,7 @@ from api.public.verifications import (
     MULTIPART_SLACK,
     VerificationRequestSchema,
     check_pdf,
+    checking_session,
     record,
     trust_lists,
     verdict_words,
@@ -273,7 +274,7 @@ def verify_paper_page() -> Response:
     problem = _paper_entry_problem(typed)
     if problem is not None:
         return _notice_page(problem, lang, 422, paper=True, typed_number=typed["number"], typed_code=typed["code"])
-    session = db_session()
+    session = checking_session()
     verification = verification_service.verify_number_code(session, trust_lists(), typed["number"], typed["code"])
     record(session, verification, "code")
     return _verdict_page(verification, lang)
@@ -295,7 +296,7 @@ def _paper_entry_problem(typed: dict[str, str]) -> str | None:
 def verify_page(token: str) -> Response:
     """The verdict on the token in the path, as a page for people."""
     lang = _lang()
-    session = db_session()
+    session = checking_session()
     verification = verification_service.verify_text(session, trust_lists(), token)
     record(session, verification, "page")
     return _verdict_page(verification, lang)

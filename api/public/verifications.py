@@ -25,7 +25,7 @@ from api.errors import _lang, documented_problems, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
 from api.schemas import InputSchema, enum_of, max_length, not_empty
-from ecert.db import commit_is_best_effort, discard
+from ecert.db import commit_is_best_effort, discard, reads_only
 from ecert.domain.rules import FORM_TYPES
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput
@@ -205,17 +205,30 @@ def verdict_words(result: dict[str, Any], lang: str) -> Mapping[str, str]:
     )
 
 
+def checking_session() -> Session:
+    """The request's session for a check: reads only when its event goes to the batch writer."""
+    session = db_session()
+    if resources().verification_log is not None:
+        reads_only(session)
+    return session
+
+
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
-    """Write the verification event in the request's unit of work. A failure to log never
-    withholds the verdict: its commit is best effort."""
+    """Log the verification: queued for the worker's batch writer (``ECERT_VERIFICATION_LOG_SECONDS``),
+    or written in the request's unit of work. A failure to log never withholds the verdict: the
+    request's commit is best effort, and the batches retry."""
     observe_verification(channel, verification.result.outcome)
+    entry = verification_service.CheckRecord.of(verification, channel)  # type: ignore[arg-type]
+    batches = resources().verification_log
+    if batches is not None:
+        batches.submit(entry)
+        return
     commit_is_best_effort(session)
     try:
         if verification.database_failed:
             # On PostgreSQL a failed statement aborts the transaction: start a clean one.
             session.rollback()
-        verification_service.record_verification(session, verification, channel)  # type: ignore[arg-type]
-        session.flush()
+        verification_service.record_checks(session, [entry])
     except SQLAlchemyError as exc:
         discard(session)
         log.error(
@@ -248,7 +261,7 @@ def _file_too_large() -> Response:
 
 @blp.route("", methods=["POST"])
 @rate_limit("verification")
-@blp.arguments(VerificationRequestSchema)
+@blp.arguments(VerificationRequestSchema())
 @blp.response(200, VerificationResultSchema)
 @documented_problems(
     blp,
@@ -264,7 +277,7 @@ def verify(payload: dict[str, Any]) -> dict[str, Any]:
     Always 200 with a verdict, including ``malformed`` for anything that is not one of our
     codes. A wrong code and an unknown number give the same ``not_found``.
     """
-    session = db_session()
+    session = checking_session()
     if "qr" in payload:
         verification = verification_service.verify_text(session, trust_lists(), payload["qr"])
         channel = "qr"

@@ -10,8 +10,11 @@ the issuer knows and keeps the record:
   like an unknown number (``not_found``, same checks): the answer never reveals that a number
   exists. No other lookup exists (no name, no personal ID: DESIGN §7);
 * the **trust list**, parsed once per change of the ``signing_keys`` table (parsing checks every
-  chain, ~9 ms) while the table itself is still read on each verification, so a key revocation
-  is seen at once;
+  chain, ~9 ms). The table's fingerprint is read at most once a second per process; in between,
+  the status query reads the state of the certificate's own signing key (a join, no extra round
+  trip), and a key state that differs from the list's — or a kid the list does not know — makes
+  the list be read again and the token checked again. So a revoked key is still seen by the very
+  next check of a certificate it signed, and every other change within a second;
 * a :class:`~ecert.models.VerificationEvent` per verification: certificate (only once the
   signature verified), time, channel, outcome. No IP, no user agent.
 
@@ -23,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal
@@ -70,21 +75,30 @@ _OK: Final = Check(True, "ok")
 
 @dataclass(frozen=True, slots=True)
 class StatusRecord:
-    """A certificate's id and its status as the verifier wants it."""
+    """A certificate's id and its status as the verifier wants it, with its signing key's
+    state in the database (to find a trust list older than a key revocation)."""
 
     certificate_id: str
     status: CertificateStatus
+    kid: str = ""
+    key_status: str = ""
 
 
 # Core statements on the session's connection: the ORM layer adds ~100 µs a query for nothing
 # here (plain columns, no objects), and these run on every verification.
-_STATUS_BY_CTI = select(
-    Certificate.id,
-    Certificate.status,
-    Certificate.content_digest,
-    Certificate.revoked_at,
-    Certificate.revocation_reason,
-).where(Certificate.cti == bindparam("cti"))
+_STATUS_BY_CTI = (
+    select(
+        Certificate.id,
+        Certificate.status,
+        Certificate.content_digest,
+        Certificate.revoked_at,
+        Certificate.revocation_reason,
+        Certificate.kid,
+        SigningKey.status.label("key_status"),
+    )
+    .join(SigningKey, SigningKey.kid == Certificate.kid)
+    .where(Certificate.cti == bindparam("cti"))
+)
 
 
 def find_status(session: Session, cti: bytes) -> StatusRecord | None:
@@ -106,6 +120,8 @@ def find_status(session: Session, cti: bytes) -> StatusRecord | None:
             reason=row.revocation_reason if state == "revoked" else None,
             digest=bytes(row.content_digest),
         ),
+        kid=row.kid,
+        key_status=str(row.key_status),
     )
 
 
@@ -120,6 +136,8 @@ class DatabaseStatusLookup:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.certificate_ids: dict[bytes, str] = {}
+        # kid (hex) -> the key's status in the database, for each certificate found.
+        self.key_states: dict[str, str] = {}
         self.failed = False
 
     def __call__(self, cti: bytes) -> CertificateStatus:
@@ -132,7 +150,16 @@ class DatabaseStatusLookup:
         if record is None:
             return CertificateStatus("not_found")
         self.certificate_ids[cti] = record.certificate_id
+        self.key_states[record.kid] = record.key_status
         return record.status
+
+    def contradicts(self, trust: TrustList) -> bool:
+        """Whether the database knows a signing-key state that ``trust`` does not say."""
+        for kid_hex, state in self.key_states.items():
+            key = trust.get(bytes.fromhex(kid_hex))
+            if key is None or key.status != state:
+                return True
+        return False
 
 
 class _Unavailable:
@@ -178,9 +205,11 @@ class TrustListCache:
     list and the last assignment wins.
     """
 
-    def __init__(self, keystore: Keystore) -> None:
+    def __init__(self, keystore: Keystore, *, max_age: float = 1.0) -> None:
         self.keystore = keystore
+        self.max_age = max_age
         self._entry: tuple[bytes, TrustList, TrustSource] | None = None
+        self._checked = -float("inf")  # time.monotonic() of the last fingerprint read
         self._root: tuple[object, bytes] | None = None  # (root certificate, its SHA-256)
         self.rebuilds = 0  # how many times the list was parsed (tests and benchmarks read it)
 
@@ -194,10 +223,19 @@ class TrustListCache:
             cached = self._root = (root, root.fingerprint(hashes.SHA256()))
         return cached[1]
 
-    def get(self, session: Session) -> TrustList:
-        """The current trust list. Raises when the keys cannot be read or there is no root."""
-        key = _keys_fingerprint(session, self.keystore.settings.issuer_id, self._root_fingerprint())
+    def get(self, session: Session, *, fresh: bool = True) -> TrustList:
+        """The current trust list. Raises when the keys cannot be read or there is no root.
+
+        ``fresh=False`` accepts a list whose fingerprint was read less than ``max_age`` seconds
+        ago (the caller then checks the answer against the key states it reads: see
+        :func:`verify_text`).
+        """
         entry = self._entry
+        now = time.monotonic()
+        if not fresh and entry is not None and now - self._checked < self.max_age:
+            return entry[1]
+        key = _keys_fingerprint(session, self.keystore.settings.issuer_id, self._root_fingerprint())
+        self._checked = now
         if entry is not None and entry[0] == key:
             return entry[1]
         # A key change between the fingerprint and this read only stores a newer list under an
@@ -236,10 +274,10 @@ class Verification:
     database_failed: bool = False
 
 
-def _trust(session: Session, trust_lists: TrustListCache) -> tuple[TrustList | None, bool]:
-    """(trust list, whether it is fresh). A stale or missing list never yields "valid"."""
+def _trust(session: Session, trust_lists: TrustListCache, *, fresh: bool = True) -> tuple[TrustList | None, bool]:
+    """(trust list, whether it could be read). An unreadable or missing list never yields "valid"."""
     try:
-        return trust_lists.get(session), True
+        return trust_lists.get(session, fresh=fresh), True
     except Exception as exc:  # noqa: BLE001 - database down, root missing, list unreadable: fail closed
         log.warning("trust list unavailable: %s", type(exc).__name__)
         return trust_lists.last, False
@@ -263,15 +301,32 @@ def _finish(result: VerificationResult, lookup: DatabaseStatusLookup, fresh: boo
     return Verification(result, certificate_id, lookup.failed or not fresh)
 
 
+def _list_behind(result: VerificationResult, lookup: DatabaseStatusLookup, trust: TrustList) -> bool:
+    """Whether the answer may come from a trust list older than the keys table: a kid it does
+    not know (a key rotated in since), or a signing-key state it does not say (a revocation)."""
+    issuer = result.checks.get("issuer")
+    if issuer is not None and issuer.reason == "unknown_kid":
+        return True
+    return lookup.contradicts(trust)
+
+
 def verify_text(session: Session, trust_lists: TrustListCache, text: str, now: datetime | None = None) -> Verification:
-    """Verify a scanned QR text or bare token (channels ``qr`` and ``page``)."""
+    """Verify a scanned QR text or bare token (channels ``qr`` and ``page``).
+
+    The trust list may be up to a second old (:class:`TrustListCache`); an answer that the
+    keys table could contradict is checked again against a list read now.
+    """
     now = now or utcnow()
-    lookup = DatabaseStatusLookup(session)
-    trust, fresh = _trust(session, trust_lists)
-    if trust is None:
-        return Verification(_unavailable_result(text, now), None, True)
-    status_lookup = lookup if fresh else _Unavailable()
-    return _finish(verify_token(text, trust, status_lookup, now=now), lookup, fresh)
+    for fresh_list in (False, True):
+        lookup = DatabaseStatusLookup(session)
+        trust, readable = _trust(session, trust_lists, fresh=fresh_list)
+        if trust is None:
+            return Verification(_unavailable_result(text, now), None, True)
+        status_lookup = lookup if readable else _Unavailable()
+        result = verify_token(text, trust, status_lookup, now=now)
+        if fresh_list or not readable or lookup.failed or not _list_behind(result, lookup, trust):
+            break
+    return _finish(result, lookup, readable)
 
 
 def verify_pdf_bytes(
@@ -366,16 +421,38 @@ def verify_number_code(
 # --- the record ------------------------------------------------------------------------------------
 
 
-def record_verification(session: Session, verification: Verification, channel: Channel) -> VerificationEvent:
-    """Add the verification event (flushed, not committed). No IP or user agent is kept."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown verification channel {channel!r}")
-    event = VerificationEvent(
-        certificate_id=verification.certificate_id,
-        checked_at=verification.result.checked_at,
-        channel=channel,
-        outcome=verification.result.outcome,
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """What the log keeps of one verification: plain values, safe to queue for a batch."""
+
+    certificate_id: str | None
+    checked_at: datetime
+    channel: str
+    outcome: str
+
+    @classmethod
+    def of(cls, verification: Verification, channel: Channel) -> CheckRecord:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown verification channel {channel!r}")
+        result = verification.result
+        return cls(verification.certificate_id, result.checked_at, channel, result.outcome)
+
+
+def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:
+    """Add the verification events (flushed, not committed): one a request, or a batch of them
+    (``ecert.batched``). No IP or user agent is kept."""
+    session.add_all(
+        VerificationEvent(
+            certificate_id=record.certificate_id,
+            checked_at=record.checked_at,
+            channel=record.channel,
+            outcome=record.outcome,
+        )
+        for record in records
     )
-    session.add(event)
     session.flush()
-    return event
+
+
+def record_verification(session: Session, verification: Verification, channel: Channel) -> None:
+    """Add the event of one verification in the caller's transaction (flushed, not committed)."""
+    record_checks(session, [CheckRecord.of(verification, channel)])

@@ -15,6 +15,7 @@ GOOD = {
     "MAX_PDF_UPLOAD_BYTES": ("4096", 4096),
     "PDF_CHECK_SLOTS": ("2", 2),
     "PDF_CHECK_SECONDS": ("7.5", 7.5),
+    "VERIFICATION_LOG_SECONDS": ("0", 0.0),
     "TRUSTED_PROXIES": ("1", 1),
     "STAFF_IDLE_MINUTES": ("10", 10),
     "STAFF_ABSOLUTE_HOURS": ("4", 4),

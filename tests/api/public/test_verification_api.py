@@ -585,6 +585,7 @@ def test_status_lookup_failure_is_status_unavailable(client, an_cert, db, monkey
 
 def test_keys_table_failure_never_gives_valid(seeded, client, an_cert, monkeypatch):
     verify(client, qr=an_cert["qr_text"])  # a list is cached now
+    resources_of(seeded).trust_lists.max_age = 0  # and older than a second: the keys are read again
 
     def broken(*args, **kwargs):
         raise OperationalError("SELECT ...", {}, Exception("connection lost"))
