@@ -197,7 +197,10 @@ def qr_svg(text: str) -> bytes:
     modules on a dark page and fail to scan.
     """
     buf = io.BytesIO()
-    _segno_code(text).save(buf, kind="svg", scale=10, border=QR_BORDER, light="#fff", xmldecl=True)
+    # viewBox rather than a fixed size, so an app scales it to its layout.
+    _segno_code(text).save(
+        buf, kind="svg", border=QR_BORDER, light="#fff", omitsize=True, svgclass=None, lineclass=None
+    )
     return buf.getvalue()
 
 
