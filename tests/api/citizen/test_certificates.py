@@ -35,7 +35,7 @@ def test_certificate_fields(client, issued):
     assert cert["number"].startswith("LLTP-")
     assert len(cert["verification_code"]) == 12
     assert cert["qr_text"].startswith(f"{PUBLIC_BASE_URL}/v/")
-    assert qr_version(cert["qr_text"]) <= 13
+    assert qr_version(cert["qr_text"]) <= 12
     assert cert["links"]["pdf"] == f"/api/v1/certificates/{cert_id}/pdf"
     assert client.get(f"/api/v1/certificates/{cert_id}", headers={**headers, "If-None-Match": response.headers["ETag"]}).status_code == 304
 
@@ -103,21 +103,21 @@ def test_trust_list_and_root(client):
     assert json.loads(response.data) == trust
 
 
-def test_long_name_still_fits_a_version_13_qr(app, client, auth, db):
+def test_a_100_character_name_is_signed_whole_in_a_version_15_qr(app, client, auth, db):
     import json as _json
 
     from ecert.models import Certificate
     from verification import decode_token
 
-    long_name = "Nguyễn Thị Phương Hoàng Ngọc Diệp Thanh Xuân Quỳnh Hương Khánh Linh Bảo Trâm Mỹ Duyên Thúy Hằng Ánh"
-    assert len(long_name) <= 100
+    long_name = "Nguyễn Thị Phương Hoàng Ngọc Diệp Thanh Xuân Quỳnh Hương Khánh Linh Bảo Trâm Mỹ Duyên Thúy Hằng Ánhh"
+    assert len(long_name) == 100
     person = {"pid": "001195012340", "name": long_name, "birthdate": "1995-02-03", "gender": "female"}
     body = client.post("/api/v1/requests", json=form1_payload(residence_history=history_since_14(person["birthdate"])),
                        headers=auth(**person)).get_json()
     assert body["status"] == "issued", body
     cert = db.get(Certificate, body["certificate_id"])
-    assert qr_version(cert.qr_text) <= 13
+    assert qr_version(cert.qr_text) <= 15  # DESIGN §6
     assert _json.loads(cert.content)["holder"]["full_name"] == long_name  # the document keeps it whole
-    signed_name = decode_token(cert.token).claims.holder_name
-    assert signed_name != long_name
-    assert signed_name.startswith("Nguyen Thi")
+    # ... and so does the QR: never cut, never transliterated any more
+    assert decode_token(cert.token).claims.holder_name == long_name
+    assert cert.qr_text == f"{PUBLIC_BASE_URL}/v/{cert.token}" and cert.token.isdigit()

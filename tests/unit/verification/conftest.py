@@ -1,8 +1,8 @@
 """Test material for verification/, built from the public formats only (DESIGN §6, contracts.md).
 
 Nothing here imports signing/: a throwaway root CA and document signers are made with
-cryptography, tokens with cbor2 and the decimal spelling written out here, so these tests also pin the wire format independently of
-the issuing side.
+cryptography, tokens with cbor2 and the decimal spelling written out here, so these tests also pin
+the wire format independently of the issuing side.
 """
 
 from __future__ import annotations
