@@ -3,8 +3,8 @@
 Where the QR token sits in the PDF
 ----------------------------------
 Primary place: the document information dictionary (trailer ``/Info``),
-custom key ``/EcertToken``, value = the token exactly as in the QR (ASCII,
-base64url, no padding). Read it back with pyHanko::
+custom key ``/EcertToken``, value = the token exactly as in the QR (its
+decimal digits). Read it back with pyHanko::
 
     from pyhanko.pdf_utils.reader import PdfFileReader
     reader = PdfFileReader(io.BytesIO(pdf_bytes))

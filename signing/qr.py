@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import segno
 from segno import consts, encoder
@@ -43,6 +43,12 @@ def qr_segments(text: str) -> list[tuple[str, int]]:
     if separator and digits.isascii() and digits.isdigit():
         return [(prefix + separator, consts.MODE_BYTE), (digits, consts.MODE_NUMERIC)]
     return [(text, consts.MODE_BYTE)]
+
+
+def _segments_arg(text: str) -> Any:
+    # segno documents a list of (content, mode) tuples as explicit segments; its type hints
+    # name only the single-value form.
+    return qr_segments(text)
 
 
 @dataclass(frozen=True)
@@ -165,8 +171,8 @@ class _Symbol:
 def _symbol(text: str) -> _Symbol:
     """The symbol for ``text`` with the standard's best mask. Remembered for a few texts: issuance
     draws it into the PDF and the first image request may follow in the same worker."""
-    code = segno.make_qr(qr_segments(text), error="m", boost_error=False, mask=0)
-    boards = _boards(code.version)
+    code = segno.make_qr(_segments_arg(text), error="m", boost_error=False, mask=0)
+    boards = _boards(int(code.version))
     size = boards.size
     bare_rows = (_board([bytes(row) for row in code.matrix]) ^ boards.flips_rows[0]) & ~boards.info
     bare_cols = (_board([bytes(col) for col in zip(*code.matrix, strict=True)]) ^ boards.flips_cols[0]) & ~(
@@ -175,12 +181,12 @@ def _symbol(text: str) -> _Symbol:
     scores = [_penalty(bare_rows ^ boards.flips_rows[m], bare_cols ^ boards.flips_cols[m], boards) for m in _MASKS]
     best = scores.index(min(scores))  # the first of equal scores, as the standard's search keeps
     final = bare_rows ^ boards.flips_rows[best] | boards.info_bits[best]
-    return _Symbol(version=code.version, mask=best, rows=_rows_of(final, size))
+    return _Symbol(version=int(code.version), mask=best, rows=_rows_of(final, size))
 
 
 def _segno_code(text: str) -> segno.QRCode:
     """segno's QRCode for ``text`` under the chosen mask, for its PNG and SVG writers."""
-    return segno.make_qr(qr_segments(text), error="m", boost_error=False, mask=_symbol(text).mask)
+    return segno.make_qr(_segments_arg(text), error="m", boost_error=False, mask=_symbol(text).mask)
 
 
 def qr_png(text: str, box_size: int = 8) -> bytes:

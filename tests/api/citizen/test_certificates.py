@@ -69,6 +69,33 @@ def test_qr_png_decodes_to_the_qr_text(client, issued):
     assert b"<svg" in svg.data
 
 
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_qr_image_is_drawn_once_and_revalidates_with_a_strong_etag(client, issued, auth, kind, monkeypatch):
+    from api.citizen import qr_images
+
+    headers, cert_id = issued
+    url = f"/api/v1/certificates/{cert_id}/qr.{kind}"
+    qr_images._drawn.cache_clear()
+    drawn: list[str] = []
+    real = qr_images.qr_png if kind == "png" else qr_images.qr_svg
+    monkeypatch.setattr(qr_images, f"qr_{kind}", lambda text: drawn.append(text) or real(text))
+    first = client.get(url, headers=headers)
+    again = client.get(url, headers=headers)
+    assert first.status_code == again.status_code == 200 and first.data == again.data
+    assert len(drawn) == 1  # the second request was served from the cache
+    etag = first.headers["ETag"]
+    assert etag == again.headers["ETag"] and not etag.startswith("W/")  # strong, deterministic
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    # a cold worker gives the same ETag and answers 304 without drawing
+    qr_images._drawn.cache_clear()
+    not_modified = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.data == b"" and not_modified.headers["ETag"] == etag
+    assert len(drawn) == 1
+    # another ETag (an older drawing, a guess) gets the image; someone else's certificate stays 404
+    assert client.get(url, headers={**headers, "If-None-Match": '"0123"'}).status_code == 200
+    assert client.get(url, headers={**auth(**BINH), "If-None-Match": etag}).status_code == 404
+
+
 @pytest.mark.parametrize("suffix", ["", "/pdf", "/qr.png", "/qr.svg"])
 def test_another_citizens_certificate_is_404(client, issued, auth, suffix):
     _, cert_id = issued
