@@ -167,7 +167,7 @@ class _Symbol:
     rows: tuple[str, ...]  # "1" dark, "0" light; without the quiet zone
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _symbol(text: str) -> _Symbol:
     """The symbol for ``text`` with the standard's best mask. Remembered for a few texts: issuance
     draws it into the PDF and the first image request may follow in the same worker."""
