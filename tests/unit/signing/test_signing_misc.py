@@ -159,12 +159,13 @@ def test_the_mask_is_the_one_segno_chooses_by_the_standard_penalty(digits):
 
 def test_the_quick_mask_choice_is_quick():
     texts = ["https://ecert.example.gov.vn/v/" + str(10**520 + i * 7919) for i in range(10)]
-    started = time.perf_counter()
+    started = time.process_time()
     for text in texts:
         qr_matrix(text)
-    elapsed = (time.perf_counter() - started) / len(texts)
-    # ~5 ms on one core (segno's own search ~20 ms); generous for a shared CI machine
-    assert elapsed < 0.05, elapsed
+    elapsed = (time.process_time() - started) / len(texts)
+    # CPU time, so a busy machine's waits do not count: ~4-5 ms; scoring the 8 masks module by
+    # module (segno's search, qrcode's before) costs 20-35 ms. The bound catches a return to that.
+    assert elapsed < 0.015, elapsed
 
 
 # ---------------------------------------------------------------- trust list
