@@ -81,7 +81,7 @@ TOKEN_INFO_KEY = "/EcertToken"
 KEYWORDS_TOKEN_PREFIX = "ecert-token:"
 SIGNATURE_FIELD = "EcertSignature"
 # Bytes reserved for the CMS beyond its certificates and the signer's issuer name (see sign_pdf).
-_CMS_SLACK: Final = 768
+_CMS_SLACK: Final = 512
 
 # Vietnam has used UTC+7 all year since 1975 (no DST): "ngày ... tháng ..." on
 # the paper is the Vietnamese calendar date, not the UTC one.
@@ -661,13 +661,14 @@ def sign_pdf(
     pdf_signer = pyhanko_signers.PdfSigner(meta, signer=PyHankoSignerAdapter(signer))
     # Reserve the /Contents space up front instead of letting pyHanko size it
     # with a dry-run CMS: that doubles the (pure-Python ASN.1) work. Besides
-    # the certificates (each once), the CMS holds the signer's issuer name and
-    # serial, ~0.3 kB of signed attributes, a <= 72-byte ECDSA signature and
-    # ~0.15 kB of structure; 768 bytes of slack over the certificates and the
-    # issuer name cover that with room to spare, and every unused byte is two
-    # zero hex digits in the file. pyHanko counts the reservation in hex digits,
-    # hence the factor 2 (and it must be even).
+    # the certificates (each once), the CMS names the signer by issuer and
+    # serial twice (SignerInfo.sid and the signing-certificate attribute), and
+    # holds a <= 72-byte ECDSA signature and ~0.3 kB of other attributes and
+    # structure (measured: 335 bytes beyond the certificates and the two
+    # names). 512 bytes of slack cover that with room to spare; every unused
+    # byte is two zero hex digits in the file. pyHanko counts the reservation
+    # in hex digits, hence the factor 2 (and it must be even).
     chain_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in signer.certificate_chain)
     issuer_name = len(signer.certificate.issuer.public_bytes())
-    out = pdf_signer.sign_pdf(writer, bytes_reserved=2 * (chain_bytes + issuer_name + _CMS_SLACK))
+    out = pdf_signer.sign_pdf(writer, bytes_reserved=2 * (chain_bytes + 2 * issuer_name + _CMS_SLACK))
     return bytes(out.getbuffer())
