@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                     _alive(server, results)
                     e2e_rates["SQLite"], issued = e2e.request_rates(
                         server, factory, results, db="SQLite", count=plan.requests_per_run, section=SECTION_REQUESTS)
-                    e2e.document_sizes(server, issued, results)
+                    typical = e2e.document_sizes(server, issued, results)
+                    if typical is not None:
+                        e2e.qr_image_requests(server, typical, results)
                 if plan.wants("http"):
                     _alive(server, results)
                     qr = e2e.certificate_detail(server, warm[0])["qr_text"]
