@@ -155,7 +155,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     """Every blueprint, by name. A renamed or missing module fails the start with an ImportError
     (never skipped in silence). JSON APIs go through smorest, so they are in the OpenAPI
     document; the HTML pages (docs, verification page) are plain Flask blueprints."""
-    from api import docs, health, reference
+    from api import console, docs, health, reference
     from api.citizen import certificate_checks, certificates, me, requests, shares
     from api.public import downloads, pages, share_pages, verifications
     from api.staff import views as staff
@@ -171,6 +171,9 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     app.register_blueprint(share_pages.bp)
     api.register_blueprint(staff.blp)
     api.register_blueprint(reference.blp)
+    # The staff console: HTML pages with a cookie session, so its errors are pages too.
+    console.auth.configure(app)
+    app.register_blueprint(console.bp)
 
 
 def _start() -> None:

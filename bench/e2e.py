@@ -116,9 +116,41 @@ def document_sizes(server: Server, issued: list[Issued], results: Results) -> Is
     results.add("sizes", "QR text length", [len(text)], "chars",
                 note=f"holder “{typical.citizen.name}”, base URL of {len(text) - len(token) - 3} chars; "
                      f"{len(text.encode())} bytes; token {len(token)} chars", digits=0)
-    results.add("sizes", "QR version (error correction M, byte mode)", [qr_version(text)], "",
-                note="DESIGN §6 keeps every QR at version ≤ 13", digits=0)
+    results.add("sizes", "QR version (error correction M, byte + numeric segments)", [qr_version(text)], "",
+                note="DESIGN §6: a typical name gives version ≤ 11", digits=0)
     return typical
+
+
+def qr_image_requests(server: Server, issued: Issued, results: Results, *, count: int = 30) -> None:
+    """GET .../qr.png one after another (drawn once per worker, then cached), against GET of the
+    certificate itself (same login and row lookup, no image) in the same run: p50 of each."""
+    base = f"/api/v1/certificates/{issued.certificate_id}"
+    token = issued.citizen.token
+    png, detail, revalidate = [], [], []
+    etag = ""
+    for run_no in range(RUNS):
+        log(f"qr.png requests, run {run_no + 1}/{RUNS}")
+        times: dict[str, list[float]] = {"png": [], "detail": [], "304": []}
+        for _ in range(count):
+            answer = call(server.base, "GET", f"{base}/qr.png", token=token)
+            etag = answer.headers.get("etag", etag)
+            times["png"].append(answer.seconds)
+            times["detail"].append(call(server.base, "GET", base, token=token).seconds)
+            times["304"].append(call(server.base, "GET", f"{base}/qr.png", token=token,
+                                     headers={"If-None-Match": etag}).seconds)
+        png.append(_p50_ms(times["png"]))
+        detail.append(_p50_ms(times["detail"]))
+        revalidate.append(_p50_ms(times["304"]))
+    section = "QR image requests (client-side, one at a time)"
+    results.add(section, "GET .../{id} (baseline: login + row, no image)", detail, "ms", note=f"p50 of {count}")
+    results.add(section, "GET .../qr.png", png, "ms", note=f"p50 of {count}; drawn once per worker, then cached")
+    results.add(section, "GET .../qr.png with If-None-Match (304)", revalidate, "ms", note=f"p50 of {count}")
+    results.add(section, "qr.png − baseline", [a - b for a, b in zip(png, detail)], "ms",
+                note="what the image adds to a request")
+
+
+def _p50_ms(seconds: list[float]) -> float:
+    return sorted(seconds)[len(seconds) // 2] * 1000
 
 
 # --- verification over HTTP ------------------------------------------------------------------------

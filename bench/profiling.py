@@ -25,7 +25,7 @@ ISSUANCE_WATCH = [
     ("request validation", "ecert/domain/validation.py", "validate_request"),
     ("issue_certificate (all of issuance)", "ecert/services/issuance.py", "issue_certificate"),
     ("PDF render", "signing/pdf.py", "render_certificate_pdf"),
-    ("  of which QR layout (mask choice)", "signing/qr.py", "_layout"),
+    ("  of which QR symbol (segno build + mask choice)", "signing/qr.py", "_symbol"),
     ("PAdES sign", "signing/pdf.py", "sign_pdf"),
     ("COSE sign", "signing/cose.py", "sign_token"),
     ("content build", "ecert/domain/content.py", "build_content"),

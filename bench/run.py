@@ -37,13 +37,15 @@ from bench.server import (
     reset_postgres,
 )
 
-SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "memory", "scale", "profile")
+SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "memory", "console", "scale", "profile")
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.md"
 SECTION_REQUESTS = "requests through the API (2 workers)"
 SECTION_HTTP = "verification over HTTP (2 workers)"
 SECTION_E2E = "issuance: end to end vs parts"
 SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
-                 junk_upload.SECTION, "staff (2 workers)", "memory (2 workers, SQLite)", "scale (PostgreSQL)", "PostgreSQL", "profile (cProfile, in-process, SQLite)"]
+                 junk_upload.SECTION, "staff (2 workers)", "memory (2 workers, SQLite)",
+                 "staff console (in-process, PostgreSQL)", "scale (PostgreSQL)", "PostgreSQL",
+                 "profile (cProfile, in-process, SQLite)"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -86,7 +88,7 @@ class Plan:
 
     @property
     def needs_pg(self) -> bool:
-        return not self.args.no_pg and (self.wants("requests") or self.wants("scale"))
+        return not self.args.no_pg and any(self.wants(n) for n in ("requests", "scale", "console"))
 
 
 def machine() -> dict[str, str]:
@@ -185,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                     _alive(server, results)
                     e2e_rates["SQLite"], issued = e2e.request_rates(
                         server, factory, results, db="SQLite", count=plan.requests_per_run, section=SECTION_REQUESTS)
-                    e2e.document_sizes(server, issued, results)
+                    typical = e2e.document_sizes(server, issued, results)
+                    if typical is not None:
+                        e2e.qr_image_requests(server, typical, results)
                 if plan.wants("http"):
                     _alive(server, results)
                     qr = e2e.certificate_detail(server, warm[0])["qr_text"]
@@ -245,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
                                              f"bulk rows {'with' if args.scale_pdf else 'without'} PDF")
                         scale_figures(server, warm[0].certificate_id, real_cti, detail["qr_text"], loadgen, results,
                                       targets=plan.scale_targets, seconds=plan.scale_seconds, keep_pdf=args.scale_pdf)
+                if plan.wants("console"):
+                    from bench.console import console_figures
+
+                    console_figures(pg, results)
                 if plan.wants("requests"):
                     with Server(pg, "postgres-noissue", auto_issue=False) as server:
                         e2e.issue_some(server, pg_factory, 6)

@@ -27,7 +27,8 @@ BIN = Path(sys.executable).parent
 # Verifiers take the token from the last path segment and never look at the host.
 PUBLIC_BASE_URL = "https://ecert.example.gov.vn"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "ecert_bench"
+# BENCH_PG_DB: another database name, so two benches on one PostgreSQL do not share (and drop) one.
+PG_BENCH_DB = os.environ.get("BENCH_PG_DB", "ecert_bench")
 PG_BENCH_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 PG_BENCH_DSN = f"postgresql://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 

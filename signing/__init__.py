@@ -39,7 +39,7 @@ from .pki import (
     save_certificate,
     save_private_key,
 )
-from .qr import qr_matrix, qr_png, qr_svg, qr_version
+from .qr import qr_matrix, qr_png, qr_segments, qr_svg, qr_version
 from .signer import FileSigner, PyHankoSignerAdapter, Signer, ensure_usable
 from .trustlist import build_trust_list, jwk_entry, root_ca_pem
 
@@ -78,6 +78,7 @@ __all__ = [
     "qr_svg",
     "qr_version",
     "qr_matrix",
+    "qr_segments",
     "Signer",
     "FileSigner",
     "PyHankoSignerAdapter",

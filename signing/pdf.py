@@ -3,8 +3,8 @@
 Where the QR token sits in the PDF
 ----------------------------------
 Primary place: the document information dictionary (trailer ``/Info``),
-custom key ``/EcertToken``, value = the token exactly as in the QR (ASCII,
-base64url, no padding). Read it back with pyHanko::
+custom key ``/EcertToken``, value = the token exactly as in the QR (its
+decimal digits). Read it back with pyHanko::
 
     from pyhanko.pdf_utils.reader import PdfFileReader
     reader = PdfFileReader(io.BytesIO(pdf_bytes))
@@ -28,6 +28,7 @@ A code that is not exactly 12 characters is printed as given.
 from __future__ import annotations
 
 import io
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,7 @@ from xml.sax.saxutils import escape
 import font_source_sans_pro
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_VENDOR
 from pyhanko.sign import fields as pyhanko_fields
 from pyhanko.sign import signers as pyhanko_signers
 from reportlab import rl_config
@@ -49,7 +51,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import PDFDate, PDFDictionary, PDFInfo, PDFName, PDFString
+from reportlab.pdfbase.pdfdoc import PDFDate, PDFDictionary, PDFInfo, PDFString
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -62,7 +64,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .qr import qr_matrix
+from .qr import QR_BORDER, qr_rows
 from .signer import PyHankoSignerAdapter, Signer
 
 __all__ = [
@@ -78,6 +80,8 @@ __all__ = [
 TOKEN_INFO_KEY = "/EcertToken"
 KEYWORDS_TOKEN_PREFIX = "ecert-token:"
 SIGNATURE_FIELD = "EcertSignature"
+# Bytes reserved for the CMS beyond its certificates and the signer's issuer name (see sign_pdf).
+_CMS_SLACK: Final = 512
 
 # Vietnam has used UTC+7 all year since 1975 (no DST): "ngày ... tháng ..." on
 # the paper is the Vietnamese calendar date, not the UTC one.
@@ -85,7 +89,6 @@ _VN_TZ = timezone(timedelta(hours=7))
 
 _FONT = "SourceSansPro"
 _FONT_BOLD = "SourceSansPro-Bold"
-_FONT_SEMIBOLD = "SourceSansPro-Semibold"
 _fonts_lock = threading.Lock()
 _fonts_ready = False
 # reportlab keeps per-document font-subset state inside the shared TTFont
@@ -94,15 +97,23 @@ _fonts_ready = False
 # serialising builds in a threaded worker costs next to nothing.
 _build_lock = threading.Lock()
 
+_DARK_RUN: Final = re.compile("1+")
+
 _GENDER_LABELS = {"male": "Nam", "female": "Nữ", "nam": "Nam", "nữ": "Nữ"}
 
 
 def _register_fonts() -> None:
     """Register Source Sans Pro once per process.
 
-    Parsing three ~290 kB TTF files costs tens of milliseconds; issuance
+    Parsing the ~290 kB TTF files costs tens of milliseconds; issuance
     renders a PDF per certificate, so it is done once and kept. The lock
     makes the first concurrent callers wait instead of registering twice.
+
+    Two weights, Regular and Bold: each embedded font is a subset of 6-9 kB,
+    and the page needs no third. ``asciiReadable=False``: reportlab's default
+    puts all 95 ASCII glyphs into every subset whether the page uses them or
+    not (a third of the file); off, a subset holds the glyphs drawn, and the
+    ToUnicode map still gives text extraction and search the real letters.
     """
     global _fonts_ready
     if _fonts_ready:
@@ -111,9 +122,8 @@ def _register_fonts() -> None:
         if _fonts_ready:
             return
         base = Path(font_source_sans_pro.font_directory)
-        pdfmetrics.registerFont(TTFont(_FONT, str(base / "SourceSansPro-Regular.ttf")))
-        pdfmetrics.registerFont(TTFont(_FONT_BOLD, str(base / "SourceSansPro-Bold.ttf")))
-        pdfmetrics.registerFont(TTFont(_FONT_SEMIBOLD, str(base / "SourceSansPro-Semibold.ttf")))
+        pdfmetrics.registerFont(TTFont(_FONT, str(base / "SourceSansPro-Regular.ttf"), asciiReadable=False))
+        pdfmetrics.registerFont(TTFont(_FONT_BOLD, str(base / "SourceSansPro-Bold.ttf"), asciiReadable=False))
         # <b> inside Paragraph markup resolves through the family.
         pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_FONT_BOLD, italic=_FONT, boldItalic=_FONT_BOLD)
         # reportlab wraps compressed streams in ASCII85 by default: 25 % more
@@ -132,10 +142,11 @@ _STYLES: dict[str, ParagraphStyle] = {}
 # Each style over the body text: what it changes (ReportLab's ParagraphStyle attributes).
 _HEADER: Final[dict[str, Any]] = {"fontName": _FONT_BOLD, "fontSize": 10.5, "leading": 13, "alignment": TA_CENTER}
 _STYLE_CHANGES: Final[dict[str, dict[str, Any]]] = {
-    "label": {"fontName": _FONT_SEMIBOLD},
+    # Labels in the regular weight, as on the paper form; the values carry the emphasis.
+    "label": {},
     "header_left": _HEADER,
     "header_right": _HEADER,
-    "motto": {"fontName": _FONT_SEMIBOLD, "fontSize": 11, "leading": 13, "alignment": TA_CENTER},
+    "motto": {"fontName": _FONT_BOLD, "fontSize": 11, "leading": 13, "alignment": TA_CENTER},
     "small_center": {"fontSize": 10, "leading": 12.5, "alignment": TA_CENTER},
     "title": {
         "fontName": _FONT_BOLD,
@@ -235,12 +246,14 @@ class _QrFlowable(Flowable):
     """The QR drawn as vector rectangles: sharp at any print resolution and
     a few hundred bytes, instead of an embedded raster image."""
 
-    def __init__(self, text: str, module_mm: float = 0.5, min_size_mm: float = 36.0) -> None:
+    def __init__(self, text: str, module_mm: float = 0.65, min_size_mm: float = 36.0) -> None:
         super().__init__()
-        self._matrix = qr_matrix(text)
-        n = len(self._matrix)
-        # Keep modules >= 0.5 mm so phone cameras read the printed code;
-        # bigger versions simply get a bigger square.
+        self._rows = qr_rows(text)
+        n = len(self._rows) + 2 * QR_BORDER
+        # Modules of 0.65 mm (2.6 dots at 100 dpi): zbar and zxing read every
+        # code printed or scanned at 100 dpi (tests/interop/test_interop_qr_print.py);
+        # at 0.5 mm zbar missed more than half of them. Bigger versions simply
+        # get a bigger square (version 11: 45 mm, version 15: 55 mm).
         self.size = max(min_size_mm * mm, n * module_mm * mm)
         self.width = self.height = self.size
 
@@ -249,7 +262,7 @@ class _QrFlowable(Flowable):
 
     def draw(self) -> None:
         c = self.canv
-        n = len(self._matrix)
+        n = len(self._rows) + 2 * QR_BORDER
         c.saveState()
         c.setFillColor(colors.white)
         c.rect(0, 0, self.size, self.size, stroke=0, fill=1)
@@ -257,23 +270,15 @@ class _QrFlowable(Flowable):
         # Work in module units so every coordinate is a small integer, and
         # write the path operators directly (Canvas.addLiteral): going
         # through reportlab's path API formats ~5,000 floats in pure Python
-        # and cost ~15 ms per certificate.
-        c.scale(self.size / n, self.size / n)
-        ops: list[str] = []
-        for row_index, row in enumerate(self._matrix):
-            y = n - 1 - row_index
-            col = 0
-            while col < n:
-                if row[col]:
-                    start = col
-                    while col < n and row[col]:
-                        col += 1
-                    # One rectangle per horizontal run of dark modules; one
-                    # fill for the whole path, so no seams between runs.
-                    ops.append(f"{start} {y} {col - start} 1 re")
-                else:
-                    col += 1
+        # and cost ~15 ms per certificate. One rectangle per horizontal run
+        # of dark modules; one fill for the whole path, so no seams.
+        ops = [
+            f"{QR_BORDER + run.start()} {n - 1 - QR_BORDER - y} {run.end() - run.start()} 1 re"
+            for y, row in enumerate(self._rows)
+            for run in _DARK_RUN.finditer(row)
+        ]
         ops.append("f")
+        c.scale(self.size / n, self.size / n)
         c.addLiteral("\n".join(ops))
         c.restoreState()
 
@@ -281,7 +286,10 @@ class _QrFlowable(Flowable):
 class _EcertInfo(PDFInfo):
     """reportlab's Info dictionary plus our custom keys (reportlab has no API for them).
 
-    Mirrors PDFInfo.format; pinned by a test that reads /EcertToken back.
+    Mirrors PDFInfo.format; pinned by a test that reads /EcertToken back. Written once: the
+    Producer already names pyHanko and there is no /ModDate, so pyHanko's signing revision has
+    nothing to update and does not write a second copy of the dictionary (token included). No
+    /Subject (it repeated the title) and no /Trapped: nothing is declared that nobody reads.
     """
 
     extras: dict[str, str]
@@ -290,13 +298,11 @@ class _EcertInfo(PDFInfo):
         d: dict[str, Any] = {
             "Title": PDFString(self.title),
             "Author": PDFString(self.author),
-            "Producer": PDFString(self.producer),
+            "Producer": PDFString(f"ReportLab; {PYHANKO_VENDOR}"),
             "Creator": PDFString(self.creator),
-            "Subject": PDFString(self.subject),
             "Keywords": PDFString(self.keywords),
-            "Trapped": PDFName(self.trapped),
         }
-        d["ModDate"] = d["CreationDate"] = PDFDate(
+        d["CreationDate"] = PDFDate(
             # reportlab's own PDFInfo.format reads the document's timestamp the same way.
             ts=document._timeStamp,  # noqa: SLF001
             dateFormatter=self._dateFormatter,
@@ -378,7 +384,14 @@ def _sheet(content: Mapping[str, Any], wording: PdfWording, qr_text: str, verifi
 def _layout_table(rows: list[list[Any]], col_widths: list[Any], style: list[tuple[Any, ...]], **kwargs: Any) -> Table:
     """A table used for layout: cells aligned at the top, no padding on the left, plus ``style``."""
     table = Table(rows, colWidths=col_widths, **kwargs)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), *style]))
+    # FONT: reportlab sets each cell's font (Helvetica by default) even when the cell holds
+    # paragraphs, which would declare a font no text uses.
+    base = [
+        ("FONT", (0, 0), (-1, -1), _FONT),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ]
+    table.setStyle(TableStyle([*base, *style]))
     return table
 
 
@@ -570,10 +583,12 @@ def _build(story: list[Flowable], sheet: _Sheet, token: str) -> bytes:
         bottomMargin=25 * mm,
         title=f"{sheet.form_name} - {sheet.number}",
         author=sheet.authority,
-        subject=f"{sheet.form_name} {sheet.number}",
         creator="ecert",
         keywords=f"{KEYWORDS_TOKEN_PREFIX}{token}",
         pageCompression=1,
+        # Our font from the start: reportlab's default (Helvetica) would be declared on the page
+        # though no text uses it.
+        initialFontName=_FONT,
     )
     on_page = _footer(sheet)
     with _build_lock:
@@ -645,10 +660,15 @@ def sign_pdf(
     )
     pdf_signer = pyhanko_signers.PdfSigner(meta, signer=PyHankoSignerAdapter(signer))
     # Reserve the /Contents space up front instead of letting pyHanko size it
-    # with a dry-run CMS: that doubles the (pure-Python ASN.1) work. The CMS
-    # holds the certificates, ~0.5 kB of signed attributes and a <= 72-byte
-    # ECDSA signature; 2 kB of slack covers all of it. pyHanko counts the
-    # reservation in hex digits, hence the factor 2 (and it must be even).
+    # with a dry-run CMS: that doubles the (pure-Python ASN.1) work. Besides
+    # the certificates (each once), the CMS names the signer by issuer and
+    # serial twice (SignerInfo.sid and the signing-certificate attribute), and
+    # holds a <= 72-byte ECDSA signature and ~0.3 kB of other attributes and
+    # structure (measured: 335 bytes beyond the certificates and the two
+    # names). 512 bytes of slack cover that with room to spare; every unused
+    # byte is two zero hex digits in the file. pyHanko counts the reservation
+    # in hex digits, hence the factor 2 (and it must be even).
     chain_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in signer.certificate_chain)
-    out = pdf_signer.sign_pdf(writer, bytes_reserved=2 * (chain_bytes + 2048))
+    issuer_name = len(signer.certificate.issuer.public_bytes())
+    out = pdf_signer.sign_pdf(writer, bytes_reserved=2 * (chain_bytes + 2 * issuer_name + _CMS_SLACK))
     return bytes(out.getbuffer())

@@ -41,10 +41,14 @@ REASON_CODES: Final[Mapping[str, str]] = MappingProxyType(
         # format: the QR text / token
         "empty": "nothing to verify",
         "too_long": "the input is longer than any certificate token",
+        "not_digits": "the token is not decimal digits",
+        "bad_digit_groups": "the digits are not whole 7-byte groups (17 digits; a last group of 3, 5, 8, 10, "
+        "13 or 15) each within its bytes",
+        # retired with the base64url + zlib spelling (DESIGN §6 changed); kept, since codes are never reused
         "not_base64": "the token is not base64url (no padding)",
         "not_zlib": "the token is not a complete zlib stream",
         "too_large_decompressed": "the token decompresses to more than the size cap",
-        "not_cbor": "the decompressed bytes are not CBOR",
+        "not_cbor": "the token's bytes are not CBOR",
         "not_cose_sign1": "not a COSE_Sign1 structure (tag 18, four elements)",
         "wrong_algorithm": "the signature algorithm is not ES256",
         "bad_protected_header": "the protected header is not {alg: ES256, kid: 8 bytes}",

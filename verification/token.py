@@ -1,12 +1,15 @@
 """Decode a certificate QR token (DESIGN §6) into its parts, refusing anything off-format.
 
+The token is the COSE_Sign1 bytes in decimal digits (not compressed): 7-byte groups, each full
+group its big-endian value as exactly 17 digits, a final group of k bytes (1..6) as exactly 3, 5,
+8, 10, 13 or 15 digits. Any other length, any other character and any group whose value does not
+fit its bytes (e.g. a 3-digit group above 255) is refused, so one certificate has one spelling.
+
 The token is hostile input: it comes from a camera, a pasted string or an uploaded file. Every
 stage is capped before it runs, so the worst input costs microseconds:
 
-* the text is at most :data:`MAX_INPUT_CHARS` characters (a real token is ~250);
-* base64url with the strict alphabet and no padding;
-* zlib, inflated with ``decompressobj().decompress(data, max_length)`` so a zlib bomb stops at
-  :data:`MAX_DECOMPRESSED_BYTES` instead of filling memory;
+* the text is at most :data:`MAX_INPUT_CHARS` characters (a real token is ~500 digits);
+* ASCII digits only, in whole groups, each value within its bytes;
 * CBOR via cbor2 with a depth cap, no indefinite lengths, no duplicate keys (two readers must not
   disagree on which ``alg`` or ``kid`` counts) and cbor2's built-in tag decoders switched off
   (regexes, MIME, shared references, decimal fractions... none belong in our format);
@@ -22,7 +25,6 @@ import base64
 import builtins
 import io
 import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +34,6 @@ from urllib.parse import urlsplit
 import cbor2
 
 MAX_INPUT_CHARS: Final = 2048
-MAX_DECOMPRESSED_BYTES: Final = 4096
 CBOR_MAX_DEPTH: Final = 8
 
 COSE_SIGN1_TAG: Final = 18
@@ -55,6 +56,11 @@ DIGEST_LENGTH: Final = 16
 MAX_IAT: Final = 253402300799
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
+_DIGITS = re.compile(r"[0-9]+")
+GROUP_BYTES: Final = 7
+GROUP_DIGITS: Final = 17
+#: Bytes of the final group, by its number of digits (DESIGN §6); no other remainder is a token.
+TAIL_BYTES: Final = {0: 0, 3: 1, 5: 2, 8: 3, 10: 4, 13: 5, 15: 6}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # cbor2's built-in semantic decoders (found by probing cbor2 6.3). Each is replaced by a decoder
@@ -154,7 +160,7 @@ def extract_token(text: str) -> str:
     checked, since trust comes from the signature and the trust list, not from the URL.
     """
     if not isinstance(text, str):
-        raise MalformedToken("empty" if not text else "not_base64")
+        raise MalformedToken("empty" if not text else "not_digits")
     if len(text) > MAX_INPUT_CHARS:
         raise MalformedToken("too_long")
     text = text.strip()
@@ -164,9 +170,9 @@ def extract_token(text: str) -> str:
         try:
             parts = urlsplit(text)
         except ValueError:
-            raise MalformedToken("not_base64") from None
+            raise MalformedToken("not_digits") from None
         if parts.scheme.lower() not in ("http", "https"):
-            raise MalformedToken("not_base64")
+            raise MalformedToken("not_digits")
         path = parts.path
     else:
         path = re.split(r"[?#]", text, maxsplit=1)[0]
@@ -176,18 +182,31 @@ def extract_token(text: str) -> str:
     return token
 
 
-def _inflate(data: bytes) -> bytes:
-    inflater = zlib.decompressobj()
-    try:
-        # max_length bounds the output: a bomb stops after MAX+1 bytes, whatever its ratio.
-        out = inflater.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
-    except zlib.error:
-        raise MalformedToken("not_zlib") from None
-    if len(out) > MAX_DECOMPRESSED_BYTES or inflater.unconsumed_tail:
-        raise MalformedToken("too_large_decompressed")
-    if not inflater.eof or inflater.unused_data:
-        raise MalformedToken("not_zlib")  # truncated stream, or bytes after its end
-    return out
+def digits_decode(text: str) -> bytes:
+    """The bytes a token's digits spell (DESIGN §6); ValueError for anything else.
+
+    Strict: ASCII digits only, a length of whole groups, and each group's value below 256**k for
+    its k bytes, so every changed length or out-of-range group is refused, not read another way.
+    """
+    if not _DIGITS.fullmatch(text):
+        raise ValueError("not decimal digits")
+    full, rest = divmod(len(text), GROUP_DIGITS)
+    tail = TAIL_BYTES.get(rest)
+    if tail is None:
+        raise ValueError("not a whole number of digit groups")
+    out = bytearray()
+    for start in range(0, full * GROUP_DIGITS, GROUP_DIGITS):
+        out += _group(text[start : start + GROUP_DIGITS], GROUP_BYTES)
+    if tail:
+        out += _group(text[full * GROUP_DIGITS :], tail)
+    return bytes(out)
+
+
+def _group(digits: str, size: int) -> bytes:
+    value = int(digits)
+    if value >> (8 * size):
+        raise ValueError("a digit group's value does not fit its bytes")
+    return value.to_bytes(size, "big")
 
 
 def _cbor(data: bytes, reason: str) -> Any:
@@ -305,11 +324,13 @@ def _protected_kid(protected: Any) -> bytes:
 def decode_token(text: str) -> DecodedToken:
     """Parse the QR text or bare token. Raises :class:`MalformedToken` only."""
     token = extract_token(text)
+    if not _DIGITS.fullmatch(token):
+        raise MalformedToken("not_digits")
     try:
-        compressed = b64url_decode(token)
+        raw = digits_decode(token)
     except ValueError:
-        raise MalformedToken("not_base64") from None
-    cose = _cbor(_inflate(compressed), "not_cbor")
+        raise MalformedToken("bad_digit_groups") from None
+    cose = _cbor(raw, "not_cbor")
     if not isinstance(cose, cbor2.CBORTag) or cose.tag != COSE_SIGN1_TAG:
         raise MalformedToken("not_cose_sign1")
     parts = cose.value

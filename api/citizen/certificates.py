@@ -11,13 +11,13 @@ from flask_smorest import Blueprint
 from flask_smorest.utils import get_appcontext
 
 from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
+from api.citizen.qr_images import qr_image_response
 from api.citizen.schemas import CertificateListSchema, CertificateSchema, ListArgsSchema, TrustListSchema
 from api.deps import db_session, resources
 from api.errors import documented_problems
 from ecert.models import Certificate
 from ecert.services import certificates as certificate_service
 from ecert.services.paging import Page
-from signing.qr import qr_png, qr_svg
 
 blp = Blueprint("certificates", __name__, url_prefix="/api/v1/certificates", description="A citizen's certificates")
 trust_blp = Blueprint("trust", __name__, url_prefix="/.well-known/ecert", description="Public trust material")
@@ -110,7 +110,7 @@ def certificate_pdf(certificate_id: str) -> Response:
 @_certificate_route("/<string:certificate_id>/qr.png", _file_response(blp, "image/png", "The QR code as PNG"))
 def certificate_qr_png(certificate_id: str) -> Response:
     """The QR code (error correction M) to show on the phone's screen."""
-    return _download(qr_png(_own(certificate_id).qr_text), "image/png", cache=_PRIVATE)
+    return qr_image_response("png", _own(certificate_id).qr_text, cache=_PRIVATE)
 
 
 @_certificate_route(
@@ -119,7 +119,7 @@ def certificate_qr_png(certificate_id: str) -> Response:
 )
 def certificate_qr_svg(certificate_id: str) -> Response:
     """The QR code as SVG."""
-    return _download(qr_svg(_own(certificate_id).qr_text), "image/svg+xml", cache=_PRIVATE)
+    return qr_image_response("svg", _own(certificate_id).qr_text, cache=_PRIVATE)
 
 
 # Verifiers anywhere fetch the trust material (any origin), and may cache it: the trust list for

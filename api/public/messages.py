@@ -23,7 +23,7 @@ PAGE_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "switch_lang": "en",
         "privacy": "Trang này chỉ hiển thị những thông tin đã in trên phiếu, đủ để đối chiếu. "
         "Không hiển thị chi tiết án tích hay số định danh đầy đủ.",
-        "not_ours_hint": "Mã QR của phiếu thật dẫn tới trang này với một chuỗi ký tự dài phía sau /v/.",
+        "not_ours_hint": "Mã QR của phiếu thật dẫn tới trang này với một dãy số dài phía sau /v/.",
         "rate_limited": "Quá nhiều lượt kiểm tra",
         "rate_limited_text": "Bạn đã kiểm tra quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau {seconds} giây.",
     },
@@ -39,7 +39,7 @@ PAGE_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
         "switch_lang": "vi",
         "privacy": "This page shows only what is printed on the certificate, enough to match it. "
         "It never shows conviction details or the full personal ID number.",
-        "not_ours_hint": "The QR code of a genuine certificate opens this page with a long code after /v/.",
+        "not_ours_hint": "The QR code of a genuine certificate opens this page with a long number after /v/.",
         "rate_limited": "Too many checks",
         "rate_limited_text": "You have made too many checks in a short time. Please try again in {seconds} seconds.",
     },

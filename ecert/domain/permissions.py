@@ -26,13 +26,15 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_STAFF = "manage_staff"
     MANAGE_KEYS = "manage_keys"
+    READ_KEYS = "read_keys"  # the signing keys' state (the staff console's keys page)
 
 
 _REVIEWING = frozenset({Permission.OWN_SESSION, Permission.REVIEW, Permission.APPROVE, Permission.REFUSE})
 
 ROLE_PERMISSIONS: Mapping[StaffRole, frozenset[Permission]] = {
     StaffRole.OFFICER: _REVIEWING,
-    StaffRole.SUPERVISOR: _REVIEWING | {Permission.REVOKE, Permission.READ_AUDIT, Permission.MANAGE_STAFF},
+    StaffRole.SUPERVISOR: _REVIEWING
+    | {Permission.REVOKE, Permission.READ_AUDIT, Permission.MANAGE_STAFF, Permission.READ_KEYS},
     StaffRole.AUDITOR: frozenset({Permission.OWN_SESSION, Permission.READ_AUDIT}),
 }
 

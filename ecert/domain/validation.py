@@ -107,7 +107,7 @@ def normalize_name(value: str) -> str:
 
 
 def ascii_fold(value: str) -> str:
-    """An ASCII transliteration for search and the QR's fallback: "Nguyễn Văn Đức" -> "Nguyen Van Duc".
+    """An ASCII transliteration for search (the QR signs the name itself): "Nguyễn Văn Đức" -> "Nguyen Van Duc".
 
     Diacritics are removed (NFKD, combining marks dropped), đ/Đ become d/D, a few other Latin letters
     without a decomposition are spelt out; what is still not ASCII after that is dropped. Idempotent;

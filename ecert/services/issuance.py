@@ -7,7 +7,6 @@ status then commit together or not at all.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from ecert.services import audit, records
 from ecert.services.audit import Actor, record
 from ecert.services.requests import send_to_review
 from signing.canonical import canonical_json, content_digest
-from signing.cose import TokenClaims, qr_text, sign_token, token_claims
+from signing.cose import qr_text, sign_token, token_claims
 from signing.pdf import render_certificate_pdf, sign_pdf
 from signing.signer import Signer
 
@@ -41,10 +40,6 @@ log = logging.getLogger(__name__)
 # Crockford's base32 alphabet: no I, L, O, U, so a code read off paper is typed back right.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 12 x 5 bits = 60 bits of randomness
-
-# Bytes a version-13 QR holds at error correction M in byte mode: the largest code a phone
-# camera still reads reliably off a printed A4 page or a screen (DESIGN §6).
-QR_MAX_BYTES = 331
 
 
 def new_verification_code() -> str:
@@ -171,7 +166,10 @@ def _signed_certificate(
     # What the public QR says is decided in one place: a Form 2 token carries no birth date,
     # masked ID or statements (DESIGN §6).
     claims = token_claims(content, issued_at=int(now.timestamp()), cti=cti)
-    token, text = _token_that_fits(claims, signer, settings.public_base_url)
+    # The name is signed whole, never cut or transliterated: in numeric mode a 100-character
+    # name still fits a version-15 QR (DESIGN §6).
+    token = sign_token(claims, signer)
+    text = qr_text(settings.public_base_url, token)
     wording = certificate_wording(settings.place_of_issue)
     pdf = sign_pdf(
         render_certificate_pdf(content, wording=wording, qr_text=text, token=token, verification_code=code), signer
@@ -192,31 +190,6 @@ def _signed_certificate(
         issued_at=now,
         status=CertificateStatus.VALID,
     )
-
-
-def _name_variants(name: str) -> list[str]:
-    """The holder's name as signed into the QR, shortest last.
-
-    The full name first; then its ASCII transliteration (DESIGN §4: "the QR's fallback"); then
-    that transliteration cut at a word boundary with an ellipsis. The PDF always carries the
-    full name; the QR's name only has to let a verifier match the document in hand.
-    """
-    folded = ascii_fold(name)
-    variants = [name, folded]
-    words = folded.split()
-    for keep in range(len(words) - 1, 0, -1):
-        variants.append(" ".join(words[:keep]) + " …")
-    return variants
-
-
-def _token_that_fits(claims: TokenClaims, signer: Signer, base_url: str) -> tuple[str, str]:
-    token = text = ""
-    for name in _name_variants(claims.holder_name):
-        token = sign_token(dataclasses.replace(claims, holder_name=name), signer)
-        text = qr_text(base_url, token)
-        if len(text.encode()) <= QR_MAX_BYTES:
-            break
-    return token, text
 
 
 def issue_for(

@@ -6,17 +6,18 @@ browser; the browser tests are skipped, saying why, only where that binary is ab
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
 import cbor2
 import pytest
+
+from signing.cose import digits_of
+from verification.token import digits_decode
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -30,12 +31,12 @@ def _token(cert: dict[str, Any]) -> str:
 
 def _tampered(token: str) -> str:
     """The record statement flipped 0 -> 1, the original signature kept."""
-    raw = zlib.decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw = digits_decode(token)
     protected, unprotected, payload, signature = cbor2.loads(raw).value
     claims = cbor2.loads(payload)
     claims[-70000][6] = 1
     cose = cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, cbor2.dumps(claims, canonical=True), signature]))
-    return base64.urlsafe_b64encode(zlib.compress(cose, 9)).rstrip(b"=").decode()
+    return digits_of(cose)
 
 
 # --- the browser -----------------------------------------------------------------------------------

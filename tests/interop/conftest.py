@@ -2,10 +2,11 @@
 
 * pyHanko's own command line (``pyhanko sign validate``, package ``pyhanko-cli``),
 * poppler's ``pdfsig`` with our root in a fresh NSS store (``certutil`` from NSS's tools),
-* an off-the-shelf COSE library (``pycose``) given only the trust list fetched over HTTP.
+* an off-the-shelf COSE library (``pycose``) given only the trust list fetched over HTTP,
+* zbar (``pyzbar`` + ``libzbar0``) and zxing-cpp reading the QR off the PDF rasterised at 100 dpi.
 
 A missing tool skips its tests with the reason, except when ``ECERT_REQUIRE_INTEROP_TOOLS=1``
-(CI sets it, and installs poppler-utils and libnss3-tools): then a missing tool is a failure,
+(CI sets it, and installs poppler-utils, libnss3-tools and libzbar0): then a missing tool is a failure,
 so a green CI run means the interop was really proven.
 
 The served app is a real HTTP server (werkzeug, 127.0.0.1, a free port) in a thread. It only

@@ -35,7 +35,7 @@ def test_certificate_fields(client, issued):
     assert cert["number"].startswith("LLTP-")
     assert len(cert["verification_code"]) == 12
     assert cert["qr_text"].startswith(f"{PUBLIC_BASE_URL}/v/")
-    assert qr_version(cert["qr_text"]) <= 13
+    assert qr_version(cert["qr_text"]) <= 12
     assert cert["links"]["pdf"] == f"/api/v1/certificates/{cert_id}/pdf"
     assert client.get(f"/api/v1/certificates/{cert_id}", headers={**headers, "If-None-Match": response.headers["ETag"]}).status_code == 304
 
@@ -67,6 +67,33 @@ def test_qr_png_decodes_to_the_qr_text(client, issued):
     svg = client.get(f"/api/v1/certificates/{cert_id}/qr.svg", headers=headers)
     assert svg.mimetype == "image/svg+xml"
     assert b"<svg" in svg.data
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_qr_image_is_drawn_once_and_revalidates_with_a_strong_etag(client, issued, auth, kind, monkeypatch):
+    from api.citizen import qr_images
+
+    headers, cert_id = issued
+    url = f"/api/v1/certificates/{cert_id}/qr.{kind}"
+    qr_images._drawn.cache_clear()
+    drawn: list[str] = []
+    real = qr_images.qr_png if kind == "png" else qr_images.qr_svg
+    monkeypatch.setattr(qr_images, f"qr_{kind}", lambda text: drawn.append(text) or real(text))
+    first = client.get(url, headers=headers)
+    again = client.get(url, headers=headers)
+    assert first.status_code == again.status_code == 200 and first.data == again.data
+    assert len(drawn) == 1  # the second request was served from the cache
+    etag = first.headers["ETag"]
+    assert etag == again.headers["ETag"] and not etag.startswith("W/")  # strong, deterministic
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    # a cold worker gives the same ETag and answers 304 without drawing
+    qr_images._drawn.cache_clear()
+    not_modified = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.data == b"" and not_modified.headers["ETag"] == etag
+    assert len(drawn) == 1
+    # another ETag (an older drawing, a guess) gets the image; someone else's certificate stays 404
+    assert client.get(url, headers={**headers, "If-None-Match": '"0123"'}).status_code == 200
+    assert client.get(url, headers={**auth(**BINH), "If-None-Match": etag}).status_code == 404
 
 
 @pytest.mark.parametrize("suffix", ["", "/pdf", "/qr.png", "/qr.svg"])
@@ -103,21 +130,21 @@ def test_trust_list_and_root(client):
     assert json.loads(response.data) == trust
 
 
-def test_long_name_still_fits_a_version_13_qr(app, client, auth, db):
+def test_a_100_character_name_is_signed_whole_in_a_version_15_qr(app, client, auth, db):
     import json as _json
 
     from ecert.models import Certificate
     from verification import decode_token
 
-    long_name = "Nguyễn Thị Phương Hoàng Ngọc Diệp Thanh Xuân Quỳnh Hương Khánh Linh Bảo Trâm Mỹ Duyên Thúy Hằng Ánh"
-    assert len(long_name) <= 100
+    long_name = "Nguyễn Thị Phương Hoàng Ngọc Diệp Thanh Xuân Quỳnh Hương Khánh Linh Bảo Trâm Mỹ Duyên Thúy Hằng Ánhh"
+    assert len(long_name) == 100
     person = {"pid": "001195012340", "name": long_name, "birthdate": "1995-02-03", "gender": "female"}
     body = client.post("/api/v1/requests", json=form1_payload(residence_history=history_since_14(person["birthdate"])),
                        headers=auth(**person)).get_json()
     assert body["status"] == "issued", body
     cert = db.get(Certificate, body["certificate_id"])
-    assert qr_version(cert.qr_text) <= 13
+    assert qr_version(cert.qr_text) <= 15  # DESIGN §6
     assert _json.loads(cert.content)["holder"]["full_name"] == long_name  # the document keeps it whole
-    signed_name = decode_token(cert.token).claims.holder_name
-    assert signed_name != long_name
-    assert signed_name.startswith("Nguyen Thi")
+    # ... and so does the QR: never cut, never transliterated any more
+    assert decode_token(cert.token).claims.holder_name == long_name
+    assert cert.qr_text == f"{PUBLIC_BASE_URL}/v/{cert.token}" and cert.token.isdigit()

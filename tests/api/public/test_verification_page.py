@@ -134,7 +134,9 @@ NOT_OURS = "Không phải mã của dịch vụ này"
 
 @pytest.mark.parametrize("path", [
     "/v/hello",
-    "/v/" + base64.urlsafe_b64encode(os.urandom(180)).decode().rstrip("="),  # a random "token"
+    "/v/" + base64.urlsafe_b64encode(os.urandom(180)).decode().rstrip("="),  # the retired spelling
+    "/v/" + str(int.from_bytes(os.urandom(180), "big")),  # random digits
+    "/v/" + "12345678901234567" * 20 + "999",  # a group too large for its byte
     "/v/" + "A" * 2048,
     "/v/" + "A" * 5000,  # longer than any token: still the plain page, not a 414 or a 500
     "/v/a/b/c",

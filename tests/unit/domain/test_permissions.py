@@ -11,7 +11,8 @@ from ecert.domain.states import StaffRole
 P = Permission
 EXPECTED = {
     "officer": {P.OWN_SESSION, P.REVIEW, P.APPROVE, P.REFUSE},
-    "supervisor": {P.OWN_SESSION, P.REVIEW, P.APPROVE, P.REFUSE, P.REVOKE, P.READ_AUDIT, P.MANAGE_STAFF},
+    "supervisor": {P.OWN_SESSION, P.REVIEW, P.APPROVE, P.REFUSE, P.REVOKE, P.READ_AUDIT, P.MANAGE_STAFF,
+                   P.READ_KEYS},
     "auditor": {P.OWN_SESSION, P.READ_AUDIT},
 }
 
@@ -30,6 +31,8 @@ def test_roles_with_each_permission():
     assert roles_with(P.OWN_SESSION) == set(StaffRole)
     # Keys are managed from the server's console only.
     assert roles_with(P.MANAGE_KEYS) == set()
+    # Supervisors see the keys' state in the staff console; nobody changes them over HTTP.
+    assert roles_with(P.READ_KEYS) == {"supervisor"}
 
 
 def test_an_unknown_role_holds_nothing():

@@ -333,3 +333,22 @@ def test_verification_code_format(code, shown):
     from signing import format_verification_code
 
     assert format_verification_code(code) == shown
+
+
+def test_signed_pdf_is_small_and_declares_nothing_unused(issued):
+    """Issue 13: <= 40 KB (was 58 KB). Subsets of the glyphs drawn, two fonts, no Helvetica, the
+    Info dictionary (with the token) written once, the CMS carrying each certificate once."""
+    from asn1crypto import cms
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    pdf = issued["form1_clean"].signed_pdf
+    assert len(pdf) <= 40_000, len(pdf)
+    assert pdf.count(b"/FontFile2") == 2
+    assert b"/Helvetica" not in pdf and b"Semibold" not in pdf
+    assert pdf.count(b"/EcertToken") == 1  # pyHanko's signing revision did not copy /Info
+    assert b"/Subject" not in pdf and b"/Trapped" not in pdf and b"/ModDate" not in pdf.split(b"%%EOF")[0]
+    [signature] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    certificates = signature.signed_data["certificates"]
+    subjects = [c.chosen.subject.dump() for c in certificates]
+    assert len(subjects) == len(set(subjects)) == 2  # DSC and root, each once
+    assert isinstance(signature.signed_data, cms.SignedData)

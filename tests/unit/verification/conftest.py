@@ -1,8 +1,8 @@
 """Test material for verification/, built from the public formats only (DESIGN §6, contracts.md).
 
 Nothing here imports signing/: a throwaway root CA and document signers are made with
-cryptography, tokens with cbor2 + zlib, so these tests also pin the wire format independently of
-the issuing side.
+cryptography, tokens with cbor2 and the decimal spelling written out here, so these tests also pin
+the wire format independently of the issuing side.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import base64
 import hashlib
 import io
 import os
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,8 +120,25 @@ def raw_signature(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+# DESIGN §6: digits of a k-byte group, k = 1..7.
+GROUP_WIDTHS = {1: 3, 2: 5, 3: 8, 4: 10, 5: 13, 6: 15, 7: 17}
+
+
 def encode_token(cose: bytes) -> str:
-    return b64url(zlib.compress(cose, 9))
+    """COSE bytes in the token's decimal spelling: 7-byte groups, fixed digits per group size."""
+    groups = [cose[i:i + 7] for i in range(0, len(cose), 7)]
+    return "".join(f"{int.from_bytes(g, 'big'):0{GROUP_WIDTHS[len(g)]}d}" for g in groups)
+
+
+def token_bytes(token: str) -> bytes:
+    """The inverse of :func:`encode_token` for well-formed tokens (no checks: tests only)."""
+    out = b""
+    while token:
+        width = 17 if len(token) >= 17 else len(token)
+        size = {w: k for k, w in GROUP_WIDTHS.items()}[width]
+        out += int(token[:width]).to_bytes(size, "big")
+        token = token[width:]
+    return out
 
 
 def cose_sign1(
