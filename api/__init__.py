@@ -146,11 +146,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     (never skipped in silence). JSON APIs go through smorest, so they are in the OpenAPI
     document; the HTML pages (docs, verification page) are plain Flask blueprints."""
     from api import docs, health, reference
-    from api.citizen import certificates, me, requests
+    from api.citizen import certificates, events, me, requests
     from api.public import pages, verifications
     from api.staff import views as staff
 
-    for blueprint in (health.blp, me.blp, requests.blp):
+    for blueprint in (health.blp, me.blp, requests.blp, events.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     for blueprint in (certificates.blp, certificates.trust_blp, verifications.blp):

@@ -194,7 +194,9 @@ class Relay:
         if not mark.marked:
             report.lost.append(event.id)
         elif mark.parked:
-            log.warning("notification %s (%s) parked after %d attempts: %s", event.id, event.type, event.attempts + 1, error)
+            log.warning(
+                "notification %s (%s) parked after %d attempts: %s", event.id, event.type, event.attempts + 1, error
+            )
             report.parked.append(event.id)
         else:
             log.info("notification %s failed (%s); next attempt at %s", event.id, error, mark.next_attempt_at)

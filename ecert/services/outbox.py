@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, ColumnElement, Text, and_, cast, func, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Text, and_, cast, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ecert.db import utcnow
-from ecert.errors import NotFound
-from ecert.models import OutboxEvent
+from ecert.db import UTCDateTime, utcnow
+from ecert.errors import InvalidInput, NotFound
+from ecert.models import Certificate, OutboxEvent, new_id
 from ecert.services.paging import Ordering, Page, decode_cursor, encode_cursor
 
 
@@ -92,6 +92,33 @@ def emit(
     return event
 
 
+def emit_for_certificate(
+    session: Session, event_type: EventType, certificate_id: str, *, now: datetime | None = None
+) -> None:
+    """``emit`` for an event about a certificate known by id only (a verification, a share used):
+    its holder and request are read by the INSERT itself, one statement on the hot path. Executed
+    at once; nothing is written when no such certificate exists."""
+    when = literal(now or utcnow(), UTCDateTime())
+    source = select(
+        literal(new_id()),
+        _transaction_id(session) if session.get_bind().dialect.name == "postgresql" else literal(0),
+        literal(str(EventType(event_type))),
+        when,
+        Certificate.holder_pid,
+        Certificate.request_id,
+        Certificate.id,
+        literal(str(DeliveryState.PENDING)),
+        literal(0),
+        when,
+        when,
+    ).where(Certificate.id == certificate_id)
+    columns = [
+        "id", "txid", "type", "occurred_at", "sub", "request_id", "certificate_id", "state", "attempts",
+        "next_attempt_at", "retry_window_from",
+    ]  # fmt: skip
+    session.execute(insert(OutboxEvent).from_select(columns, source))
+
+
 def _transaction_id(session: Session) -> Any:
     """The writing transaction's id, computed by the INSERT itself on PostgreSQL (no extra round
     trip); 0 on SQLite, where one writer at a time makes the row id the commit order."""
@@ -150,7 +177,11 @@ def feed(session: Session, sub: str, *, limit: int, after: str | None) -> Page[O
     if settled is not None:
         query = query.where(settled)
     if after:
-        values = decode_cursor(after, FEED_ORDER.kinds(), context=FEED_ORDER.context)
+        try:
+            values = decode_cursor(after, FEED_ORDER.kinds(), context=FEED_ORDER.context)
+        except InvalidInput:
+            # The feed's cursor is the ``after`` parameter: the error names it.
+            raise InvalidInput({"after": ["invalid_cursor"]}) from None
         query = query.where(FEED_ORDER.after(values))
     rows = session.scalars(query.order_by(*FEED_ORDER.order_by()).limit(limit)).all()
     if not rows:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from ecert.db import utcnow
 from ecert.models import Certificate, SigningKey, VerificationEvent
 from ecert.pdfcheck import PdfChecker, TrustSource, structural_verdict
+from ecert.services import outbox
 from ecert.services.issuance import CODE_LENGTH, normalise_code
 from verification import (
     CertificateStatus,
@@ -378,4 +379,8 @@ def record_verification(session: Session, verification: Verification, channel: C
     )
     session.add(event)
     session.flush()
+    if verification.certificate_id is not None:
+        outbox.emit_for_certificate(
+            session, outbox.EventType.CERTIFICATE_VERIFIED, verification.certificate_id, now=event.checked_at
+        )
     return event
