@@ -4,18 +4,19 @@
 - ``keys``   the document-signer keys: list, rotate, import, retire, revoke
 - ``staff``  staff accounts: create, list, disable, reset-totp, clear-throttle
 - ``audit``  the keyed audit chain: verify, checkpoint
+- ``outbox`` notifications: the relay, status, list (--parked), retry
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from ecert.cli import audit, core, keys, staff
+from ecert.cli import audit, core, keys, outbox, staff
 
 
 def register_cli(app: Flask) -> None:
     """Add the ``ecert`` group and its sub-groups to the app's ``flask`` command."""
     # A renamed or missing group fails here with an ImportError, never skipped in silence.
-    for group in (core.records_cli, keys.keys_cli, staff.staff_cli, audit.audit_cli):
+    for group in (core.records_cli, keys.keys_cli, staff.staff_cli, audit.audit_cli, outbox.outbox_cli):
         core.ecert_cli.add_command(group)
     app.cli.add_command(core.ecert_cli)

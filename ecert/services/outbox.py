@@ -59,6 +59,7 @@ RETRY_WINDOW: Final = timedelta(hours=24)
 FIRST_RETRY: Final = timedelta(seconds=30)
 MAX_RETRY_DELAY: Final = timedelta(hours=1)
 _ERROR_MAX = 200
+_RANDOM = random.Random()
 
 
 def emit(
@@ -259,8 +260,9 @@ def mark_delivered(session: Session, event_seq: int, owner: str, now: datetime) 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
     """The wait after the ``attempts``-th failed attempt (1-based): doubling, capped, jittered."""
     exponent = min(max(attempts, 1) - 1, 20)
-    base = min(FIRST_RETRY * (2**exponent), MAX_RETRY_DELAY)
-    return base * (1 - 0.2 * (rng or random).random())
+    base: timedelta = min(FIRST_RETRY * (2**exponent), MAX_RETRY_DELAY)
+    draw: float = (rng or _RANDOM).random()
+    return base * (1 - 0.2 * draw)
 
 
 @dataclass(frozen=True)
@@ -308,22 +310,30 @@ def release(session: Session, event_seqs: list[int], owner: str) -> None:
 # --- operators ---------------------------------------------------------------------------------
 
 
-def parked(session: Session, *, limit: int = 100) -> list[OutboxEvent]:
-    """Parked events, oldest first: what the gateway never accepted within the retry window."""
-    query = select(OutboxEvent).where(OutboxEvent.state == DeliveryState.PARKED).order_by(OutboxEvent.seq)
+def undelivered(session: Session, state: DeliveryState, *, limit: int = 10_000) -> list[OutboxEvent]:
+    """Pending or parked events, oldest first (parked: what the gateway never accepted in time)."""
+    query = select(OutboxEvent).where(OutboxEvent.state == state).order_by(OutboxEvent.seq)
     return list(session.scalars(query.limit(limit)))
 
 
-def requeue(session: Session, event_id: str, now: datetime) -> OutboxEvent:
-    """Send a parked event again, with a fresh retry window. An event not parked is left alone
-    (a delivered one stays delivered; a pending one is already queued)."""
+def counts(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Events by delivery state, and how many of the pending ones are due now."""
+    by_state = dict(session.execute(select(OutboxEvent.state, func.count()).group_by(OutboxEvent.state)).tuples().all())
+    result = {str(state): int(by_state.get(str(state), 0)) for state in DeliveryState}
+    return result | {"due": backlog(session, now)}
+
+
+def requeue(session: Session, event_id: str, now: datetime) -> bool:
+    """Send a parked event again, with a fresh retry window; False (and nothing changed) when the
+    event is not parked (a delivered one stays delivered; a pending one is queued already)."""
     event = session.scalars(select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update()).one_or_none()
     if event is None:
         raise NotFound()
-    if event.state == DeliveryState.PARKED:
-        event.state = DeliveryState.PENDING
-        event.parked_at = None
-        event.next_attempt_at = now
-        event.retry_window_from = now
-        session.flush()
-    return event
+    if event.state != DeliveryState.PARKED:
+        return False
+    event.state = DeliveryState.PENDING
+    event.parked_at = None
+    event.next_attempt_at = now
+    event.retry_window_from = now
+    session.flush()
+    return True
