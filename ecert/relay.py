@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Ecert-Signature"
 # A receiver should refuse signatures older than this: a captured notification replayed later.
 SIGNATURE_TOLERANCE_SECONDS = 300
+# An event is sent only while at least its timeout plus this much of the lease is left.
+LEASE_MARGIN_SECONDS = 1
 
 
 def signature(secret: bytes, body: bytes, timestamp: int) -> str:
@@ -80,6 +82,11 @@ class RelayOptions:
     lease: timedelta = timedelta(seconds=120)
     timeout: float = 10.0
     window: timedelta = outbox.RETRY_WINDOW
+
+    def __post_init__(self) -> None:
+        if self.lease.total_seconds() < self.timeout + LEASE_MARGIN_SECONDS:
+            # Each send must end inside the lease, or another relay could take the event meanwhile.
+            raise ValueError(f"the lease must be at least the timeout + {LEASE_MARGIN_SECONDS} s")
 
 
 @dataclass
@@ -155,7 +162,7 @@ class Relay:
         report = BatchReport()
         for index, event in enumerate(events):
             lease_left = (event.lease_until or self.clock()) - self.clock()
-            if self.should_stop() or lease_left.total_seconds() < self.options.timeout + 1:
+            if self.should_stop() or lease_left.total_seconds() < self.options.timeout + LEASE_MARGIN_SECONDS:
                 self._release(events[index:], report)
                 break
             self._deliver(event, report)

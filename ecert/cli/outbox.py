@@ -33,16 +33,20 @@ def _actor() -> Actor:
     return Actor("cli", f"cli:{who}"[:64])
 
 
-def _relay(batch: int, lease: float, stop: threading.Event) -> Relay:
+def _relay(batch: int, lease: float, timeout: float, stop: threading.Event) -> Relay:
     settings = resources().settings
     if not settings.notify_webhook_url or not settings.notify_webhook_secret:
         raise click.ClickException("no gateway: set ECERT_NOTIFY_WEBHOOK_URL and ECERT_NOTIFY_WEBHOOK_SECRET")
-    options = RelayOptions(
-        url=settings.notify_webhook_url,
-        secret=settings.notify_webhook_secret.encode(),
-        batch=batch,
-        lease=timedelta(seconds=lease),
-    )
+    try:
+        options = RelayOptions(
+            url=settings.notify_webhook_url,
+            secret=settings.notify_webhook_secret.encode(),
+            batch=batch,
+            lease=timedelta(seconds=lease),
+            timeout=timeout,
+        )
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--lease") from None
     return Relay(resources().sessionmaker, options, should_stop=stop.is_set)
 
 
@@ -54,9 +58,10 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _report_batch(report: BatchReport, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(report.as_dict()))
-    elif report.attempted:
+    if as_json and (report.attempted or report.released):
+        click.echo(json.dumps(report.as_dict()), nl=True)
+        sys.stdout.flush()
+    elif report.attempted and not as_json:
         click.echo(
             f"delivered {len(report.delivered)}, retry later {len(report.retried)}, "
             f"parked {len(report.parked)}, taken over {len(report.lost)}"
@@ -79,13 +84,14 @@ def _drain(relay: Relay, as_json: bool) -> BatchReport:
 @click.option(
     "--lease", type=click.FloatRange(5, 3600), default=120.0, show_default=True, help="Seconds a claim is ours."
 )
+@click.option("--timeout", type=click.FloatRange(0.5, 60), default=10.0, show_default=True, help="Seconds per request.")
 @click.option("--interval", type=click.FloatRange(0.05, 60), default=1.0, show_default=True, help="Idle poll, seconds.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per batch (the event ids), nothing else.")
-def relay_command(once: bool, batch: int, lease: float, interval: float, as_json: bool) -> None:
+def relay_command(once: bool, batch: int, lease: float, timeout: float, interval: float, as_json: bool) -> None:
     """Deliver notifications to ECERT_NOTIFY_WEBHOOK_URL, signed; retry with growing delays for 24 h."""
     stop = threading.Event()
     _stop_on_signals(stop)
-    relay = _relay(batch, lease, stop)
+    relay = _relay(batch, lease, timeout, stop)
     if not as_json:
         click.echo(f"relay {relay.owner} -> {relay.options.url}", err=True)
     try:

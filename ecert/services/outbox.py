@@ -318,7 +318,8 @@ def undelivered(session: Session, state: DeliveryState, *, limit: int = 10_000) 
 
 def counts(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Events by delivery state, and how many of the pending ones are due now."""
-    by_state = dict(session.execute(select(OutboxEvent.state, func.count()).group_by(OutboxEvent.state)).tuples().all())
+    grouped = session.execute(select(OutboxEvent.state, func.count()).group_by(OutboxEvent.state))
+    by_state = {state: number for state, number in grouped}
     result = {str(state): int(by_state.get(str(state), 0)) for state in DeliveryState}
     return result | {"due": backlog(session, now)}
 

@@ -151,7 +151,7 @@ def test_after_the_window_a_failing_event_is_parked_and_an_operator_requeues_it(
     clock = Clock()
     relay = make_relay(sessions, receiver, clock)
     assert relay.drain().retried == [event_id]
-    clock.now = T0 + timedelta(hours=23, minutes=59)
+    clock.now = T0 + timedelta(hours=23, minutes=59, seconds=30)  # the next try would be past 24 h
     assert relay.drain().parked == [event_id]
     row = states(sessions)[event_id]
     assert row.state == "parked" and row.parked_at == clock.now and row.last_error == "HTTP 503"
@@ -207,11 +207,25 @@ def test_a_lease_keeps_an_event_from_a_second_relay_until_it_expires(sessions, r
 def test_a_relay_short_of_lease_time_releases_the_rest_of_its_batch(sessions, receiver):
     ids = emit_events(sessions, 3)
     clock = Clock()
-    relay = make_relay(sessions, receiver, clock, lease=timedelta(seconds=2))  # < timeout + 1
+    calls = []
+
+    def slow_clock():  # the claim at T0, then 8 s gone: 2 s of lease left, less than a send may take
+        calls.append(1)
+        return T0 if len(calls) == 1 else T0 + timedelta(seconds=8)
+
+    relay = Relay(sessions, RelayOptions(url=receiver.url, secret=SECRET, timeout=2.0,
+                                         lease=timedelta(seconds=10)), clock=slow_clock)
     report = relay.run_once()
     assert report.attempted == 0 and report.released == 3
     assert {row.lease_owner for row in states(sessions).values()} == {None}
     assert sorted(make_relay(sessions, receiver, clock).drain().delivered) == sorted(ids)
+
+
+def test_a_lease_shorter_than_a_send_is_refused(app):
+    with pytest.raises(ValueError, match="lease"):
+        RelayOptions(url="https://gw.example", secret=SECRET, timeout=10, lease=timedelta(seconds=10))
+    result = app.test_cli_runner().invoke(args=["ecert", "outbox", "relay", "--once", "--lease", "5"])
+    assert result.exit_code == 2 and "lease" in result.output
 
 
 def test_a_relay_asked_to_stop_releases_what_it_has_not_sent(sessions, receiver):
@@ -233,7 +247,7 @@ def test_relay_once_from_the_command_line(make_app, receiver):
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert sorted(sum((line["delivered"] for line in lines), [])) == sorted(ids)
-    assert [len(line["delivered"]) for line in lines] == [2, 2, 1, 0]  # quiet: JSON lines only
+    assert [len(line["delivered"]) for line in lines] == [2, 2, 1]  # quiet: JSON lines only, none idle
 
 
 def test_an_event_body_never_carries_more_than_the_contract(sessions):
