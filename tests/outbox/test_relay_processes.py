@@ -23,6 +23,7 @@ from ecert.services import outbox
 from ecert.services.outbox import EventType
 from ecert.wiring import resources_of
 from tests.outbox.receiver import Receiver
+from tests.support import ON_POSTGRES
 
 SECRET = "relay-process-secret-0123456789abcdef-01"
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +171,25 @@ def test_a_relay_killed_mid_batch_loses_nothing_and_marks_nothing_twice(committe
     final = rows(sessions)
     assert all(row.delivered_at is not None and row.lease_owner is None for row in final.values())
     assert all(row.delivered_at <= datetime.now(UTC) for row in final.values())
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="transactions commit out of order only with several writers")
+def test_the_feed_never_shows_an_event_behind_a_cursor_already_handed_out(committed):
+    """T1 writes first and commits last: a reader must not move past T2's event before T1's shows."""
+    _app, sessions = committed
+    slow, fast = sessions(), sessions()
+    slow.begin()
+    outbox.emit(slow, EventType.REQUEST_SUBMITTED, sub=SUB, request_id="slow")
+    slow.flush()  # T1 has its transaction id and its seq now, but has not committed
+    with fast.begin():
+        outbox.emit(fast, EventType.REQUEST_SUBMITTED, sub=SUB, request_id="fast")
+    fast.close()
+    with sessions() as reader:
+        page = outbox.feed(reader, SUB, limit=10, after=None)
+        assert [event.request_id for event in page.items] == []  # held back until T1 ends
+    slow.commit()
+    slow.close()
+    with sessions() as reader:
+        page = outbox.feed(reader, SUB, limit=10, after=None)
+        assert [event.request_id for event in page.items] == ["slow", "fast"]
