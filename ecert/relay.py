@@ -37,6 +37,8 @@ from ecert.models import OutboxEvent
 from ecert.services import outbox
 
 log = logging.getLogger(__name__)
+# httpx logs every request at INFO: the relay logs what matters (failures, parking) itself.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SIGNATURE_HEADER = "Ecert-Signature"
 # A receiver should refuse signatures older than this: a captured notification replayed later.

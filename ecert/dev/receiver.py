@@ -77,7 +77,9 @@ def main() -> None:
     url = urlsplit(settings.notify_webhook_url)
     if url.scheme != "http" or url.hostname not in {"127.0.0.1", "localhost"}:
         sys.exit(f"ECERT_NOTIFY_WEBHOOK_URL is {settings.notify_webhook_url!r}: not this development receiver")
-    server = ThreadingHTTPServer((url.hostname, url.port or 80), make_handler(settings.notify_webhook_secret.encode(), url.path))
+    server = ThreadingHTTPServer(
+        (url.hostname, url.port or 80), make_handler(settings.notify_webhook_secret.encode(), url.path)
+    )
     print(f"development notification receiver on {settings.notify_webhook_url}", flush=True)
     try:
         server.serve_forever()
