@@ -13,7 +13,7 @@ In-process on the run's SQLite instance (one core):
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,35 +29,46 @@ SECTION = "outbox and relay (in-process, SQLite)"
 SECRET = b"bench-webhook-secret-0123456789abcdef-0123"
 
 
+class _Gateway(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real gateway behind a load balancer
+    accepted: Any = None  # a multiprocessing.Value, set by _serve
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        from ecert.relay import SIGNATURE_HEADER, signature_ok
+
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        ok = signature_ok(SECRET, self.headers.get(SIGNATURE_HEADER, ""), raw, now=int(time.time()))
+        with self.accepted.get_lock():
+            self.accepted.value += ok
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+def _serve(port: Any, accepted: Any) -> None:
+    _Gateway.accepted = accepted
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    port.value = server.server_address[1]
+    server.serve_forever()
+
+
 @contextmanager
-def receiver() -> Iterator[tuple[str, list[int]]]:
-    """A local gateway: 200 to a good signature, 401 otherwise; counts what it accepted."""
-    from ecert.relay import SIGNATURE_HEADER, signature_ok
-
-    accepted = [0]
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a real gateway behind a load balancer
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            ok = signature_ok(SECRET, self.headers.get(SIGNATURE_HEADER, ""), raw, now=int(time.time()))
-            accepted[0] += ok
-            self.send_response(200 if ok else 401)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def receiver() -> Iterator[tuple[str, Any]]:
+    """A local gateway in its own process (as a real one would be: no shared GIL with the relay):
+    200 to a good signature, 401 otherwise; counts what it accepted."""
+    port, accepted = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+    process = multiprocessing.Process(target=_serve, args=(port, accepted), daemon=True)
+    process.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/notifications", accepted
+        while not port.value:
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port.value}/notifications", accepted
     finally:
-        server.shutdown()
-        server.server_close()
+        process.terminate()
+        process.join(5)
 
 
 def _emit(sessions: Any, count: int) -> None:
@@ -85,7 +96,7 @@ def relay_throughput(app: Any, results: Results, *, quick: bool) -> None:
             relay.close()
             rates.append(len(report.delivered) / elapsed)
             log(f"relay run {run + 1}: {len(report.delivered)} delivered in {elapsed:.2f} s")
-        note = f"{count} events a run, batches of 100, receiver checks each signature ({accepted[0]} accepted)"
+        note = f"{count} events a run, batches of 100, receiver checks each signature ({accepted.value} accepted)"
     results.add(SECTION, "relay throughput to a local receiver", rates, "events/s", note=note)
 
 

@@ -8,7 +8,8 @@ retried with growing delays for 24 h, then the event is parked for an operator.
 
 At least once: an event is marked delivered only after the gateway said 2xx, each in its own
 small transaction, so a relay killed at any point leaves the event pending under a lease that
-expires, and another relay sends it again. The receiver dedupes by ``id``. Several relays share
+expires, and another relay sends it again (at most the ``concurrency`` requests that were in
+flight are sent twice). The receiver dedupes by ``id``; notifications may arrive out of order. Several relays share
 the work on PostgreSQL (claims skip rows another relay holds); docs/notifications.md.
 
 HTTP is httpx's (connection reuse, timeouts, a retry of failed connects); the queue is the
@@ -26,6 +27,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -80,12 +82,16 @@ class RelayOptions:
     url: str
     secret: bytes
     batch: int = 50
+    # Requests in flight at once: a gateway 50 ms away takes 20 events a second one by one.
+    concurrency: int = 4
     # Longer than a batch can take at ``timeout`` a request: the relay stops short of its lease.
     lease: timedelta = timedelta(seconds=120)
     timeout: float = 10.0
     window: timedelta = outbox.RETRY_WINDOW
 
     def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("the concurrency must be at least 1")
         if self.lease.total_seconds() < self.timeout + LEASE_MARGIN_SECONDS:
             # Each send must end inside the lease, or another relay could take the event meanwhile.
             raise ValueError(f"the lease must be at least the timeout + {LEASE_MARGIN_SECONDS} s")
@@ -146,9 +152,12 @@ class Relay:
             # the outbox's retry, with its growing delay.
             transport=httpx.HTTPTransport(retries=1),
             headers={"User-Agent": "ecert-relay/1"},
+            limits=httpx.Limits(max_connections=options.concurrency),
         )
+        self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="relay")
 
     def close(self) -> None:
+        self.pool.shutdown()
         self.client.close()
 
     def _claim(self) -> list[OutboxEvent]:
@@ -158,17 +167,22 @@ class Relay:
             )
 
     def run_once(self) -> BatchReport:
-        """One batch: claim, deliver, mark. Events left when the lease runs short or the relay is
-        asked to stop are released for the next claim."""
+        """One batch: claim, deliver and mark (``concurrency`` at a time). Events not sent when the
+        lease runs short or the relay is asked to stop are released for the next claim."""
         events = self._claim()
         report = BatchReport()
-        for index, event in enumerate(events):
-            lease_left = (event.lease_until or self.clock()) - self.clock()
-            if self.should_stop() or lease_left.total_seconds() < self.options.timeout + LEASE_MARGIN_SECONDS:
-                self._release(events[index:], report)
-                break
-            self._deliver(event, report)
+        left = [event for event in self.pool.map(lambda event: self._attempt(event, report), events) if event]
+        if left:
+            self._release(left, report)
         return report
+
+    def _attempt(self, event: OutboxEvent, report: BatchReport) -> OutboxEvent | None:
+        """Deliver ``event``; or return it, unsent, when there is no time (or will) left to."""
+        lease_left = (event.lease_until or self.clock()) - self.clock()
+        if self.should_stop() or lease_left.total_seconds() < self.options.timeout + LEASE_MARGIN_SECONDS:
+            return event
+        self._deliver(event, report)
+        return None
 
     def _release(self, events: list[OutboxEvent], report: BatchReport) -> None:
         with self.sessions() as session, session.begin():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from ecert.cli.common import out, resources, unit_of_work
 from ecert.db import utcnow
@@ -21,6 +23,9 @@ from ecert.models import OutboxEvent
 from ecert.relay import BatchReport, Relay, RelayOptions
 from ecert.services import outbox as outbox_service
 from ecert.services.audit import Actor, record
+
+log = logging.getLogger(__name__)
+DATABASE_RETRY_SECONDS = 5.0
 
 outbox_cli = AppGroup("outbox", help="Notifications to the identity app's gateway (the outbox relay).")
 
@@ -33,7 +38,7 @@ def _actor() -> Actor:
     return Actor("cli", f"cli:{who}"[:64])
 
 
-def _relay(batch: int, lease: float, timeout: float, stop: threading.Event) -> Relay:
+def _relay(batch: int, concurrency: int, lease: float, timeout: float, stop: threading.Event) -> Relay:
     settings = resources().settings
     if not settings.notify_webhook_url or not settings.notify_webhook_secret:
         raise click.ClickException("no gateway: set ECERT_NOTIFY_WEBHOOK_URL and ECERT_NOTIFY_WEBHOOK_SECRET")
@@ -42,6 +47,7 @@ def _relay(batch: int, lease: float, timeout: float, stop: threading.Event) -> R
             url=settings.notify_webhook_url,
             secret=settings.notify_webhook_secret.encode(),
             batch=batch,
+            concurrency=concurrency,
             lease=timedelta(seconds=lease),
             timeout=timeout,
         )
@@ -81,22 +87,33 @@ def _drain(relay: Relay, as_json: bool) -> BatchReport:
 @outbox_cli.command("relay")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--batch", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Requests in flight.")
 @click.option(
     "--lease", type=click.FloatRange(5, 3600), default=120.0, show_default=True, help="Seconds a claim is ours."
 )
 @click.option("--timeout", type=click.FloatRange(0.5, 60), default=10.0, show_default=True, help="Seconds per request.")
 @click.option("--interval", type=click.FloatRange(0.05, 60), default=1.0, show_default=True, help="Idle poll, seconds.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per batch (the event ids), nothing else.")
-def relay_command(once: bool, batch: int, lease: float, timeout: float, interval: float, as_json: bool) -> None:
+def relay_command(
+    once: bool, batch: int, concurrency: int, lease: float, timeout: float, interval: float, as_json: bool
+) -> None:
     """Deliver notifications to ECERT_NOTIFY_WEBHOOK_URL, signed; retry with growing delays for 24 h."""
     stop = threading.Event()
     _stop_on_signals(stop)
-    relay = _relay(batch, lease, timeout, stop)
+    relay = _relay(batch, concurrency, lease, timeout, stop)
     if not as_json:
         click.echo(f"relay {relay.owner} -> {relay.options.url}", err=True)
     try:
         while not stop.is_set():
-            total = _drain(relay, as_json)
+            try:
+                total = _drain(relay, as_json)
+            except SQLAlchemyError as error:
+                if once:
+                    raise click.ClickException(f"database unavailable: {type(error).__name__}") from None
+                # The database is down or failing over: what is claimed stays leased; try again.
+                log.warning("relay: database unavailable (%s); retrying", type(error).__name__)
+                stop.wait(DATABASE_RETRY_SECONDS)
+                continue
             if once:
                 if not as_json:
                     click.echo(f"done: delivered {len(total.delivered)}, retry later {len(total.retried)}, "

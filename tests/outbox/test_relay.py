@@ -54,8 +54,11 @@ def states(sessions) -> dict[str, OutboxEvent]:
         return {event.id: event for event in session.scalars(select(OutboxEvent))}
 
 
+# One request at a time: these tests share one connection (its transaction is rolled back after
+# the test), which threads may not use at once. tests/outbox/test_relay_processes.py runs relays
+# with several requests in flight on the real engine.
 def make_relay(sessions, receiver, clock, **options) -> Relay:
-    return Relay(sessions, RelayOptions(url=receiver.url, secret=SECRET, timeout=2.0, **options), clock=clock)
+    return Relay(sessions, RelayOptions(concurrency=1, url=receiver.url, secret=SECRET, timeout=2.0, **options), clock=clock)
 
 
 def test_each_event_is_delivered_signed_and_marked(sessions, receiver):
@@ -92,7 +95,7 @@ def test_the_signature_is_the_documented_hmac():
 
 def test_a_receiver_with_another_secret_refuses_and_the_event_is_retried(sessions, receiver):
     [event_id] = emit_events(sessions, 1)
-    relay = Relay(sessions, RelayOptions(url=receiver.url, secret=b"wrong-secret", timeout=2.0), clock=Clock())
+    relay = Relay(sessions, RelayOptions(concurrency=1, url=receiver.url, secret=b"wrong-secret", timeout=2.0), clock=Clock())
     report = relay.drain()
     assert report.retried == [event_id] and not receiver.received[0].signature_ok
     assert states(sessions)[event_id].last_error == "HTTP 401"
@@ -132,7 +135,7 @@ def test_the_delays_grow_to_an_hour_and_give_about_thirty_attempts_a_day():
 
 def test_an_unreachable_gateway_is_retried(sessions):
     [event_id] = emit_events(sessions, 1)
-    relay = Relay(sessions, RelayOptions(url="http://127.0.0.1:9/closed", secret=SECRET, timeout=1.0), clock=Clock())
+    relay = Relay(sessions, RelayOptions(concurrency=1, url="http://127.0.0.1:9/closed", secret=SECRET, timeout=1.0), clock=Clock())
     assert relay.drain().retried == [event_id]
     assert states(sessions)[event_id].last_error == "ConnectError"
 
@@ -140,7 +143,7 @@ def test_an_unreachable_gateway_is_retried(sessions):
 def test_a_slow_gateway_times_out_and_is_retried(sessions, receiver):
     receiver.delay = 1.5
     [event_id] = emit_events(sessions, 1)
-    relay = Relay(sessions, RelayOptions(url=receiver.url, secret=SECRET, timeout=0.5), clock=Clock())
+    relay = Relay(sessions, RelayOptions(concurrency=1, url=receiver.url, secret=SECRET, timeout=0.5), clock=Clock())
     assert relay.drain().retried == [event_id]
     assert states(sessions)[event_id].last_error == "ReadTimeout"
 
@@ -213,7 +216,7 @@ def test_a_relay_short_of_lease_time_releases_the_rest_of_its_batch(sessions, re
         calls.append(1)
         return T0 if len(calls) == 1 else T0 + timedelta(seconds=8)
 
-    relay = Relay(sessions, RelayOptions(url=receiver.url, secret=SECRET, timeout=2.0,
+    relay = Relay(sessions, RelayOptions(concurrency=1, url=receiver.url, secret=SECRET, timeout=2.0,
                                          lease=timedelta(seconds=10)), clock=slow_clock)
     report = relay.run_once()
     assert report.attempted == 0 and report.released == 3
@@ -224,13 +227,15 @@ def test_a_relay_short_of_lease_time_releases_the_rest_of_its_batch(sessions, re
 def test_a_lease_shorter_than_a_send_is_refused(app):
     with pytest.raises(ValueError, match="lease"):
         RelayOptions(url="https://gw.example", secret=SECRET, timeout=10, lease=timedelta(seconds=10))
+    with pytest.raises(ValueError, match="concurrency"):
+        RelayOptions(url="https://gw.example", secret=SECRET, concurrency=0)
     result = app.test_cli_runner().invoke(args=["ecert", "outbox", "relay", "--once", "--lease", "5"])
     assert result.exit_code == 2 and "lease" in result.output
 
 
 def test_a_relay_asked_to_stop_releases_what_it_has_not_sent(sessions, receiver):
     emit_events(sessions, 3)
-    relay = Relay(sessions, RelayOptions(url=receiver.url, secret=SECRET), clock=Clock(), should_stop=lambda: True)
+    relay = Relay(sessions, RelayOptions(concurrency=1, url=receiver.url, secret=SECRET), clock=Clock(), should_stop=lambda: True)
     assert relay.run_once().released == 3 and not receiver.received
 
 
@@ -243,7 +248,7 @@ def test_the_relay_refuses_to_start_without_a_gateway(make_app):
 def test_relay_once_from_the_command_line(make_app, receiver):
     app = make_app(notify_webhook_url=receiver.url, notify_webhook_secret=SECRET.decode())
     ids = emit_events(resources_of(app).sessionmaker, 5, at=datetime.now(UTC))
-    result = app.test_cli_runner().invoke(args=["ecert", "outbox", "relay", "--once", "--batch", "2", "--json"])
+    result = app.test_cli_runner().invoke(args=["ecert", "outbox", "relay", "--once", "--batch", "2", "--concurrency", "1", "--json"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert sorted(sum((line["delivered"] for line in lines), [])) == sorted(ids)
