@@ -87,7 +87,8 @@ def _drain(relay: Relay, as_json: bool) -> BatchReport:
 @outbox_cli.command("relay")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--batch", type=click.IntRange(1, 1000), default=50, show_default=True)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Requests in flight.")
+# At most 8: each request in flight marks through its own connection of the pool (10 at most).
+@click.option("--concurrency", type=click.IntRange(1, 8), default=4, show_default=True, help="Requests in flight.")
 @click.option(
     "--lease", type=click.FloatRange(5, 3600), default=120.0, show_default=True, help="Seconds a claim is ours."
 )
