@@ -23,10 +23,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, ColumnElement, Text, and_, cast, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from ecert.db import UTCDateTime, utcnow
+from ecert.db import Base, UTCDateTime, utcnow
 from ecert.errors import InvalidInput, NotFound
 from ecert.models import Certificate, OutboxEvent, new_id
 from ecert.services.paging import Ordering, Page, decode_cursor, encode_cursor
@@ -93,17 +107,13 @@ def emit(
     return event
 
 
-def emit_for_certificate(
-    session: Session, event_type: EventType, certificate_id: str, *, now: datetime | None = None
-) -> None:
-    """``emit`` for an event about a certificate known by id only (a verification, a share used):
-    its holder and request are read by the INSERT itself, one statement on the hot path. Executed
-    at once; nothing is written when no such certificate exists."""
-    when = literal(now or utcnow(), UTCDateTime())
+def _insert_for_certificate(transaction_id: ColumnElement[Any]) -> Any:
+    """``INSERT INTO outbox_events SELECT … FROM certificates WHERE id = :certificate_id``."""
+    when = bindparam("now", type_=UTCDateTime())
     source = select(
-        literal(new_id()),
-        _transaction_id(session) if session.get_bind().dialect.name == "postgresql" else literal(0),
-        literal(str(EventType(event_type))),
+        bindparam("event_id", type_=String()),
+        transaction_id,
+        bindparam("type", type_=String()),
         when,
         Certificate.holder_pid,
         Certificate.request_id,
@@ -112,19 +122,45 @@ def emit_for_certificate(
         literal(0),
         when,
         when,
-    ).where(Certificate.id == certificate_id)
+    ).where(Certificate.id == bindparam("certificate_id"))
     columns = [
         "id", "txid", "type", "occurred_at", "sub", "request_id", "certificate_id", "state", "attempts",
         "next_attempt_at", "retry_window_from",
     ]  # fmt: skip
-    session.execute(insert(OutboxEvent).from_select(columns, source))
+    return insert(Base.metadata.tables[OutboxEvent.__tablename__]).from_select(columns, source)
+
+
+# Built once: this runs on every verification, where the ORM's per-statement work would cost
+# more than the row itself (Core on the session's connection, as services.verification does).
+_PG_TXID: Final = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+_INSERT_FOR_CERTIFICATE: Final = {
+    "postgresql": _insert_for_certificate(_PG_TXID),
+    "other": _insert_for_certificate(literal(0, BigInteger())),
+}
+
+
+def emit_for_certificate(
+    session: Session, event_type: EventType, certificate_id: str, *, now: datetime | None = None
+) -> None:
+    """``emit`` for an event about a certificate known by id only (a verification, a share used):
+    its holder and request are read by the INSERT itself, one statement on the hot path. Executed
+    at once; nothing is written when no such certificate exists."""
+    connection = session.connection()
+    kind = "postgresql" if connection.dialect.name == "postgresql" else "other"
+    parameters = {
+        "event_id": new_id(),
+        "type": str(EventType(event_type)),
+        "now": now or utcnow(),
+        "certificate_id": certificate_id,
+    }
+    connection.execute(_INSERT_FOR_CERTIFICATE[kind], parameters)
 
 
 def _transaction_id(session: Session) -> Any:
     """The writing transaction's id, computed by the INSERT itself on PostgreSQL (no extra round
     trip); 0 on SQLite, where one writer at a time makes the row id the commit order."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+        return _PG_TXID
     return 0
 
 
