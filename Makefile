@@ -30,8 +30,15 @@ init: $(VENV)/.runtime
 	$(FLASK) ecert init
 	$(FLASK) ecert seed-demo
 
+# gunicorn in the foreground; beside it the notification relay and, when no gateway is configured
+# (ECERT_NOTIFY_WEBHOOK_URL unset), the development receiver that prints each notification. Both
+# stop when gunicorn stops (Ctrl-C included).
 run: init
 	@$(BIN)/python -m ecert.dev.welcome
+	@pids=""; stop() { [ -z "$$pids" ] || kill $$pids 2>/dev/null; pids=""; }; \
+	trap 'stop; exit 130' INT TERM; trap stop EXIT; \
+	if [ -z "$$ECERT_NOTIFY_WEBHOOK_URL" ]; then $(BIN)/python -m ecert.dev.receiver & pids="$$pids $$!"; fi; \
+	$(FLASK) ecert outbox relay & pids="$$pids $$!"; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev

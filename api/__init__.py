@@ -156,11 +156,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     (never skipped in silence). JSON APIs go through smorest, so they are in the OpenAPI
     document; the HTML pages (docs, verification page) are plain Flask blueprints."""
     from api import console, docs, health, reference
-    from api.citizen import certificate_checks, certificates, me, requests, shares
+    from api.citizen import certificate_checks, certificates, events, me, requests, shares
     from api.public import downloads, pages, share_pages, verifications
     from api.staff import views as staff
 
-    for blueprint in (health.blp, me.blp, requests.blp):
+    for blueprint in (health.blp, me.blp, requests.blp, events.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     for blueprint in (certificates.blp, certificates.trust_blp, verifications.blp):

@@ -21,7 +21,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import e2e, inproc, junk_upload
+from bench import e2e, inproc, junk_upload, outbox
 from bench.client import CitizenFactory
 from bench.common import RUNS, Results, log, ratios
 from bench.load import CONNECTIONS, THREADS, LoadGenerator
@@ -37,12 +37,13 @@ from bench.server import (
     reset_postgres,
 )
 
-SECTIONS = ("offline", "parts", "requests", "http", "junk", "staff", "memory", "console", "scale", "profile")
+SECTIONS = ("offline", "parts", "outbox", "requests", "http", "junk", "staff", "memory", "console", "scale",
+            "profile")
 RESULTS_FILE = ROOT / "bench" / "results" / "latest.md"
 SECTION_REQUESTS = "requests through the API (2 workers)"
 SECTION_HTTP = "verification over HTTP (2 workers)"
 SECTION_E2E = "issuance: end to end vs parts"
-SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
+SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, outbox.SECTION, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
                  junk_upload.SECTION, "staff (2 workers)", "memory (2 workers, SQLite)",
                  "staff console (in-process, PostgreSQL)", "scale (PostgreSQL)", "PostgreSQL",
                  "profile (cProfile, in-process, SQLite)"]
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             if plan.wants("parts"):
                 part_rates = inproc.issuance_parts(ctx, results, quick=plan.quick)
             ctx.session.close()
+        if plan.wants("outbox"):
+            outbox.outbox_figures(sqlite, results, quick=plan.quick)
 
         e2e_rates: dict[str, list[float]] = {}
         noissue_rates: dict[str, list[float]] = {}

@@ -143,6 +143,11 @@ class Settings:
     # key can be rotated without breaking the links already handed out. Empty: one key derived
     # from ECERT_SECRET_KEY (ecert.services.download_links.link_keys).
     download_link_keys: str = ""
+    # The identity app's notification gateway, which the relay (`ecert outbox relay`) POSTs each
+    # change-feed event to, signed with the secret (docs/notifications.md). Development points
+    # them at the development receiver (`python -m ecert.dev.receiver`, started by `make run`).
+    notify_webhook_url: str = ""
+    notify_webhook_secret: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -166,6 +171,10 @@ class Settings:
 
 DEV_IDP_ISSUER = "https://idp.dev.ecert.local"
 DEV_IDP_AUDIENCE = "ecert"
+# Development's notification gateway: ecert.dev.receiver, which logs what it receives. The secret
+# is public on purpose (it is in this file): production refuses a short one and requires its own.
+DEV_WEBHOOK_URL = "http://127.0.0.1:8025/notifications"
+DEV_WEBHOOK_SECRET = "development-webhook-secret"
 
 
 # Settings read as text: ECERT_<FIELD> as given, or the field's default when unset or blank.
@@ -186,6 +195,8 @@ _TEXT_SETTINGS = (
     "audit_key",
     "database_owner_url",
     "download_link_keys",
+    "notify_webhook_url",
+    "notify_webhook_secret",
 )
 
 
@@ -280,6 +291,12 @@ def _fill_development_defaults(values: dict[str, Any]) -> None:
     if not values["idp_jwks"]:
         values["idp_jwks"] = str(instance_dir / "idp" / "jwks.json")
         filled.append("ECERT_IDP_JWKS (development identity provider)")
+    if not values["notify_webhook_url"]:
+        values["notify_webhook_url"] = DEV_WEBHOOK_URL
+        filled.append("ECERT_NOTIFY_WEBHOOK_URL (development receiver)")
+    if not values["notify_webhook_secret"]:
+        values["notify_webhook_secret"] = DEV_WEBHOOK_SECRET
+        filled.append("ECERT_NOTIFY_WEBHOOK_SECRET")
     values["idp_issuer"] = values["idp_issuer"] or DEV_IDP_ISSUER
     values["idp_audience"] = values["idp_audience"] or DEV_IDP_AUDIENCE
     if filled:
@@ -337,4 +354,19 @@ def production_problems(values: Mapping[str, Any], get: Callable[[str], str]) ->
     token = values["metrics_token"]
     if token and len(token) < _MIN_METRICS_TOKEN:
         problems.append(f"ECERT_METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN} characters")
+    return problems + _webhook_problems(values)
+
+
+def _webhook_problems(values: Mapping[str, Any]) -> list[str]:
+    """Without a URL nothing is relayed (the feed still works); with one, it must be safe."""
+    url = values["notify_webhook_url"]
+    if not url:
+        return []
+    problems = []
+    if not url.lower().startswith("https://"):
+        # The notification names the citizen: it must not cross the network in the clear.
+        problems.append("ECERT_NOTIFY_WEBHOOK_URL must be an https:// URL")
+    if len(values["notify_webhook_secret"]) < _MIN_KEY:
+        # The gateway trusts what this key signs: a short one can be guessed offline.
+        problems.append(f"ECERT_NOTIFY_WEBHOOK_SECRET must be set, at least {_MIN_KEY} characters, with the URL")
     return problems

@@ -368,3 +368,47 @@ class ShareLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- the change feed and its outbox ------------------------------------------------------------
+
+
+class OutboxEvent(Base):
+    """One change a citizen is told about (DESIGN §11), written in the change's own transaction.
+
+    The same row is the citizen's feed item (``GET /api/v1/events``) and the notification the
+    relay delivers to the identity app's gateway (``ecert.services.outbox``). It names the
+    citizen (``sub``), the request and the certificate only: no names, no record content.
+    No foreign keys: the feed outlives nothing it points at, and it is written on hot paths.
+    """
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        # The citizen's feed: their events in feed order.
+        Index("ix_outbox_events_sub_feed", "sub", "txid", "seq"),
+        # The relay's claim: pending events by due time.
+        Index("ix_outbox_events_due", "state", "next_attempt_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # The id receivers dedupe on: a UUID, stable across redeliveries.
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    # The writing transaction's id on PostgreSQL (0 on SQLite, whose writers take turns): the
+    # feed shows an event only once every older transaction has ended, so no event can appear
+    # behind a cursor a reader already holds (services.outbox.feed).
+    txid: Mapped[int] = mapped_column(BigInteger, default=0)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sub: Mapped[str] = mapped_column(String(12))
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    certificate_id: Mapped[str | None] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending|delivered|parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Retries stop this long after this moment (the event's time, or an operator's requeue).
+    retry_window_from: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))

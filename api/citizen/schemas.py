@@ -28,6 +28,7 @@ from ecert.domain import rules, validation
 from ecert.domain.i18n import message
 from ecert.domain.states import KeyStatus
 from ecert.services import shares as share_rules
+from ecert.services.outbox import EventType
 from ecert.services.verification import CHANNELS
 from verification import OUTCOMES
 
@@ -249,3 +250,36 @@ class ShareSchema(Schema):
 
 
 ShareListSchema = page_of(ShareSchema, "ShareListSchema")
+# --- the change feed (GET /api/v1/events) --------------------------------------------------------
+
+
+class EventArgsSchema(InputSchema):
+    limit = fields.Integer(load_default=20, validate=in_range(1, validation.PAGE_SIZE_MAX))
+    after = fields.String(
+        load_default=None,
+        metadata={
+            "description": "next_cursor of the previous answer: only events after it. Absent: from the first event."
+        },
+    )
+
+
+class EventSchema(Schema):
+    """A change in one of the citizen's requests or certificates (no names, no record content)."""
+
+    id = fields.String(required=True, metadata={"description": "Stable: the same event always has the same id"})
+    type = fields.String(required=True, metadata=enum_of(EventType))
+    at = DateTime(required=True, attribute="occurred_at")
+    request_id = fields.String(required=True, allow_none=True)
+    certificate_id = fields.String(required=True, allow_none=True)
+
+
+class EventPageSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema), required=True, metadata={"description": "Oldest first"})
+    next_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Send as `after` for the next page, and later for what happened since; "
+            "null only while the citizen has no event"
+        },
+    )

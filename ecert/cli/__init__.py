@@ -6,13 +6,14 @@
 - ``audit``  the keyed audit chain: verify, checkpoint
 - ``verifiers``      verifier organisations: create, list, disable (``verifiers.py``)
 - ``verifications``  the verification log's retention: prune (``verifiers.py``)
+- ``outbox`` notifications: the relay, status, list (--parked), retry
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from ecert.cli import audit, core, keys, staff, verifiers
+from ecert.cli import audit, core, keys, outbox, staff, verifiers
 
 
 def register_cli(app: Flask) -> None:
@@ -25,6 +26,7 @@ def register_cli(app: Flask) -> None:
         audit.audit_cli,
         verifiers.verifiers_cli,
         verifiers.verifications_cli,
+        outbox.outbox_cli,
     ):
         core.ecert_cli.add_command(group)
     app.cli.add_command(core.ecert_cli)

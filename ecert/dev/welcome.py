@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from ecert.config import load_settings
+from ecert.config import DEV_WEBHOOK_URL, load_settings
 from ecert.dev.demo import DEMO_CITIZENS
 from ecert.dev.idp import DevCitizen, dev_token_for
+
+
+def _receiver_note(url: str) -> str:
+    if url == DEV_WEBHOOK_URL:
+        return "\n  (the development receiver: each notification is printed below, signature checked)"
+    return ""
 
 
 def main() -> None:
@@ -32,6 +38,11 @@ Try:
        -H "Idempotency-Key: $(date +%s)" -d '{body}'
   curl -s {base}/api/v1/requests -H "Authorization: Bearer $TOKEN"
   curl -s {base}/api/v1/certificates -H "Authorization: Bearer $TOKEN"
+  curl -s {base}/api/v1/events -H "Authorization: Bearer $TOKEN"     (the citizen's change feed)
+
+Notifications: the relay started beside the server signs each change and POSTs it to
+{settings.notify_webhook_url}{_receiver_note(settings.notify_webhook_url)}
+(docs/notifications.md; `.venv/bin/flask --app wsgi ecert outbox status`).
 
 Other demo citizens: .venv/bin/flask --app wsgi ecert dev-token --pid <one of>""")
     for other_pid, other_name, _, _, other_case in DEMO_CITIZENS[1:]:

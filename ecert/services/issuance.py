@@ -24,7 +24,7 @@ from ecert.domain.states import CertificateStatus, RequestStatus, move
 from ecert.domain.validation import ascii_fold, current_period
 from ecert.errors import Conflict
 from ecert.models import Certificate, CertificateCounter, CertificateRequest
-from ecert.services import audit, records
+from ecert.services import audit, outbox, records
 from ecert.services.audit import Actor, record
 from ecert.services.requests import send_to_review
 from signing.canonical import canonical_json, content_digest
@@ -138,6 +138,14 @@ def issue_certificate(
             "form_type": request.form_type,
             "pdf_bytes": len(certificate.pdf or b""),
         },
+    )
+    outbox.emit(
+        session,
+        outbox.EventType.REQUEST_ISSUED,
+        sub=request.citizen_pid,
+        request_id=request.id,
+        certificate_id=certificate.id,
+        now=now,
     )
     return certificate
 

@@ -19,7 +19,7 @@ from ecert.domain.validation import clean_request, validate_request
 from ecert.errors import Conflict, InvalidInput
 from ecert.identity import CitizenIdentity
 from ecert.models import CertificateRequest
-from ecert.services import records
+from ecert.services import outbox, records
 from ecert.services.audit import Actor, record
 from ecert.services.lookup import get_or_404, lock_or_404
 from ecert.services.paging import Ordering, Page, keyset_page
@@ -103,6 +103,7 @@ def submit(
         target_id=request.id,
         details={"form_type": request.form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()},
     )
+    outbox.emit(session, outbox.EventType.REQUEST_SUBMITTED, sub=request.citizen_pid, request_id=request.id, now=now)
     decide(session, request, settings=settings, actor=actor, issue=issue, now=now)
     return request
 
@@ -147,6 +148,7 @@ def send_to_review(session: Session, request: CertificateRequest, reasons: list[
         target_id=request.id,
         details={"reasons": reasons},
     )
+    outbox.emit(session, outbox.EventType.REQUEST_IN_REVIEW, sub=request.citizen_pid, request_id=request.id)
 
 
 def get_for_citizen(session: Session, request_id: str, personal_id: str) -> CertificateRequest:
@@ -172,6 +174,13 @@ def cancel(
     request.open_slot = None
     session.flush()
     record(session, actor, "request.cancelled", target_type="request", target_id=request.id)
+    outbox.emit(
+        session,
+        outbox.EventType.REQUEST_CANCELLED,
+        sub=request.citizen_pid,
+        request_id=request.id,
+        now=request.cancelled_at,
+    )
     return request
 
 

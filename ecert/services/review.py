@@ -19,7 +19,7 @@ from ecert.domain.permissions import Permission
 from ecert.domain.states import RequestStatus, move
 from ecert.errors import Conflict, InvalidInput
 from ecert.models import CertificateRequest
-from ecert.services import records
+from ecert.services import outbox, records
 from ecert.services.audit import Actor, record
 from ecert.services.authorization import authorize
 from ecert.services.issuance import issue_certificate
@@ -143,4 +143,5 @@ def refuse(
         target_id=request.id,
         details={"reason": reason, "note": note},
     )
+    outbox.emit(session, outbox.EventType.REQUEST_REFUSED, sub=request.citizen_pid, request_id=request.id, now=now)
     return request

@@ -20,6 +20,7 @@ from ecert.domain.permissions import Permission
 from ecert.domain.states import CertificateStatus, move
 from ecert.errors import InvalidInput
 from ecert.models import Certificate
+from ecert.services import outbox
 from ecert.services.audit import Actor, record
 from ecert.services.authorization import authorize
 from ecert.services.issuance import find_by_number as _find_by_number
@@ -150,4 +151,12 @@ def revoke(
     if replacement is not None:
         details.update(replacement_certificate_id=replacement.id, replacement_number=replacement.number)
     record(session, actor, "certificate.revoked", target_type="certificate", target_id=certificate.id, details=details)
+    outbox.emit(
+        session,
+        outbox.EventType.CERTIFICATE_REVOKED,
+        sub=certificate.holder_pid,
+        request_id=certificate.request_id,
+        certificate_id=certificate.id,
+        now=now,
+    )
     return RevocationResult(certificate, already_revoked=False)

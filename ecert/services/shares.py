@@ -29,6 +29,7 @@ from ecert.db import utcnow
 from ecert.domain.states import CertificateStatus
 from ecert.errors import Conflict, DomainError, InvalidInput, NotFound
 from ecert.models import Certificate, ShareLink
+from ecert.services import outbox
 from ecert.services.audit import Actor, record
 from ecert.services.paging import Ordering, Page, keyset_page
 from ecert.services.verification import Verification, record_verification
@@ -220,3 +221,5 @@ def record_share_use(
     shared = Verification(verification.result, share.certificate_id, verification.database_failed)
     # In this transaction, never through the batch writer: the use and its record commit together.
     record_verification(session, shared, "share", share_id=share.id)
+    # The holder's feed and notification: their link was opened (never who opened it).
+    outbox.emit_for_certificate(session, outbox.EventType.SHARE_USED, share.certificate_id, now=now)

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from ecert.db import utcnow
 from ecert.models import Certificate, SigningKey, VerificationEvent
 from ecert.pdfcheck import PdfChecker, TrustSource, structural_verdict
+from ecert.services import outbox
 from ecert.services.audit import Actor, record
 from ecert.services.issuance import CODE_LENGTH, normalise_code
 from ecert.services.paging import Ordering, Page, keyset_page
@@ -454,7 +455,9 @@ class CheckRecord:
 
 def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:
     """Add the verification events (flushed, not committed): one a request, or a batch of them
-    (``ecert.batched``). No IP or user agent is kept."""
+    (``ecert.batched``), each with its change-feed event ``certificate.verified`` in the same
+    transaction when it names a certificate (a share link's use is ``share.used`` instead:
+    ``services.shares.record_share_use``). No IP or user agent is kept."""
     session.add_all(
         VerificationEvent(
             certificate_id=record.certificate_id,
@@ -467,6 +470,15 @@ def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:
         for record in records
     )
     session.flush()
+    outbox.emit_for_certificates(
+        session,
+        outbox.EventType.CERTIFICATE_VERIFIED,
+        [
+            (record.certificate_id, record.checked_at)
+            for record in records
+            if record.certificate_id is not None and record.channel != "share"
+        ],
+    )
 
 
 def record_verification(

@@ -7,7 +7,14 @@ import pytest
 from sqlalchemy import delete, select
 
 from ecert import create_app
-from ecert.models import Certificate, CertificateRequest, IdempotencyRecord, ShareLink, VerificationEvent
+from ecert.models import (
+    Certificate,
+    CertificateRequest,
+    IdempotencyRecord,
+    OutboxEvent,
+    ShareLink,
+    VerificationEvent,
+)
 from ecert.wiring import resources_of
 
 
@@ -25,6 +32,7 @@ def committed_app(provisioned: dict[str, Any]) -> Iterator[tuple[Any, list[str]]
         cert_ids = select(Certificate.id).where(Certificate.request_id.in_(request_ids))
         session.execute(delete(VerificationEvent).where(VerificationEvent.certificate_id.in_(cert_ids)))
         session.execute(delete(ShareLink).where(ShareLink.certificate_id.in_(cert_ids)))
+        session.execute(delete(OutboxEvent).where(OutboxEvent.sub.in_(pids)))
         session.execute(delete(Certificate).where(Certificate.request_id.in_(request_ids)))
         session.execute(delete(CertificateRequest).where(CertificateRequest.citizen_pid.in_(pids)))
         session.execute(delete(IdempotencyRecord).where(

@@ -67,3 +67,55 @@ def test_download_link_minutes_are_minutes(tmp_path):
     assert settings.download_link_minutes == 10 and settings.verification_retention_days == 365
     keys = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path), "ECERT_DOWNLOAD_LINK_KEYS": "a" * 40 + ",b" * 1})
     assert keys.download_link_keys == "a" * 40 + ",b"
+# --- the notification gateway (issue 11 part 5): ECERT_NOTIFY_WEBHOOK_URL / _SECRET ---------------
+
+_PRODUCTION = {
+    "ECERT_ENV": "production",
+    "ECERT_DATABASE_URL": "postgresql+psycopg://ecert@db.internal:5432/ecert",
+    "ECERT_SECRET_KEY": "s" * 40,
+    "ECERT_PUBLIC_BASE_URL": "https://lltp.gov.vn",
+    "ECERT_IDP_JWKS": "https://vneid.gov.vn/.well-known/jwks.json",
+    "ECERT_IDP_ISSUER": "https://vneid.gov.vn",
+    "ECERT_IDP_AUDIENCE": "ecert",
+    "ECERT_AUDIT_KEY": "a" * 32,
+    "ECERT_REDIS_URL": "redis://cache.internal:6379/0",
+    "ECERT_METRICS_TOKEN": "m" * 32,
+}
+_GATEWAY = "https://notify.vneid.gov.vn/hooks/ecert"
+
+
+def test_the_webhook_settings_are_read_as_given(tmp_path):
+    settings = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path), "ECERT_NOTIFY_WEBHOOK_URL": f" {_GATEWAY} ",
+                              "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 40})
+    assert (settings.notify_webhook_url, settings.notify_webhook_secret) == (_GATEWAY, "w" * 40)
+
+
+def test_development_points_notifications_at_the_development_receiver(tmp_path):
+    from ecert.config import DEV_WEBHOOK_SECRET, DEV_WEBHOOK_URL
+
+    settings = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path)})
+    assert settings.notify_webhook_url == DEV_WEBHOOK_URL == "http://127.0.0.1:8025/notifications"
+    assert settings.notify_webhook_secret == DEV_WEBHOOK_SECRET
+
+
+def test_production_with_a_safe_gateway_starts():
+    settings = load_settings({**_PRODUCTION, "ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY,
+                              "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 32})
+    assert settings.notify_webhook_url == _GATEWAY
+
+
+def test_production_without_a_gateway_starts_and_relays_nothing():
+    settings = load_settings(_PRODUCTION)
+    assert settings.notify_webhook_url == "" and settings.notify_webhook_secret == ""
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"ECERT_NOTIFY_WEBHOOK_URL": "http://notify.vneid.gov.vn/hooks", "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 32},
+     "ECERT_NOTIFY_WEBHOOK_URL must be an https:// URL"),
+    ({"ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY, "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 31},
+     "ECERT_NOTIFY_WEBHOOK_SECRET must be set"),
+    ({"ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY}, "ECERT_NOTIFY_WEBHOOK_SECRET must be set"),
+])
+def test_production_refuses_an_unsafe_gateway(changes, named):
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings({**_PRODUCTION, **changes})
