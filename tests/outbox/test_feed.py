@@ -199,3 +199,36 @@ def test_the_spec_declares_the_feed_with_enums(client):
 def test_another_citizens_sub_in_the_query_changes_nothing(client, auth, issued_certificate):
     """Like every list, unknown query parameters are ignored: the token alone says whose feed."""
     assert feed(client, auth, BINH, sub=AN["pid"]) == {"items": [], "next_cursor": None}
+
+
+def test_a_share_link_opened_is_share_used_not_certificate_verified(client, auth, issued_certificate, db):
+    certificate_id = issued_certificate["certificate_id"]
+    created = client.post(f"/api/v1/certificates/{certificate_id}/shares", json={"expires_in_hours": 2},
+                          headers=auth(**AN))
+    assert created.status_code == 201, created.get_json()
+    path = "/" + created.get_json()["url"].split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    page = feed(client, auth, AN)
+    assert types(page) == ["request.submitted", "request.issued", "share.used"]
+    assert page["items"][-1]["certificate_id"] == certificate_id
+    assert rows(db, type="certificate.verified") == []
+
+
+def test_a_batch_of_checks_writes_one_event_per_certificate_named(client, auth, issued_certificate, db):
+    """The batch writer's path (ecert.batched -> record_checks): each check that names a certificate
+    gets its certificate.verified in the batch's transaction; junk and share uses do not."""
+    from datetime import UTC, datetime
+
+    from ecert.services.verification import CheckRecord, record_checks
+
+    certificate_id = issued_certificate["certificate_id"]
+    moment = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    record_checks(db, [
+        CheckRecord(certificate_id, moment, "qr", "valid"),
+        CheckRecord(None, moment, "qr", "malformed"),
+        CheckRecord(certificate_id, moment, "page", "valid"),
+        CheckRecord(certificate_id, moment, "share", "valid"),
+    ])
+    verified = rows(db, type="certificate.verified")
+    assert [(row.certificate_id, row.occurred_at) for row in verified] == [(certificate_id, moment)] * 2
+    assert {row.sub for row in verified} == {AN["pid"]}
