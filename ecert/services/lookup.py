@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from ecert.db import Base
 from ecert.errors import NotFound
@@ -73,3 +74,10 @@ def lock_or_404(session: Session, model: type[M], row_id: str, *, owner: str | N
             select(model).where(key == row_id).with_for_update().execution_options(populate_existing=True)
         ).scalar_one_or_none()
     return _checked(row, model, owner)
+
+
+def certificate_ids() -> _AbstractLoad:
+    """Load option for a page of requests: their certificates' ids in one query (each answer
+    names its ``certificate_id``), instead of one query per request, and nothing else of them
+    (a certificate row holds its PDF)."""
+    return selectinload(CertificateRequest.certificate).load_only(Certificate.id)

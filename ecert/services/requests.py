@@ -21,7 +21,7 @@ from ecert.identity import CitizenIdentity
 from ecert.models import CertificateRequest
 from ecert.services import outbox, records
 from ecert.services.audit import Actor, record
-from ecert.services.lookup import get_or_404, lock_or_404
+from ecert.services.lookup import certificate_ids, get_or_404, lock_or_404
 from ecert.services.paging import Ordering, Page, keyset_page
 
 # Called to issue a certificate for a request that the rules let through (see issuance.py);
@@ -189,5 +189,5 @@ NEWEST_FIRST = Ordering([CertificateRequest.submitted_at, CertificateRequest.id]
 
 
 def list_for_citizen(session: Session, personal_id: str, *, limit: int, cursor: str | None) -> Page[CertificateRequest]:
-    query = select(CertificateRequest).where(CertificateRequest.citizen_pid == personal_id)
+    query = select(CertificateRequest).where(CertificateRequest.citizen_pid == personal_id).options(certificate_ids())
     return keyset_page(session, query, NEWEST_FIRST, limit=limit, cursor=cursor)

@@ -23,7 +23,7 @@ from ecert.services import outbox, records
 from ecert.services.audit import Actor, record
 from ecert.services.authorization import authorize
 from ecert.services.issuance import issue_certificate
-from ecert.services.lookup import get_or_404, lock_or_404
+from ecert.services.lookup import certificate_ids, get_or_404, lock_or_404
 from ecert.services.paging import Ordering, Page, keyset_page
 from signing.signer import Signer
 
@@ -38,7 +38,7 @@ SOONEST_DUE_FIRST = Ordering([CertificateRequest.due_at, CertificateRequest.id])
 
 def list_queue(session: Session, *, status: str, limit: int, cursor: str | None) -> Page[CertificateRequest]:
     """Requests in ``status``, the oldest deadline first (what is due soonest is worked first)."""
-    query = select(CertificateRequest).where(CertificateRequest.status == status)
+    query = select(CertificateRequest).where(CertificateRequest.status == status).options(certificate_ids())
     return keyset_page(session, query, SOONEST_DUE_FIRST, limit=limit, cursor=cursor)
 
 
