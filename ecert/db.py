@@ -111,7 +111,13 @@ def reads_only(session: Session) -> None:
     options: dict[str, Any] = {_READS_ONLY: True}
     if session.get_bind().dialect.name != "sqlite":
         options["isolation_level"] = "AUTOCOMMIT"
-    session.connection(execution_options=options)
+    try:
+        session.connection(execution_options=options)
+    except SQLAlchemyError as exc:
+        # The database cannot be reached: the work goes on without these options and meets the
+        # outage where it needs the database (a check then fails closed; junk is still junk).
+        log.warning("reading connection not opened: %s", type(exc).__name__)
+        session.rollback()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

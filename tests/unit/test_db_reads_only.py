@@ -8,6 +8,7 @@ import time
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from ecert.db import make_engine, make_sessionmaker, reads_only
 from tests.support import ON_POSTGRES
@@ -69,4 +70,16 @@ def test_on_postgresql_a_reading_unit_of_work_runs_in_autocommit(database_url):
     with sessions() as writer:  # the pooled connection went back as it came
         writer.execute(text("SELECT 1"))
         assert writer.connection().connection.dbapi_connection.autocommit is False
+    engine.dispose()
+
+
+def test_an_unreachable_database_does_not_fail_the_declaration(tmp_path):
+    """A check declares itself reading before anything needs the database: during an outage the
+    declaration must not raise (junk is still answered ``malformed``; the rest fails closed)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'db.sqlite3'}")
+    session = make_sessionmaker(engine)()
+    reads_only(session)  # no exception
+    with pytest.raises(OperationalError):
+        session.execute(text("SELECT 1"))
+    session.close()
     engine.dispose()
