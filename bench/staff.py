@@ -50,7 +50,7 @@ def _login(server: Server, username: str, password: str, code: str) -> tuple[int
 
 def staff_figures(server: Server, factory: CitizenFactory, results: Results) -> None:
     password_hash(results, SECTION)
-    if not (ROOT / "api" / "staff.py").exists():
+    if not (ROOT / "api" / "staff" / "views.py").exists():
         results.text(SECTION, "login and revocation", "not available yet", note="api/staff/views.py does not exist")
         return
     probe = call(server.base, "POST", "/api/v1/staff/sessions", {"username": "x", "password": "y", "totp": "000000"})
