@@ -50,7 +50,8 @@ Other demo citizens: .venv/bin/flask --app wsgi ecert dev-token --pid <one of>""
     print(
         f"""
 Staff (review queue, refusal, revocation): create an account, add its TOTP secret to an
-authenticator app, then log in with POST /api/v1/staff/sessions (docs/staff.md):
+authenticator app, then sign in to the console at {base}/staff/ (or the staff API,
+POST /api/v1/staff/sessions; docs/staff.md):
   .venv/bin/flask --app wsgi ecert staff create --username officer1 --role officer
 
 Open in a browser: {base}/api/v1/docs (API), {base}/.well-known/ecert/trust-list.json (trust list),
