@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from ecert.domain.i18n import choose_language, has_message, message
+from ecert.domain.i18n import DEFAULT_LANGUAGE, choose_language, has_message, message
 from ecert.errors import DomainError, InvalidInput
 
 log = logging.getLogger("ecert.api")
@@ -86,9 +86,12 @@ _STATUS_CODES = {
 def _lang() -> str:
     """The language of this request's answer ("vi" outside a request)."""
     try:
+        # Most API clients send neither: skip parsing the query string and the header.
+        if "lang" not in request.query_string.decode("latin-1") and "Accept-Language" not in request.headers:
+            return DEFAULT_LANGUAGE
         return choose_language(request.accept_languages, request.args.get("lang"))
     except RuntimeError:
-        return "vi"
+        return DEFAULT_LANGUAGE
 
 
 def _field_code(reason: Any) -> str:

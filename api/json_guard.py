@@ -50,6 +50,8 @@ class HostileJson(ValueError):
 
 
 def _depth_exceeds(text: str, limit: int) -> bool:
+    if text.count("[") + text.count("{") <= limit:
+        return False  # fewer openers than the limit: no nesting can reach it (str.count is C)
     depth = 0
     for match in _STRUCTURE.finditer(text):
         token = match.group()

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from cryptography.hazmat.primitives import hashes, serialization
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -453,23 +453,32 @@ class CheckRecord:
         return cls(verification.certificate_id, result.checked_at, channel, result.outcome, verifier_id, share_id)
 
 
+_INSERT_EVENT = insert(VerificationEvent.__table__)
+
+
 def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:
     """Add the verification events (flushed, not committed): one a request, or a batch of them
     (``ecert.batched``), each with its change-feed event ``certificate.verified`` in the same
     transaction when it names a certificate (a share link's use is ``share.used`` instead:
     ``services.shares.record_share_use``). No IP or user agent is kept."""
-    session.add_all(
-        VerificationEvent(
-            certificate_id=record.certificate_id,
-            checked_at=record.checked_at,
-            channel=record.channel,
-            outcome=record.outcome,
-            verifier_id=record.verifier_id,
-            share_id=record.share_id,
-        )
-        for record in records
+    if not records:
+        return
+    # One Core executemany: the ORM's unit of work cost ~70 µs a row (objects, identity map,
+    # events) for rows nothing reads back, and the batch thread shares the worker's GIL.
+    session.connection().execute(
+        _INSERT_EVENT,
+        [
+            {
+                "certificate_id": record.certificate_id,
+                "checked_at": record.checked_at,
+                "channel": record.channel,
+                "outcome": record.outcome,
+                "verifier_id": record.verifier_id,
+                "share_id": record.share_id,
+            }
+            for record in records
+        ],
     )
-    session.flush()
     outbox.emit_for_certificates(
         session,
         outbox.EventType.CERTIFICATE_VERIFIED,
