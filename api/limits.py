@@ -260,6 +260,10 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
             "(the real limit is ECERT_WORKERS times the set one) and a restart forgets them; "
             "set ECERT_REDIS_URL to share them"
         )
+    if not settings.rate_limits_enabled:
+        # Limits off (ECERT_RATE_LIMITS=off, refused in production): no wrapper at all, rather
+        # than one per request that asks a disabled limiter whether to count.
+        return limiter
     for endpoint, name in limited_endpoints(app).items():
         # shared_limit: every view with the same name draws on one budget per client (the
         # verification page and the JSON API are one "verification" allowance).

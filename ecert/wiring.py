@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ecert.batched import BatchedWriter
 from ecert.config import Settings
-from ecert.db import make_engine, make_sessionmaker
+from ecert.db import ReadingSessions, make_engine, make_sessionmaker
 from ecert.identity import IdentityVerifier
 from ecert.keystore import Keystore, load_keystore
 from ecert.pdfcheck import PdfChecker
@@ -52,6 +52,9 @@ class Resources:
     pdf_checker: PdfChecker
     # Verification events written in batches by a thread (None: in the request's transaction).
     verification_log: BatchedWriter[CheckRecord] | None = None
+    # The checks' reads-only sessions, one per thread, kept between checks (with the batches
+    # above, a check writes nothing in its request).
+    reading_sessions: ReadingSessions | None = None
 
 
 def build_resources(settings: Settings) -> Resources:
@@ -82,6 +85,7 @@ def build_resources(settings: Settings) -> Resources:
             settings.instance_dir / "pdf-check-slots", settings.pdf_check_slots, settings.pdf_check_seconds
         ),
         verification_log=_verification_log(sessions, settings),
+        reading_sessions=ReadingSessions(sessions),
     )
 
 
@@ -115,6 +119,8 @@ def replace_resources(app: Flask, **changes: Any) -> Resources:
             # The batches go where the requests' sessions go.
             current.verification_log.close()
             changes["verification_log"] = _verification_log(changes["sessionmaker"], current.settings)
+        if "reading_sessions" not in changes:
+            changes["reading_sessions"] = ReadingSessions(changes["sessionmaker"])
     resources = dataclasses.replace(current, **changes)
     install(app, resources)
     return resources

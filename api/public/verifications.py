@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, after_this_request, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,7 +31,7 @@ from api.errors import _lang, documented_problems, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
 from api.schemas import InputSchema, enum_of, max_length, not_empty
-from ecert.db import commit_is_best_effort, discard, reads_only
+from ecert.db import commit_is_best_effort, discard
 from ecert.domain.rules import FORM_TYPES
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
 from ecert.errors import InvalidInput, Unauthorized
@@ -237,13 +237,29 @@ def verdict_words(result: dict[str, Any], lang: str) -> Mapping[str, str]:
 
 
 def checking_session() -> Session:
-    """The request's session for a check: reads only when its event goes to the batch writer.
-    Idempotent (the X-Api-Key check opens it before the view)."""
-    session = db_session()
-    if resources().verification_log is not None and not g.get("checking_session"):
-        reads_only(session)
-        g.checking_session = True
+    """The request's session for a check. With the batched verification log a check writes
+    nothing in its request: it reads through the thread's kept reads-only session
+    (``ecert.db.ReadingSessions``), released when the answer is made. Without it, the request's
+    own unit of work (the event is written there). Idempotent (the X-Api-Key check opens it
+    before the view)."""
+    session: Session | None = g.get("checking_session")
+    if session is not None:
+        return session
+    readers = resources().reading_sessions
+    if resources().verification_log is None or readers is None:
+        session = db_session()
+    else:
+        session = readers.get()
+        after_this_request(_release_reading_session)
+    g.checking_session = session
     return session
+
+
+def _release_reading_session(response: Response) -> Response:
+    readers = resources().reading_sessions
+    if readers is not None:
+        readers.release(failed=response.status_code >= 500 or bool(g.get("checking_database_failed")))
+    return response
 
 
 def record(session: Session, verification: verification_service.Verification, channel: str) -> None:
@@ -252,6 +268,8 @@ def record(session: Session, verification: verification_service.Verification, ch
     of work. A failure to log never withholds the verdict: the request's commit is best effort,
     and the batches retry."""
     observe_verification(channel, verification.result.outcome)
+    if verification.database_failed:
+        g.checking_database_failed = True
     caller = current_verifier()
     entry = verification_service.CheckRecord.of(
         verification,

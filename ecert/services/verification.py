@@ -453,7 +453,7 @@ class CheckRecord:
         return cls(verification.certificate_id, result.checked_at, channel, result.outcome, verifier_id, share_id)
 
 
-_INSERT_EVENT = insert(VerificationEvent.__table__)
+_INSERT_EVENT = insert(VerificationEvent).inline()
 
 
 def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:

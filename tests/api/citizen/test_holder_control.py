@@ -436,3 +436,28 @@ def test_a_batched_check_still_names_its_organisation(make_app, auth):
         writer.close()
     log = checks_of(client, auth, cert["id"]).get_json()["items"]
     assert [(item["channel"], item["verifier"]) for item in log] == [("qr", {"id": org["id"], "name": "Batched"})]
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="a batched check reads outside a transaction (autocommit), which the "
+                    "rolled-back test connection cannot; tests/unit/test_db_reading_sessions.py runs the kept "
+                    "reading session on PostgreSQL")
+def test_with_the_batched_log_a_disabled_organisation_is_refused_at_the_next_check(make_app, auth):
+    """The batched path reads through a session kept between checks (ecert.db.ReadingSessions):
+    the next check sees the organisation as it is now. (That the kept session forgets what it
+    loaded, even an object still referenced, is tests/unit/test_db_reading_sessions.py.)"""
+    app = make_app(verification_log_seconds=5)
+    assert app.test_cli_runner().invoke(args=["ecert", "seed-demo"]).exit_code == 0
+    client = app.test_client()
+    cert = issue(app, client, auth, AN)
+    org = new_verifier(app, "Kept")
+    headers = {"X-Api-Key": org["api_key"]}
+    writer = resources_of(app).verification_log
+    assert writer is not None
+    try:
+        assert client.post(VERIFY, json={"qr": cert["qr_text"]}, headers=headers).status_code == 200
+        assert cli_json(app, "verifiers", "disable", org["id"])["disabled_at"]
+        response = client.post(VERIFY, json={"qr": cert["qr_text"]}, headers=headers)
+        assert response.status_code == 401 and response.get_json()["code"] == "api_key_disabled"
+        assert client.post(VERIFY, json={"qr": cert["qr_text"]}).get_json()["outcome"] == "valid"
+    finally:
+        writer.close()
