@@ -166,9 +166,10 @@ def submit(
     certificate is written).
     """
     request, now = prepared.request, prepared.now
-    session.add(request)
     try:
+        # Added inside the savepoint: losing the race takes the row out of the session again.
         with session.begin_nested():
+            session.add(request)
             session.flush()
     except IntegrityError:
         # Another submission for the same citizen won the race for the open slot.
