@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ecert import db
@@ -84,8 +85,40 @@ def end_unit_of_work(response: Response) -> Response:
     return response
 
 
+def read_session() -> Session:
+    """The request's reading session, for the work done before its unit of work writes anything
+    (a submission's read phase: checks, the decision, rendering and signing).
+
+    It begins no transaction (``ecert.db.reads_only``): on SQLite it neither takes nor waits for
+    the write lock, on PostgreSQL each statement commits itself. End it with :func:`end_reading`
+    when the read phase is over (teardown ends it too).
+    """
+    session: Session | None = g.get("read_session")
+    if session is None:
+        sessions = resources().sessionmaker
+        if isinstance(sessions.kw.get("bind"), Connection):
+            # Every session of this app shares one connection that its owner holds in a
+            # transaction (the tests' rolled-back one): a second session could not read apart
+            # from the unit of work, and ending it would roll back what the unit of work did
+            # after it began. The reads join the unit of work instead.
+            session = db_session()
+        else:
+            session = sessions()
+            db.reads_only(session)
+        g.read_session = session
+    return session
+
+
+def end_reading() -> None:
+    """The read phase is over: its connection goes back to the pool before the writes begin."""
+    session = g.pop("read_session", None)
+    if session is not None and session is not g.get("db_session"):
+        db.discard(session)
+
+
 def close_session(_exc: BaseException | None = None) -> None:
     """Teardown: whatever was not committed is rolled back, and the connection goes back."""
+    end_reading()
     session = g.pop("db_session", None)
     if session is not None:
         # The answer is already made; a connection that died under us must not turn it into a

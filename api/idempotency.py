@@ -1,7 +1,9 @@
 """Idempotency-Key for POSTs that create something (DESIGN §9).
 
-The key row is written in the same transaction as the thing it creates, before it: a second
-request racing with the same key blocks on the unique index and then sees the first answer.
+The key is looked up with a read first, so a retry is answered from the stored answer without
+doing the work again (nor taking a write lock). Otherwise the key row is written in the same
+transaction as the thing it creates, before it: a second request racing with the same key
+blocks on the unique index and then sees the first answer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import db_session
+from api.deps import db_session, end_reading, read_session
 from api.json_guard import strict_loads
 from ecert.errors import Conflict
 from ecert.models import IdempotencyRecord
@@ -81,7 +83,12 @@ def _claim(session: Session, scope: str, key: str, fingerprint: str) -> Idempote
     return record
 
 
-def idempotent(scope: Callable[..., str], *, not_kept: tuple[str, ...] = ()) -> Callable[[F], F]:
+def idempotent(
+    scope: Callable[..., str],
+    *,
+    not_kept: tuple[str, ...] = (),
+    prepare: Callable[..., Any] | None = None,
+) -> Callable[[F], F]:
     """Run the view once per (scope, ``Idempotency-Key``) and give back its first answer after.
 
     Goes under ``@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)``
@@ -90,14 +97,39 @@ def idempotent(scope: Callable[..., str], *, not_kept: tuple[str, ...] = ()) -> 
     record is written in the request's unit of work, with what the view creates. The members
     named in ``not_kept`` are replayed as null: a secret shown once (a share link's URL) must
     not be kept in clear in the record.
+
+    ``prepare(*view_args, **view_kwargs)`` is the view's read phase (``api.deps.read_session``):
+    it runs after the key was looked up and found new, before the key is claimed (the claim is
+    the unit of work's first write), and its result reaches the view as ``prepared``. Put the
+    decorator under the body's ``@blp.arguments`` then, so that ``prepare`` gets the payload.
     """
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, idempotency_key: str | None = None, **kwargs: Any) -> Any:
             if not idempotency_key:
+                if prepare is not None:
+                    kwargs["prepared"] = _prepared(prepare, args, kwargs)
                 return view(*args, **kwargs)
-            claimed = _claim(db_session(), scope(**kwargs), idempotency_key, body_fingerprint())
+            key_scope, fingerprint = scope(**kwargs), body_fingerprint()
+            try:
+                # A retry is answered from a read: nothing is prepared (rendered, signed) again.
+                stored = _find(read_session(), key_scope, idempotency_key)
+                if stored is not None:
+                    return _replay(stored, fingerprint)
+                if prepare is not None:
+                    try:
+                        kwargs["prepared"] = prepare(*args, **kwargs)
+                    except Conflict:
+                        # The first request with this key may have committed since the look-up
+                        # (its open request then refuses this one): its answer is ours.
+                        stored = _find(read_session(), key_scope, idempotency_key)
+                        if stored is not None:
+                            return _replay(stored, fingerprint)
+                        raise
+            finally:
+                end_reading()
+            claimed = _claim(db_session(), key_scope, idempotency_key, fingerprint)
             if isinstance(claimed, Response):
                 return claimed
             response = view(*args, **kwargs)
@@ -111,3 +143,10 @@ def idempotent(scope: Callable[..., str], *, not_kept: tuple[str, ...] = ()) -> 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _prepared(prepare: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return prepare(*args, **kwargs)
+    finally:
+        end_reading()

@@ -263,3 +263,31 @@ def autocommit_engine(engine: Engine) -> Engine:
         side = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True)
         _AUTOCOMMIT_ENGINES[key] = side
     return side
+
+
+_SQLITE_SIDE_ENGINES: dict[str, Engine] = {}
+
+
+def sqlite_side_engine(engine: Engine) -> Engine | None:
+    """A small pool beside a SQLite ``engine``'s, for a tiny write of its own (the certificate
+    serial) made while the caller holds no transaction; built by :func:`make_engine`, so it has
+    the same pragmas, busy timeout and ``BEGIN IMMEDIATE``.
+
+    None for an in-memory database: a second connection would open another, empty, database.
+    """
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
+        return None
+    key = engine.url.render_as_string(hide_password=False)
+    side = _SQLITE_SIDE_ENGINES.get(key)
+    if side is None:
+        side = make_engine(key, pool_size=1, max_overflow=4)
+        _SQLITE_SIDE_ENGINES[key] = side
+    return side
+
+
+def in_sqlite_transaction(session: Session) -> bool:
+    """Whether the session's SQLite connection is inside a transaction (so holds the write lock,
+    every transaction beginning IMMEDIATE); a ``reads_only`` session is not. Connects the session
+    if it was not yet."""
+    return bool(session.connection().connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]

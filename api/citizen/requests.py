@@ -6,12 +6,14 @@ from flask_smorest import Blueprint
 
 from api.citizen.auth import CITIZEN_SECURITY, citizen_required, current_citizen
 from api.citizen.schemas import ListArgsSchema, RequestCreateSchema, RequestListSchema, RequestSchema
-from api.deps import actor, db_session, resources, settings
+from api.deps import actor, db_session, read_session, resources, settings
 from api.errors import documented_problems
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.limits import rate_limit
 from api.metrics import observe_decision
+from ecert.db import utcnow
 from ecert.services import requests as request_service
+from ecert.services.issuance import AutomaticIssuer
 
 blp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description="A citizen's certificate requests")
 _NO_SUCH_REQUEST = "No such request for this citizen"
@@ -30,22 +32,27 @@ CREATE_EXAMPLE = {
 }
 
 
-def _issuer():
-    """The issuance function when signing is ready; None sends every request to staff review."""
+def _automatic_issuer() -> AutomaticIssuer | None:
+    """Issuance for the automatic path when signing is ready; None sends every request to staff review."""
     keystore = resources().keystore
     if not keystore.ready:
         return None
-    from ecert.services.issuance import issue_for
+    return AutomaticIssuer(keystore, settings())
 
-    return issue_for(keystore, settings())
+
+def _prepare(payload: dict) -> request_service.PreparedSubmission:
+    """The submission's read phase: checked, decided and signed before anything is written."""
+    return request_service.prepare_submission(
+        read_session(), current_citizen(), payload, settings=settings(), issuer=_automatic_issuer(), now=utcnow()
+    )
 
 
 @blp.route("", methods=["POST"])
 @rate_limit("request_creation")
 @citizen_required
 @blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
-@idempotent(scope=lambda: f"citizen:{current_citizen().personal_id}:requests")
 @blp.arguments(RequestCreateSchema, example=CREATE_EXAMPLE)
+@idempotent(scope=lambda: f"citizen:{current_citizen().personal_id}:requests", prepare=_prepare)
 @blp.response(201, RequestSchema)
 @documented_problems(
     blp,
@@ -59,16 +66,11 @@ def _issuer():
     },
 )
 @blp.doc(security=CITIZEN_SECURITY)
-def create_request(payload):
+def create_request(_payload, prepared):
     """Ask for a judicial-record certificate (Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp)."""
     identity = current_citizen()
     req = request_service.submit(
-        db_session(),
-        identity,
-        payload,
-        settings=settings(),
-        actor=actor("citizen", identity.personal_id),
-        issue=_issuer(),
+        db_session(), prepared, actor=actor("citizen", identity.personal_id), issuer=_automatic_issuer()
     )
     observe_decision(req.status)
     return req, 201, {"Location": f"/api/v1/requests/{req.id}"}

@@ -1,32 +1,38 @@
-"""Issuance: from a decided request to a signed certificate, in the caller's transaction.
+"""Issuance: from a decided request to a signed certificate.
 
 Everything is computed and signed before any row is written, so a signing failure leaves the
 request exactly as it was; the certificate, its content, token and PDF and the request's new
 status then commit together or not at all.
+
+Two callers, two shapes. A staff approval (``issue_certificate``) signs and records in its own
+transaction, at human pace. The automatic path (:class:`AutomaticIssuer`) signs in the read phase
+of a submission, before its first write, and records in the submission's short write transaction
+(``ecert.services.requests``): on SQLite the write lock is never held while a PDF is rendered and
+signed, so two workers issue side by side instead of taking turns.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
-from ecert.db import autocommit_engine
+from ecert.db import autocommit_engine, in_sqlite_transaction, sqlite_side_engine
 from ecert.domain.content import build_content, certificate_wording
-from ecert.domain.states import CertificateStatus, RequestStatus, move
+from ecert.domain.states import CertificateStatus, KeyStatus, RequestStatus, move
 from ecert.domain.validation import ascii_fold, current_period
 from ecert.errors import Conflict
-from ecert.models import Certificate, CertificateCounter, CertificateRequest
-from ecert.services import audit, outbox, records
+from ecert.models import Certificate, CertificateCounter, CertificateRequest, SigningKey
+from ecert.services import outbox, records
 from ecert.services.audit import Actor, record
-from ecert.services.requests import send_to_review
 from signing.canonical import canonical_json, content_digest
 from signing.cose import qr_text, sign_token, token_claims
 from signing.pdf import render_certificate_pdf, sign_pdf
@@ -53,39 +59,49 @@ def normalise_code(code: str) -> str:
 
 
 def next_number(session: Session, year: int) -> str:
-    """A readable per-year serial, e.g. LLTP-2026-00000123.
+    """A readable per-year serial, e.g. LLTP-2026-00000123, taken by one atomic upsert.
 
-    On PostgreSQL the serial is taken in its own tiny autocommit transaction (one atomic upsert):
-    taking it inside the issuing transaction would hold the counter row's lock while the PDF is
-    rendered and signed, and every issuance on every host would queue behind it. The price is
-    that an issuance that fails after this leaves a gap in the serials. SQLite allows one writer
-    at a time anyway, so there the counter stays inside the transaction (no gaps).
+    The serial is taken in its own tiny transaction whenever it can be: taking it inside a
+    transaction that goes on to render and sign the PDF would hold the counter row's lock (on
+    SQLite, the whole database's write lock) through that work, and every issuance would queue
+    behind it. The price is that an issuance that fails after this leaves a gap in the serials
+    (docs/decisions.md). On PostgreSQL that is always so. On SQLite it is so when ``session``
+    holds no transaction (the read phase of a submission); a session already inside one holds
+    the one write lock, which a second connection would wait for in vain, so the serial is taken
+    in that transaction (a staff approval), without a gap.
     """
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        statement = (
-            pg_insert(CertificateCounter)
-            .values(year=year, last_serial=1)
-            .on_conflict_do_update(
-                index_elements=[CertificateCounter.year],
-                set_={"last_serial": CertificateCounter.last_serial + 1},
-            )
-            .returning(CertificateCounter.last_serial)
+    engine = bind.engine
+    if engine.dialect.name == "postgresql":
+        with autocommit_engine(engine).connect() as connection:
+            serial = connection.execute(_serial_upsert(pg_insert, year)).scalar_one()
+        return _number(year, serial)
+    side = None if in_sqlite_transaction(session) else sqlite_side_engine(engine)
+    if side is None:
+        serial = session.execute(_serial_upsert(sqlite_insert, year)).scalar_one()
+        return _number(year, serial)
+    # BEGIN IMMEDIATE, one statement, COMMIT: the write lock is held for the upsert only.
+    with side.begin() as connection:
+        serial = connection.execute(_serial_upsert(sqlite_insert, year)).scalar_one()
+    return _number(year, serial)
+
+
+def _serial_upsert(insert: Any, year: int) -> Any:
+    """The year's counter row created at 1 or incremented, returning the new serial (both
+    dialects spell the upsert alike)."""
+    return (
+        insert(CertificateCounter)
+        .values(year=year, last_serial=1)
+        .on_conflict_do_update(
+            index_elements=[CertificateCounter.year],
+            set_={"last_serial": CertificateCounter.last_serial + 1},
         )
-        with autocommit_engine(bind.engine).connect() as connection:
-            serial = connection.execute(statement).scalar_one()
-        return f"LLTP-{year}-{serial:08d}"
-    updated = session.execute(
-        update(CertificateCounter)
-        .where(CertificateCounter.year == year)
-        .values(last_serial=CertificateCounter.last_serial + 1)
         .returning(CertificateCounter.last_serial)
-    ).scalar_one_or_none()
-    if updated is None:
-        with session.begin_nested():
-            session.add(CertificateCounter(year=year, last_serial=1))
-        updated = 1
-    return f"LLTP-{year}-{updated:08d}"
+    )
+
+
+def _number(year: int, serial: int) -> str:
+    return f"LLTP-{year}-{serial:08d}"
 
 
 def _holder(request: CertificateRequest) -> dict:
@@ -115,9 +131,19 @@ def issue_certificate(
     actor: Actor,
     now: datetime,
 ) -> Certificate:
+    """Sign and record in the caller's transaction (a staff approval: one phase, human pace)."""
     if request.status not in (RequestStatus.PROCESSING, RequestStatus.NEEDS_REVIEW):
         raise Conflict("request_already_decided", request_status=request.status)
-    certificate = _signed_certificate(session, request, signer=signer, settings=settings, now=now)
+    person = records.person_record(session, request.citizen_pid)
+    certificate = _signed_certificate(session, request, signer=signer, settings=settings, now=now, person=person)
+    record_issued(session, request, certificate, actor=actor, now=now)
+    return certificate
+
+
+def record_issued(
+    session: Session, request: CertificateRequest, certificate: Certificate, *, actor: Actor, now: datetime
+) -> None:
+    """Write a signed certificate and the request's move to issued, with their audit and outbox events."""
     session.add(certificate)
     move(request, RequestStatus.ISSUED)
     request.open_slot = None
@@ -147,14 +173,20 @@ def issue_certificate(
         certificate_id=certificate.id,
         now=now,
     )
-    return certificate
 
 
 def _signed_certificate(
-    session: Session, request: CertificateRequest, *, signer: Signer, settings: Settings, now: datetime
+    session: Session,
+    request: CertificateRequest,
+    *,
+    signer: Signer,
+    settings: Settings,
+    now: datetime,
+    person: dict[str, Any] | None,
 ) -> Certificate:
     """The certificate row for ``request``, not yet added: its number, content, QR token and
-    signed PDF are all made here, before the caller writes anything."""
+    signed PDF are all made here, before the caller writes anything. ``person`` is the judicial
+    record the request was decided on (``records.person_record``)."""
     number = next_number(session, now.year)
     cti = secrets.token_bytes(16)
     code = new_verification_code()
@@ -168,7 +200,7 @@ def _signed_certificate(
         purpose=request.purpose,
         request_id=request.id,
         include_ban_section=request.include_ban_section,
-        person_record=records.person_record(session, request.citizen_pid),
+        person_record=person,
     )
     canonical = canonical_json(content)
     # What the public QR says is decided in one place: a Form 2 token carries no birth date,
@@ -200,22 +232,48 @@ def _signed_certificate(
     )
 
 
-def issue_for(
-    keystore: Keystore, settings: Settings
-) -> Callable[[Session, CertificateRequest, Actor, datetime], Certificate | None]:
-    """The automatic path's issuer: a signing failure sends the request to staff, logged."""
+@dataclass(frozen=True)
+class AutomaticIssuer:
+    """The automatic path's issuance, in the two phases of a submission
+    (``ecert.services.requests``): :meth:`sign` in the read phase, :meth:`record` in the write
+    transaction."""
 
-    def issue(session: Session, request: CertificateRequest, actor: Actor, now: datetime) -> Certificate | None:
-        try:
-            signer = keystore.signer_for_issuance(session, now)
-            with audit.savepoint(session):
-                return issue_certificate(session, request, signer=signer, settings=settings, actor=actor, now=now)
-        except Exception:
-            log.exception("automatic issuance failed for request %s; sent to review", request.id)
-            send_to_review(session, request, ["signing_failed"], actor=actor)
-            return None
+    keystore: Keystore
+    settings: Settings
 
-    return issue
+    def sign(
+        self, session: Session, request: CertificateRequest, person: dict[str, Any] | None, now: datetime
+    ) -> Certificate:
+        """The signed, unsaved certificate for the (unsaved) request; raises when it cannot be
+        signed. Reads through ``session`` and takes the serial in a transaction of its own."""
+        signer = self.keystore.signer_for_issuance(session, now)
+        return _signed_certificate(session, request, signer=signer, settings=self.settings, now=now, person=person)
+
+    def record(
+        self, session: Session, request: CertificateRequest, certificate: Certificate, *, actor: Actor, now: datetime
+    ) -> bool:
+        """Write the certificate signed in the read phase, unless its key stopped being the
+        active one since (revoked, or retired by a rotation): then nothing is written and the
+        answer is False (the caller sends the request to staff)."""
+        if not key_still_active(session, certificate.kid):
+            log.warning(
+                "signing key %s stopped being active while request %s was signed; sent to review",
+                certificate.kid,
+                request.id,
+            )
+            return False
+        record_issued(session, request, certificate, actor=actor, now=now)
+        return True
+
+
+def key_still_active(session: Session, kid: str) -> bool:
+    """The key's status as the writing transaction sees it. ``FOR SHARE`` on PostgreSQL: a
+    revocation or rotation committing now waits for this transaction, so no certificate is ever
+    written after its key was revoked (SQLite's single writer gives the same)."""
+    status = session.execute(
+        select(SigningKey.status).where(SigningKey.kid == kid).with_for_update(read=True)
+    ).scalar_one_or_none()
+    return status == KeyStatus.ACTIVE
 
 
 def find_by_number(session: Session, number: str) -> Certificate | None:

@@ -1,10 +1,20 @@
-"""The citizen's request: submission, the automatic decision, listing, cancellation."""
+"""The citizen's request: submission, the automatic decision, listing, cancellation.
+
+A submission runs in two phases. :func:`prepare_submission` does everything that only reads, and
+all the CPU work (validation, the open-request check, the judicial record, the automatic
+decision, and when it issues: the serial, content, token, PDF render and signature), before the
+first write and outside the write transaction. :func:`submit` then writes it all in one short
+transaction: the request, the certificate, audit and outbox events, the status moves. On SQLite,
+where a transaction holds the one write lock from its first statement, a worker no longer holds
+it while it renders and signs, so two workers issue side by side.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,15 +28,47 @@ from ecert.domain.states import RequestStatus, move
 from ecert.domain.validation import clean_request, validate_request
 from ecert.errors import Conflict, InvalidInput
 from ecert.identity import CitizenIdentity
-from ecert.models import CertificateRequest
+from ecert.models import Certificate, CertificateRequest, new_id
 from ecert.services import outbox, records
 from ecert.services.audit import Actor, record
 from ecert.services.lookup import certificate_ids, get_or_404, lock_or_404
 from ecert.services.paging import Ordering, Page, keyset_page
 
-# Called to issue a certificate for a request that the rules let through (see issuance.py);
-# it is a parameter so this module never needs to know how signing works.
-Issue = Callable[[Session, CertificateRequest, Actor, datetime], Any]
+log = logging.getLogger(__name__)
+
+
+class Issuer(Protocol):
+    """The automatic path's issuance (``ecert.services.issuance.AutomaticIssuer``), a parameter so
+    that this module never needs to know how signing works."""
+
+    def sign(
+        self, session: Session, request: CertificateRequest, person: dict[str, Any] | None, now: datetime
+    ) -> Certificate:
+        """Before any write: the signed, unsaved certificate; raises when it cannot be made."""
+        ...
+
+    def record(
+        self, session: Session, request: CertificateRequest, certificate: Certificate, *, actor: Actor, now: datetime
+    ) -> bool:
+        """In the write transaction: write the certificate, or answer False when what it was
+        signed with may no longer sign (nothing is written then)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """What the read phase decided, nothing written yet.
+
+    ``request`` is the new row, not added to any session (its id is set: the certificate names
+    it). ``review_reasons`` is empty when the request is issued at once, and then ``certificate``
+    is the signed, unsaved certificate; a signing failure is the review reason
+    ``signing_failed``.
+    """
+
+    request: CertificateRequest
+    now: datetime
+    review_reasons: list[str] = field(default_factory=list)
+    certificate: Certificate | None = None
 
 
 def open_request_for(session: Session, personal_id: str) -> CertificateRequest | None:
@@ -67,17 +109,19 @@ def _new_request(
     )
 
 
-def submit(
+def prepare_submission(
     session: Session,
     identity: CitizenIdentity,
     payload: dict[str, Any],
     *,
     settings: Settings,
-    actor: Actor,
-    issue: Issue | None,
+    issuer: Issuer | None,
     now: datetime | None = None,
-) -> CertificateRequest:
-    """Validate and store a request, then decide it at once where the rules allow."""
+) -> PreparedSubmission:
+    """The read phase of a submission: validate, check the open slot, decide, and sign when the
+    rules let the request through. ``session`` is only read (the serial is taken in a
+    transaction of its own: a failure after it leaves a gap). ``issuer`` None sends every
+    request to staff (signing is not set up)."""
     now = now or utcnow()
     # "This month" and "age 14" are Vietnam's calendar, not UTC's.
     errors = validate_request(payload, identity.as_claims(), rules.vietnam_date(now))
@@ -86,11 +130,46 @@ def submit(
     existing = open_request_for(session, identity.personal_id)
     if existing is not None:
         raise Conflict("open_request_exists", open_request_id=existing.id)
-
     request = _new_request(identity, clean_request(payload), settings, now)
-    session.add(request)
+    request.id = new_id()  # the certificate's content names the request before it is written
+    person = records.person_record(session, request.citizen_pid)
+    reasons = needs_review_reasons(
+        request.form_type, request.include_ban_section, person, request.residence_history, now.date()
+    )
+    if not settings.auto_issue:
+        reasons = [*reasons, "automatic_issuance_off"]
+    if issuer is None:
+        reasons = [*reasons, "signing_unavailable"]
+    if reasons:
+        return PreparedSubmission(request, now, reasons)
+    assert issuer is not None  # without it, signing_unavailable is among the reasons
     try:
+        certificate = issuer.sign(session, request, person, now)
+    except Exception:
+        log.exception("automatic issuance failed for request %s; sent to review", request.id)
+        return PreparedSubmission(request, now, ["signing_failed"])
+    return PreparedSubmission(request, now, certificate=certificate)
+
+
+def submit(
+    session: Session,
+    prepared: PreparedSubmission,
+    *,
+    actor: Actor,
+    issuer: Issuer | None,
+) -> CertificateRequest:
+    """The write phase: store the prepared request and its decision in ``session``'s transaction.
+
+    What may have changed since the read phase is checked here: another open request of the
+    same citizen (the unique open slot: 409 ``open_request_exists``), and the signing key (a key
+    revoked or retired meanwhile sends the request to staff with ``signing_failed``, and no
+    certificate is written).
+    """
+    request, now = prepared.request, prepared.now
+    try:
+        # Added inside the savepoint: losing the race takes the row out of the session again.
         with session.begin_nested():
+            session.add(request)
             session.flush()
     except IntegrityError:
         # Another submission for the same citizen won the race for the open slot.
@@ -104,35 +183,20 @@ def submit(
         details={"form_type": request.form_type, "fee_vnd": request.fee_vnd, "due_at": request.due_at.isoformat()},
     )
     outbox.emit(session, outbox.EventType.REQUEST_SUBMITTED, sub=request.citizen_pid, request_id=request.id, now=now)
-    decide(session, request, settings=settings, actor=actor, issue=issue, now=now)
-    return request
-
-
-def decide(
-    session: Session,
-    request: CertificateRequest,
-    *,
-    settings: Settings,
-    actor: Actor,
-    issue: Issue | None,
-    now: datetime,
-) -> None:
-    """submitted -> processing -> issued (automatic path) | needs_review (staff)."""
     move(request, RequestStatus.PROCESSING)
-    person = records.person_record(session, request.citizen_pid)
-    reasons = needs_review_reasons(
-        request.form_type, request.include_ban_section, person, request.residence_history, now.date()
-    )
-    if not settings.auto_issue:
-        reasons = [*reasons, "automatic_issuance_off"]
-    if issue is None:
-        reasons = [*reasons, "signing_unavailable"]
     request.review_reasons = []
+    reasons = list(prepared.review_reasons)
+    if not reasons:
+        issued = (
+            issuer is not None
+            and prepared.certificate is not None
+            and issuer.record(session, request, prepared.certificate, actor=actor, now=now)
+        )
+        if not issued:
+            reasons = ["signing_failed"]
     if reasons:
         send_to_review(session, request, reasons, actor=actor)
-        return
-    assert issue is not None  # without it, signing_unavailable is among the reasons
-    issue(session, request, actor, now)
+    return request
 
 
 def send_to_review(session: Session, request: CertificateRequest, reasons: list[str], *, actor: Actor) -> None:
