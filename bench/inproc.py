@@ -204,6 +204,50 @@ def issuance_parts(ctx: Context, results: Results, *, quick: bool) -> dict[str, 
     return rates
 
 
+SECTION_REQUEST_CPU = "issuance: one request's CPU in-process (1 core, no HTTP)"
+
+
+def request_cpu(ctx: Context, results: Results, parts_ms: list[float] | None, *, quick: bool) -> None:
+    """CPU of one POST /api/v1/requests that is issued at once, through the Flask test client
+    (no HTTP server, no client on the cores), against the parts' sum from the same run: the
+    share the parts can be of a request whatever HTTP and the client cost (the ceiling of
+    "end to end ÷ parts")."""
+    from bench.client import CitizenFactory
+
+    client = ctx.app.test_client()
+    factory = CitizenFactory(ctx.instance.idp_dir)
+    factory.serial = 500_000  # apart from the citizens the servers' runs mint from the same store
+    count = 10 if quick else 40
+
+    def post_all(citizens: list[Any]) -> list[float]:
+        spent = []
+        for citizen in citizens:
+            began = time.process_time()
+            answer = client.post("/api/v1/requests", json=citizen.request_payload(),
+                                 headers={"Authorization": f"Bearer {citizen.token}"})
+            spent.append((time.process_time() - began) * 1000)
+            body = answer.get_json(silent=True) or {}
+            if answer.status_code != 201 or body.get("status") != "issued":
+                raise RuntimeError(f"in-process POST: HTTP {answer.status_code}, status {body.get('status')!r}")
+        return sorted(spent)
+
+    post_all(factory.mint(5))  # warm: fonts, key, statement caches
+    medians = []
+    for run in range(RUNS):
+        log(f"one request's CPU in-process, run {run + 1}/{RUNS}")
+        spent = post_all(factory.mint(count))
+        medians.append(spent[len(spent) // 2])
+    results.add(SECTION_REQUEST_CPU, "POST /api/v1/requests, issued at once (CPU, median)", medians, "ms",
+                note=f"{count} citizens a run; Flask test client, SQLite, process CPU time")
+    if parts_ms:
+        beyond = [whole - parts for whole, parts in zip(medians, parts_ms, strict=True)]
+        results.add(SECTION_REQUEST_CPU, "the request beyond the parts", beyond, "ms",
+                    note="validation, identity check, reads, writes, audit chain, outbox, commit, answer")
+        results.add(SECTION_REQUEST_CPU, "parts ÷ whole request (ceiling of end to end ÷ parts)",
+                    ratios(parts_ms, medians), "×", digits=2,
+                    note="what end to end could reach if HTTP, the client and the 2nd core were free")
+
+
 def _whole_path(issuer: _Issuer, wording: Any, code: str) -> bytes:
     """One certificate through every part of the path, as the automatic issuance runs them."""
     from signing.pdf import render_certificate_pdf, sign_pdf

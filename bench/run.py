@@ -43,7 +43,8 @@ RESULTS_FILE = ROOT / "bench" / "results" / "latest.md"
 SECTION_REQUESTS = "requests through the API (2 workers)"
 SECTION_HTTP = "verification over HTTP (2 workers)"
 SECTION_E2E = "issuance: end to end vs parts"
-SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, outbox.SECTION, SECTION_REQUESTS, SECTION_E2E, "sizes", SECTION_HTTP,
+SECTION_ORDER = [inproc.SECTION_OFFLINE, inproc.SECTION_PARTS, outbox.SECTION, SECTION_REQUESTS, SECTION_E2E,
+                 inproc.SECTION_REQUEST_CPU, "sizes", SECTION_HTTP,
                  junk_upload.SECTION, "staff (2 workers)", "memory (2 workers, SQLite)",
                  "staff console (in-process, PostgreSQL)", "scale (PostgreSQL)", "PostgreSQL",
                  "profile (cProfile, in-process, SQLite)"]
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                 inproc.offline_verification(ctx, results, quick=plan.quick)
             if plan.wants("parts"):
                 part_rates = inproc.issuance_parts(ctx, results, quick=plan.quick)
+                parts_ms = [sum(1000.0 / part_rates[key][i] for key, _ in inproc.PATH_PARTS) for i in range(RUNS)]
+                inproc.request_cpu(ctx, results, parts_ms, quick=plan.quick)
             ctx.session.close()
         if plan.wants("outbox"):
             outbox.outbox_figures(sqlite, results, quick=plan.quick)
