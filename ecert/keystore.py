@@ -38,6 +38,12 @@ from signing.trustlist import build_trust_list, jwk_entry
 log = logging.getLogger(__name__)
 
 
+# The key ``Keystore.active_row`` chooses, by its kid only.
+_ACTIVE_KID = (
+    select(SigningKey.kid).where(SigningKey.status == "active").order_by(SigningKey.created_at.desc()).limit(1)
+)
+
+
 class Keystore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -74,15 +80,24 @@ class Keystore:
         ).scalar_one_or_none()
 
     def signer_for_issuance(self, session: Session, now: datetime) -> FileSigner:
-        """The active DSC's signer, refused when expired or revoked: nothing is signed with it."""
-        row = self.active_row(session)
-        if row is None:
-            raise ServiceUnavailable("signing_unavailable", detail="no active document-signer key")
+        """The active DSC's signer, refused when expired or revoked: nothing is signed with it.
+
+        Asked on every issuance, so the active key's kid is read alone; the whole row (its
+        certificate and key path) only when this process has no signer for that kid yet.
+        """
+        kid = session.execute(_ACTIVE_KID).scalar_one_or_none()
+        with self._lock:
+            signer = self._signers.get(kid) if kid is not None else None
         try:
-            signer = self.signer(row)
-            signer.ensure_usable(now, revoked=row.status == "revoked")
+            if signer is None:
+                row = self.active_row(session)
+                if row is None:
+                    raise ServiceUnavailable("signing_unavailable", detail="no active document-signer key")
+                kid, signer = row.kid, self.signer(row)
+            # Only an active key is chosen here; its validity dates are still checked.
+            signer.ensure_usable(now, revoked=False)
         except (SignerUnusable, SigningSetupError) as exc:
-            log.error("active signing key %s unusable: %s", row.kid, exc)
+            log.error("active signing key %s unusable: %s", kid, exc)
             raise ServiceUnavailable("signing_unavailable", detail="the active signing key cannot sign") from exc
         return signer
 

@@ -77,6 +77,14 @@ def open_request_for(session: Session, personal_id: str) -> CertificateRequest |
     ).scalar_one_or_none()
 
 
+def open_request_id(session: Session, personal_id: str) -> str | None:
+    """The id of the citizen's open request, if any: one column, no object loaded (a submission
+    only needs to know whether the slot is taken and name the request that took it)."""
+    return session.execute(
+        select(CertificateRequest.id).where(CertificateRequest.open_slot == personal_id)
+    ).scalar_one_or_none()
+
+
 def _new_request(
     identity: CitizenIdentity, clean: dict[str, Any], settings: Settings, now: datetime
 ) -> CertificateRequest:
@@ -127,9 +135,9 @@ def prepare_submission(
     errors = validate_request(payload, identity.as_claims(), rules.vietnam_date(now))
     if errors:
         raise InvalidInput(errors)
-    existing = open_request_for(session, identity.personal_id)
+    existing = open_request_id(session, identity.personal_id)
     if existing is not None:
-        raise Conflict("open_request_exists", open_request_id=existing.id)
+        raise Conflict("open_request_exists", open_request_id=existing)
     request = _new_request(identity, clean_request(payload), settings, now)
     request.id = new_id()  # the certificate's content names the request before it is written
     person = records.person_record(session, request.citizen_pid)
