@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from ecert.domain.validation import ascii_fold
@@ -196,13 +196,18 @@ def import_file(session: Session, stream: IO[bytes], actor: Actor) -> ImportRepo
     return import_lines(session, stream, actor)
 
 
+# Built once: every submission and issuance asks it, and building the loader options costs
+# about as much as the query for a person with no entry.
+_PERSON_WITH_RECORD = (
+    select(Person)
+    .where(Person.personal_id == bindparam("personal_id"))
+    .options(selectinload(Person.convictions), selectinload(Person.bans))
+)
+
+
 def person_record(session: Session, personal_id: str) -> dict[str, Any] | None:
     """The person's record shaped like an import line, or None when the store has no entry."""
-    person = session.execute(
-        select(Person)
-        .where(Person.personal_id == personal_id)
-        .options(selectinload(Person.convictions), selectinload(Person.bans))
-    ).scalar_one_or_none()
+    person = session.execute(_PERSON_WITH_RECORD, {"personal_id": personal_id}).scalar_one_or_none()
     if person is None:
         return None
     return {
