@@ -270,9 +270,12 @@ def key_still_active(session: Session, kid: str) -> bool:
     """The key's status as the writing transaction sees it. ``FOR SHARE`` on PostgreSQL: a
     revocation or rotation committing now waits for this transaction, so no certificate is ever
     written after its key was revoked (SQLite's single writer gives the same)."""
-    status = session.execute(
-        select(SigningKey.status).where(SigningKey.kid == kid).with_for_update(read=True)
-    ).scalar_one_or_none()
+    # Without autoflush: what was added so far is written by the next flush together with the
+    # certificate (the request's row is then updated once, not twice).
+    with session.no_autoflush:
+        status = session.execute(
+            select(SigningKey.status).where(SigningKey.kid == kid).with_for_update(read=True)
+        ).scalar_one_or_none()
     return status == KeyStatus.ACTIVE
 
 

@@ -95,6 +95,8 @@ def _new_request(
     if not holder.get("place_of_birth") and clean["place_of_birth"]:
         holder["place_of_birth"] = clean["place_of_birth"]
     return CertificateRequest(
+        # Known to be none: issuing it later then needs no query for a previous certificate.
+        certificate=None,
         citizen_pid=identity.personal_id,
         open_slot=identity.personal_id,
         status=RequestStatus.SUBMITTED,

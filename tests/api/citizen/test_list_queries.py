@@ -38,3 +38,16 @@ def test_the_citizens_list_does_not_query_once_per_certificate(app, client, auth
         costs.append(len([s for s in statements if "certificates" in s]))
     assert len(page["items"]) == 3
     assert costs[0] == costs[-1], costs  # 1 certificate or 3: the same queries
+
+
+def test_an_issued_submission_writes_its_request_once_and_reads_no_old_certificate(app, client, auth):
+    """The request row is inserted, then updated once to issued (not once per step), and
+    linking the new certificate looks for no previous one (a new request has none)."""
+    client.post("/api/v1/requests", json=form1_payload(), headers=auth(pid="001090054321"))  # warm
+    with counted(app) as statements:
+        created = client.post("/api/v1/requests", json=form1_payload(), headers=auth()).get_json()
+    assert created["status"] == "issued", created
+    flat = [" ".join(s.split()).upper() for s in statements]
+    assert len([s for s in flat if s.startswith("UPDATE REQUESTS")]) == 1, flat
+    assert not [s for s in flat if s.startswith("SELECT") and "FROM CERTIFICATES" in s], flat
+    assert len([s for s in flat if s.startswith("INSERT INTO CERTIFICATES")]) == 1, flat
