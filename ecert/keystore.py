@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -38,10 +38,12 @@ from signing.trustlist import build_trust_list, jwk_entry
 log = logging.getLogger(__name__)
 
 
-# The key ``Keystore.active_row`` chooses, by its kid only.
-_ACTIVE_KID = (
-    select(SigningKey.kid).where(SigningKey.status == "active").order_by(SigningKey.created_at.desc()).limit(1)
-)
+def _active_key(*columns: Any) -> Select[Any]:
+    """The active key (the newest, should there ever be two), as ``columns``."""
+    return select(*columns).where(SigningKey.status == "active").order_by(SigningKey.created_at.desc()).limit(1)
+
+
+_ACTIVE_KID = _active_key(SigningKey.kid)
 
 
 class Keystore:
@@ -75,9 +77,7 @@ class Keystore:
             return signer
 
     def active_row(self, session: Session) -> SigningKey | None:
-        return session.execute(
-            select(SigningKey).where(SigningKey.status == "active").order_by(SigningKey.created_at.desc()).limit(1)
-        ).scalar_one_or_none()
+        return session.execute(_active_key(SigningKey)).scalar_one_or_none()
 
     def signer_for_issuance(self, session: Session, now: datetime) -> FileSigner:
         """The active DSC's signer, refused when expired or revoked: nothing is signed with it.
