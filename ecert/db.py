@@ -247,42 +247,31 @@ def unit_of_work(resources: HasSessions) -> Iterator[Session]:
         discard(session)
 
 
-_AUTOCOMMIT_ENGINES: dict[str, Engine] = {}
+_SIDE_ENGINES: dict[str, Engine] = {}
 
 
-def autocommit_engine(engine: Engine) -> Engine:
-    """A small pool of autocommit connections beside ``engine``'s, for one-statement work that
-    must not wait for, or hold locks in, the caller's transaction (the certificate serial).
+def side_engine(engine: Engine) -> Engine | None:
+    """A small pool beside ``engine``'s, for a tiny write of its own that must not wait for, or
+    hold locks in, the caller's transaction (the certificate serial): autocommit connections on
+    PostgreSQL; on SQLite an engine built by :func:`make_engine`, so with the same pragmas, busy
+    timeout and ``BEGIN IMMEDIATE``.
 
     Separate on purpose: a transaction that needs a second connection from its own pool while
     other requests hold all of them (waiting on a row it has locked) would deadlock the pool.
+    None for an in-memory SQLite database: a second connection would open another, empty one.
     """
-    key = engine.url.render_as_string(hide_password=False)
-    side = _AUTOCOMMIT_ENGINES.get(key)
-    if side is None:
-        side = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True)
-        _AUTOCOMMIT_ENGINES[key] = side
-    return side
-
-
-_SQLITE_SIDE_ENGINES: dict[str, Engine] = {}
-
-
-def sqlite_side_engine(engine: Engine) -> Engine | None:
-    """A small pool beside a SQLite ``engine``'s, for a tiny write of its own (the certificate
-    serial) made while the caller holds no transaction; built by :func:`make_engine`, so it has
-    the same pragmas, busy timeout and ``BEGIN IMMEDIATE``.
-
-    None for an in-memory database: a second connection would open another, empty, database.
-    """
-    database = engine.url.database
-    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
+    url = engine.url
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and (not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"):
         return None
-    key = engine.url.render_as_string(hide_password=False)
-    side = _SQLITE_SIDE_ENGINES.get(key)
+    key = url.render_as_string(hide_password=False)
+    side = _SIDE_ENGINES.get(key)
     if side is None:
-        side = make_engine(key, pool_size=1, max_overflow=4)
-        _SQLITE_SIDE_ENGINES[key] = side
+        if sqlite:
+            side = make_engine(key, pool_size=1, max_overflow=4)
+        else:
+            side = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=4, pool_pre_ping=True)
+        _SIDE_ENGINES[key] = side
     return side
 
 

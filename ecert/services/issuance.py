@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ecert.config import Settings
-from ecert.db import autocommit_engine, in_sqlite_transaction, sqlite_side_engine
+from ecert.db import in_sqlite_transaction, side_engine
 from ecert.domain.content import build_content, certificate_wording
 from ecert.domain.states import CertificateStatus, KeyStatus, RequestStatus, move
 from ecert.domain.validation import ascii_fold, current_period
@@ -70,20 +70,15 @@ def next_number(session: Session, year: int) -> str:
     the one write lock, which a second connection would wait for in vain, so the serial is taken
     in that transaction (a staff approval), without a gap.
     """
-    bind = session.get_bind()
-    engine = bind.engine
-    if engine.dialect.name == "postgresql":
-        with autocommit_engine(engine).connect() as connection:
-            serial = connection.execute(_serial_upsert(pg_insert, year)).scalar_one()
-        return _number(year, serial)
-    side = None if in_sqlite_transaction(session) else sqlite_side_engine(engine)
+    engine = session.get_bind().engine
+    postgres = engine.dialect.name == "postgresql"
+    upsert = _serial_upsert(pg_insert if postgres else sqlite_insert, year)
+    side = None if not postgres and in_sqlite_transaction(session) else side_engine(engine)
     if side is None:
-        serial = session.execute(_serial_upsert(sqlite_insert, year)).scalar_one()
-        return _number(year, serial)
-    # BEGIN IMMEDIATE, one statement, COMMIT: the write lock is held for the upsert only.
+        return _number(year, session.execute(upsert).scalar_one())
+    # Its own transaction (BEGIN IMMEDIATE on SQLite): the lock is held for the upsert only.
     with side.begin() as connection:
-        serial = connection.execute(_serial_upsert(sqlite_insert, year)).scalar_one()
-    return _number(year, serial)
+        return _number(year, connection.execute(upsert).scalar_one())
 
 
 def _serial_upsert(insert: Any, year: int) -> Any:
