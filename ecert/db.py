@@ -280,3 +280,64 @@ def in_sqlite_transaction(session: Session) -> bool:
     every transaction beginning IMMEDIATE); a ``reads_only`` session is not. Connects the session
     if it was not yet."""
     return bool(session.connection().connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
+
+
+class CursorQuery:
+    """A Core ``SELECT`` compiled once per dialect and run on the DBAPI cursor of a session's
+    own connection (its transaction, its isolation), with the column types' own bind and result
+    conversions.
+
+    For the one query every verification runs: SQLAlchemy's per-execution work (the statement's
+    cache key, an execution context, result metadata, a Row) costs ~20 µs in a tight loop and
+    ~70 µs inside a request (bench/results/verification-status-2026-11-30.md), more than the
+    indexed read itself. Statements with expanding (``IN``) or literal-rendered parameters are
+    refused: their SQL is not fixed at compile time.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _DialectQuery] = {}
+
+    def first(self, session: Session, **params: Any) -> tuple[Any, ...] | None:
+        """The first row (each value converted by its column's type), or None."""
+        connection = session.connection()
+        query = self._compiled.get(connection.dialect.name)
+        if query is None:
+            query = self._compiled.setdefault(
+                connection.dialect.name, _DialectQuery(self.statement, connection.dialect)
+            )
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(query.sql, query.parameters(params))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(
+            value if convert is None else convert(value) for convert, value in zip(query.results, row, strict=True)
+        )
+
+
+class _DialectQuery:
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a CursorQuery needs SQL fixed at compile time (no IN lists, no literal parameters)")
+        self.sql: str = compiled.string
+        self.positions: list[str] | None = list(compiled.positiontup) if compiled.positional else None
+        self.binds = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
+        }
+        self.results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
+        ]
+
+    def parameters(self, params: dict[str, Any]) -> Any:
+        converted = {
+            name: value if (convert := self.binds.get(name)) is None else convert(value)
+            for name, value in params.items()
+        }
+        if self.positions is None:
+            return converted
+        return tuple(converted[name] for name in self.positions)

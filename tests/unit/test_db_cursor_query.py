@@ -1,0 +1,53 @@
+"""ecert.db.CursorQuery: the verification's status query on the session's DBAPI cursor must read
+exactly what the same statement reads through SQLAlchemy (types converted, in the session's
+own transaction), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, select
+
+from ecert.db import CursorQuery
+from ecert.models import KeyStatus, SigningKey
+
+_KEY = select(
+    SigningKey.kid, SigningKey.status, SigningKey.not_before, SigningKey.revoked_at, SigningKey.certificate_pem
+).where(SigningKey.kid == bindparam("kid"))
+
+
+def _a_key(db) -> SigningKey:
+    key = db.scalars(select(SigningKey).limit(1)).one()
+    return key
+
+
+def test_it_reads_what_sqlalchemy_reads_with_each_columns_type(db):
+    key = _a_key(db)
+    key.revoked_at = datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=UTC)
+    key.status = KeyStatus.REVOKED
+    db.flush()  # not committed: the cursor must run in the session's own transaction
+
+    row = CursorQuery(_KEY).first(db, kid=key.kid)
+
+    assert row == tuple(db.execute(_KEY, {"kid": key.kid}).one())
+    kid, status, not_before, revoked_at, pem = row
+    assert status is KeyStatus.REVOKED  # the column type's conversion, not the stored text
+    assert revoked_at == datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=UTC)
+    assert revoked_at.tzinfo is not None and not_before.tzinfo is not None
+    assert (kid, pem) == (key.kid, key.certificate_pem)
+
+
+def test_no_row_is_none(db):
+    assert CursorQuery(_KEY).first(db, kid="0000000000000000") is None
+
+
+def test_a_hostile_parameter_is_a_value_not_sql(db):
+    key = _a_key(db)
+    assert CursorQuery(_KEY).first(db, kid=f"{key.kid}' OR '1'='1") is None
+
+
+def test_sql_that_is_not_fixed_at_compile_time_is_refused(db):
+    expanding = select(SigningKey.kid).where(SigningKey.kid.in_(bindparam("kids", expanding=True)))
+    with pytest.raises(ValueError, match="fixed at compile time"):
+        CursorQuery(expanding).first(db, kids=["a", "b"])
