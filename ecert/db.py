@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -282,62 +282,83 @@ def in_sqlite_transaction(session: Session) -> bool:
     return bool(session.connection().connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
 
 
-class CursorQuery:
-    """A Core ``SELECT`` compiled once per dialect and run on the DBAPI cursor of a session's
+class CursorStatement:
+    """A Core statement compiled once per dialect and run on the DBAPI cursor of a session's
     own connection (its transaction, its isolation), with the column types' own bind and result
     conversions.
 
-    For the one query every verification runs: SQLAlchemy's per-execution work (the statement's
-    cache key, an execution context, result metadata, a Row) costs ~20 µs in a tight loop and
-    ~70 µs inside a request (bench/results/verification-status-2026-11-30.md), more than the
-    indexed read itself. Statements with expanding (``IN``) or literal-rendered parameters are
-    refused: their SQL is not fixed at compile time.
+    For the statements every verification runs (the status query, the log's batched INSERTs):
+    SQLAlchemy's per-execution work (the statement's cache key, an execution context, result
+    metadata, a Row; per-row default and parameter processing in an executemany) costs ~20 µs
+    in a tight loop and ~70 µs inside a request, more than the indexed read itself
+    (bench/results/verification-status-2026-11-30.md). Statements with expanding (``IN``) or
+    literal-rendered parameters are refused: their SQL is not fixed at compile time.
     """
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, _DialectQuery] = {}
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, session: Session) -> tuple[Any, _Compiled]:
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled.setdefault(dialect.name, _Compiled(self.statement, dialect))
+        return connection.connection, compiled
 
     def first(self, session: Session, **params: Any) -> tuple[Any, ...] | None:
-        """The first row (each value converted by its column's type), or None."""
-        connection = session.connection()
-        query = self._compiled.get(connection.dialect.name)
-        if query is None:
-            query = self._compiled.setdefault(
-                connection.dialect.name, _DialectQuery(self.statement, connection.dialect)
-            )
-        cursor = connection.connection.cursor()
+        """The first row of a SELECT (each value converted by its column's type), or None."""
+        dbapi_connection, compiled = self._for(session)
+        cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(query.sql, query.parameters(params))
+            cursor.execute(compiled.sql, compiled.parameters(params))
             row = cursor.fetchone()
         finally:
             cursor.close()
         if row is None:
             return None
         return tuple(
-            value if convert is None else convert(value) for convert, value in zip(query.results, row, strict=True)
+            value if convert is None else convert(value) for convert, value in zip(compiled.results, row, strict=True)
         )
 
+    def execute_many(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Run the statement once per parameter set (an INSERT of a batch), in one call."""
+        if not rows:
+            return
+        dbapi_connection, compiled = self._for(session)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+        finally:
+            cursor.close()
 
-class _DialectQuery:
+
+class _Compiled:
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
         if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("a CursorQuery needs SQL fixed at compile time (no IN lists, no literal parameters)")
+            raise ValueError("a CursorStatement needs SQL fixed at compile time (no IN lists, no literal parameters)")
         self.sql: str = compiled.string
         self.positions: list[str] | None = list(compiled.positiontup) if compiled.positional else None
         self.binds = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
         }
-        self.results = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
-        ]
+        # Values the statement carries itself (``literal(...)``), converted once.
+        self.fixed = self._converted({name: bind.value for name, bind in compiled.binds.items() if not bind.required})
+        selected = statement.selected_columns if isinstance(statement, Select) else ()
+        self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected]
 
-    def parameters(self, params: dict[str, Any]) -> Any:
-        converted = {
+    def _converted(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
             name: value if (convert := self.binds.get(name)) is None else convert(value)
             for name, value in params.items()
         }
+
+    def parameters(self, params: dict[str, Any]) -> Any:
+        converted = self._converted(params)
+        if self.fixed:
+            converted = {**self.fixed, **converted}
         if self.positions is None:
             return converted
         return tuple(converted[name] for name in self.positions)

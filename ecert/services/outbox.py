@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ecert.db import Base, UTCDateTime, utcnow
+from ecert.db import Base, CursorStatement, UTCDateTime, utcnow
 from ecert.errors import InvalidInput, NotFound
 from ecert.models import Certificate, OutboxEvent, new_id
 from ecert.services.paging import Ordering, Page, decode_cursor, encode_cursor
@@ -138,6 +138,10 @@ _INSERT_FOR_CERTIFICATE: Final = {
     "postgresql": _insert_for_certificate(_PG_TXID),
     "other": _insert_for_certificate(literal(0, BigInteger())),
 }
+# The same, for a batch (the verification log's): on the session's cursor, one executemany.
+_INSERT_FOR_CERTIFICATES: Final = {
+    kind: CursorStatement(statement) for kind, statement in _INSERT_FOR_CERTIFICATE.items()
+}
 
 
 def emit_for_certificate(
@@ -162,11 +166,10 @@ def emit_for_certificates(session: Session, event_type: EventType, occurrences: 
     (a batch of the verification log writes its events this way)."""
     if not occurrences:
         return
-    connection = session.connection()
-    kind = "postgresql" if connection.dialect.name == "postgresql" else "other"
+    kind = "postgresql" if session.get_bind().dialect.name == "postgresql" else "other"
     type_name = str(EventType(event_type))
-    connection.execute(
-        _INSERT_FOR_CERTIFICATE[kind],
+    _INSERT_FOR_CERTIFICATES[kind].execute_many(
+        session,
         [
             {"event_id": new_id(), "type": type_name, "now": moment, "certificate_id": certificate_id}
             for certificate_id, moment in occurrences

@@ -1,4 +1,5 @@
 """Shared fixtures of the pure domain-rule tests (no app, no database)."""
+
 from __future__ import annotations
 
 import copy

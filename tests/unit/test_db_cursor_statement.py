@@ -1,4 +1,4 @@
-"""ecert.db.CursorQuery: the verification's status query on the session's DBAPI cursor must read
+"""ecert.db.CursorStatement: the verification's status query on the session's DBAPI cursor must read
 exactly what the same statement reads through SQLAlchemy (types converted, in the session's
 own transaction), on SQLite and on PostgreSQL."""
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import bindparam, select
 
-from ecert.db import CursorQuery
+from ecert.db import CursorStatement
 from ecert.models import KeyStatus, SigningKey
 
 _KEY = select(
@@ -28,7 +28,7 @@ def test_it_reads_what_sqlalchemy_reads_with_each_columns_type(db):
     key.status = KeyStatus.REVOKED
     db.flush()  # not committed: the cursor must run in the session's own transaction
 
-    row = CursorQuery(_KEY).first(db, kid=key.kid)
+    row = CursorStatement(_KEY).first(db, kid=key.kid)
 
     assert row == tuple(db.execute(_KEY, {"kid": key.kid}).one())
     kid, status, not_before, revoked_at, pem = row
@@ -39,15 +39,46 @@ def test_it_reads_what_sqlalchemy_reads_with_each_columns_type(db):
 
 
 def test_no_row_is_none(db):
-    assert CursorQuery(_KEY).first(db, kid="0000000000000000") is None
+    assert CursorStatement(_KEY).first(db, kid="0000000000000000") is None
 
 
 def test_a_hostile_parameter_is_a_value_not_sql(db):
     key = _a_key(db)
-    assert CursorQuery(_KEY).first(db, kid=f"{key.kid}' OR '1'='1") is None
+    assert CursorStatement(_KEY).first(db, kid=f"{key.kid}' OR '1'='1") is None
 
 
 def test_sql_that_is_not_fixed_at_compile_time_is_refused(db):
     expanding = select(SigningKey.kid).where(SigningKey.kid.in_(bindparam("kids", expanding=True)))
     with pytest.raises(ValueError, match="fixed at compile time"):
-        CursorQuery(expanding).first(db, kids=["a", "b"])
+        CursorStatement(expanding).first(db, kids=["a", "b"])
+
+
+def test_execute_many_writes_each_row_with_its_types_and_the_statements_own_values(db):
+    from sqlalchemy import insert, literal
+
+    from ecert.models import VerificationEvent
+
+    statement = CursorStatement(
+        insert(VerificationEvent).values(
+            certificate_id=bindparam("certificate_id"),
+            checked_at=bindparam("checked_at"),
+            channel=literal("code"),
+            outcome=bindparam("outcome"),
+        )
+    )
+    first = datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
+    second = datetime(2026, 12, 1, 0, 0, 0, 1, tzinfo=UTC)
+    statement.execute_many(
+        db,
+        [
+            {"certificate_id": None, "checked_at": first, "outcome": "not_found"},
+            {"certificate_id": None, "checked_at": second, "outcome": "malformed"},
+        ],
+    )
+
+    rows = db.execute(
+        select(VerificationEvent.checked_at, VerificationEvent.channel, VerificationEvent.outcome)
+        .where(VerificationEvent.checked_at.in_([first, second]))
+        .order_by(VerificationEvent.checked_at)
+    ).all()
+    assert [tuple(row) for row in rows] == [(first, "code", "not_found"), (second, "code", "malformed")]
