@@ -322,6 +322,15 @@ class CursorStatement:
             value if convert is None else convert(value) for convert, value in zip(compiled.results, row, strict=True)
         )
 
+    def execute(self, session: Session, **params: Any) -> None:
+        """Run a statement that returns no rows (an INSERT … SELECT of a whole batch)."""
+        dbapi_connection, compiled = self._for(session)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(params))
+        finally:
+            cursor.close()
+
     def execute_many(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         """Run the statement once per parameter set (an INSERT of a batch), in one call."""
         if not rows:

@@ -39,6 +39,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from ecert.db import Base, CursorStatement, UTCDateTime, utcnow
@@ -108,6 +109,12 @@ def emit(
     return event
 
 
+_OUTBOX_COLUMNS: Final = [
+    "id", "txid", "type", "occurred_at", "sub", "request_id", "certificate_id", "state", "attempts",
+    "next_attempt_at", "retry_window_from",
+]  # fmt: skip
+
+
 def _insert_for_certificate(transaction_id: ColumnElement[Any]) -> Any:
     """``INSERT INTO outbox_events SELECT … FROM certificates WHERE id = :certificate_id``."""
     when = bindparam("now", type_=UTCDateTime())
@@ -124,11 +131,7 @@ def _insert_for_certificate(transaction_id: ColumnElement[Any]) -> Any:
         when,
         when,
     ).where(Certificate.id == bindparam("certificate_id"))
-    columns = [
-        "id", "txid", "type", "occurred_at", "sub", "request_id", "certificate_id", "state", "attempts",
-        "next_attempt_at", "retry_window_from",
-    ]  # fmt: skip
-    return insert(Base.metadata.tables[OutboxEvent.__tablename__]).from_select(columns, source)
+    return insert(Base.metadata.tables[OutboxEvent.__tablename__]).from_select(_OUTBOX_COLUMNS, source)
 
 
 # Built once: this runs on every verification, where the ORM's per-statement work would cost
@@ -138,10 +141,46 @@ _INSERT_FOR_CERTIFICATE: Final = {
     "postgresql": _insert_for_certificate(_PG_TXID),
     "other": _insert_for_certificate(literal(0, BigInteger())),
 }
-# The same, for a batch (the verification log's): on the session's cursor, one executemany.
-_INSERT_FOR_CERTIFICATES: Final = {
-    kind: CursorStatement(statement) for kind, statement in _INSERT_FOR_CERTIFICATE.items()
-}
+# The same for a batch (the verification log's), on the session's cursor. SQLite: one
+# executemany (run in C, in-process).
+_INSERT_FOR_CERTIFICATES: Final = CursorStatement(_INSERT_FOR_CERTIFICATE["other"])
+
+
+def _insert_for_certificates_from_arrays() -> Any:
+    """PostgreSQL: ``INSERT INTO outbox_events SELECT … FROM unnest(arrays) WITH ORDINALITY JOIN
+    certificates``, one statement for the whole batch, its events in the batch's order (the
+    feed's ``seq``)."""
+    occurrences = (
+        func.unnest(
+            bindparam("event_ids", type_=ARRAY(String())),
+            bindparam("certificate_ids", type_=ARRAY(String())),
+            bindparam("moments", type_=ARRAY(UTCDateTime())),
+        )
+        .table_valued("event_id", "certificate_id", "at", with_ordinality="position")
+        .render_derived()
+    )
+    when = occurrences.c.at
+    source = (
+        select(
+            occurrences.c.event_id,
+            _PG_TXID,
+            bindparam("type", type_=String()),
+            when,
+            Certificate.holder_pid,
+            Certificate.request_id,
+            Certificate.id,
+            literal(str(DeliveryState.PENDING)),
+            literal(0),
+            when,
+            when,
+        )
+        .join_from(occurrences, Certificate, Certificate.id == occurrences.c.certificate_id)
+        .order_by(occurrences.c.position)
+    )
+    return insert(Base.metadata.tables[OutboxEvent.__tablename__]).from_select(_OUTBOX_COLUMNS, source)
+
+
+_INSERT_FOR_CERTIFICATES_FROM_ARRAYS: Final = CursorStatement(_insert_for_certificates_from_arrays())
 
 
 def emit_for_certificate(
@@ -162,13 +201,21 @@ def emit_for_certificate(
 
 
 def emit_for_certificates(session: Session, event_type: EventType, occurrences: Sequence[tuple[str, datetime]]) -> None:
-    """``emit_for_certificate`` for many (certificate id, time) pairs at once: one executemany
+    """``emit_for_certificate`` for many (certificate id, time) pairs at once, in their order
     (a batch of the verification log writes its events this way)."""
     if not occurrences:
         return
-    kind = "postgresql" if session.get_bind().dialect.name == "postgresql" else "other"
     type_name = str(EventType(event_type))
-    _INSERT_FOR_CERTIFICATES[kind].execute_many(
+    if session.get_bind().dialect.name == "postgresql":
+        _INSERT_FOR_CERTIFICATES_FROM_ARRAYS.execute(
+            session,
+            event_ids=[new_id() for _ in occurrences],
+            certificate_ids=[certificate_id for certificate_id, _ in occurrences],
+            moments=[moment for _, moment in occurrences],
+            type=type_name,
+        )
+        return
+    _INSERT_FOR_CERTIFICATES.execute_many(
         session,
         [
             {"event_id": new_id(), "type": type_name, "now": moment, "certificate_id": certificate_id}

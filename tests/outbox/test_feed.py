@@ -233,3 +233,42 @@ def test_a_batch_of_checks_writes_one_event_per_certificate_named(client, auth, 
     verified = rows(db, type="certificate.verified")
     assert [(row.certificate_id, row.occurred_at) for row in verified] == [(certificate_id, moment)] * 2
     assert {row.sub for row in verified} == {AN["pid"]}
+
+
+def test_a_batch_is_written_in_its_order_with_every_value(client, auth, issued_certificate, db):
+    """A batch of checks (on PostgreSQL one INSERT … FROM unnest for all of them) keeps each
+    check's values and the batch's order: the feed's seq follows the checks, not their times."""
+    from datetime import UTC, datetime, timedelta
+
+    from ecert.models import VerificationEvent
+    from ecert.services.verification import CheckRecord, record_checks
+
+    certificate_id = issued_certificate["certificate_id"]
+    start = datetime(2026, 11, 30, 8, 0, 0, 123456, tzinfo=UTC)
+    # Times out of order on purpose; every third check names no certificate.
+    checks = [
+        CheckRecord(
+            certificate_id if i % 3 else None,
+            start + timedelta(seconds=(i * 7) % 11, microseconds=i),
+            ("qr", "page", "code", "pdf")[i % 4],
+            ("valid", "malformed", "not_found")[i % 3],
+        )
+        for i in range(30)
+    ]
+    record_checks(db, checks)
+
+    db.expire_all()
+    logged = db.scalars(
+        select(VerificationEvent).where(VerificationEvent.checked_at >= start).order_by(VerificationEvent.id)
+    ).all()
+    assert [
+        (event.certificate_id, event.checked_at, event.channel, event.outcome, event.verifier_id, event.share_id)
+        for event in logged
+    ] == [(c.certificate_id, c.checked_at, c.channel, c.outcome, None, None) for c in checks]
+    verified = rows(db, type="certificate.verified")
+    assert [row.occurred_at for row in verified] == [c.checked_at for c in checks if c.certificate_id]
+    assert {(row.sub, row.certificate_id, row.state, row.attempts) for row in verified} == {
+        (AN["pid"], certificate_id, "pending", 0)
+    }
+    assert all(row.next_attempt_at == row.retry_window_from == row.occurred_at for row in verified)
+    assert len({row.id for row in verified}) == len(verified)
