@@ -290,7 +290,7 @@ class CursorStatement:
     For the statements every verification runs (the status query, the log's batched INSERTs):
     SQLAlchemy's per-execution work (the statement's cache key, an execution context, result
     metadata, a Row; per-row default and parameter processing in an executemany) costs ~20 µs
-    in a tight loop and ~70 µs inside a request, more than the indexed read itself
+    in a tight loop and 50–70 µs inside a request, more than the indexed read itself
     (bench/results/verification-status-2026-11-30.md). Statements with expanding (``IN``) or
     literal-rendered parameters are refused: their SQL is not fixed at compile time.
     """
