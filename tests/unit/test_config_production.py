@@ -1,6 +1,5 @@
 """Production refuses to start with a setting that would be unsafe at scale (DESIGN §3), and names
 every offending setting at once; development keeps starting with local defaults."""
-
 from __future__ import annotations
 
 from typing import Any
@@ -39,26 +38,20 @@ def test_good_production_configuration_starts():
     assert settings.public_base_url == "https://lltp.gov.vn"
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "postgresql://ecert@db.internal/ecert",
-        "postgresql+psycopg://ecert:pw@db.internal:5432/ecert",
-    ],
-)
+@pytest.mark.parametrize("url", [
+    "postgresql://ecert@db.internal/ecert",
+    "postgresql+psycopg://ecert:pw@db.internal:5432/ecert",
+])
 def test_postgresql_urls_are_accepted(url: str):
     assert load_settings(environ={**GOOD, "ECERT_DATABASE_URL": url}).database_url == url
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "sqlite:////var/lib/ecert/ecert.sqlite3",
-        "sqlite+pysqlite:///ecert.sqlite3",
-        "SQLITE:///x.db",
-        "mysql+pymysql://ecert@db/ecert",
-    ],
-)
+@pytest.mark.parametrize("url", [
+    "sqlite:////var/lib/ecert/ecert.sqlite3",
+    "sqlite+pysqlite:///ecert.sqlite3",
+    "SQLITE:///x.db",
+    "mysql+pymysql://ecert@db/ecert",
+])
 def test_production_refuses_a_database_other_than_postgresql(url: str):
     message = _refusal(ECERT_DATABASE_URL=url)
     assert "ECERT_DATABASE_URL" in message and "PostgreSQL" in message
@@ -86,13 +79,10 @@ def test_production_refuses_several_workers_without_redis_explicitly_set():
     assert "ECERT_REDIS_URL" in _refusal(ECERT_REDIS_URL=None, ECERT_WORKERS="4")
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"ECERT_WORKERS": "1"},  # one process: its counts are all there is (on one host)
-        {"ECERT_RATE_LIMITS": "off"},  # nothing counted, nothing to share
-    ],
-)
+@pytest.mark.parametrize("changes", [
+    {"ECERT_WORKERS": "1"},  # one process: its counts are all there is (on one host)
+    {"ECERT_RATE_LIMITS": "off"},  # nothing counted, nothing to share
+])
 def test_production_without_redis_is_fine_when_counts_need_no_sharing(changes: dict[str, str]):
     env = {k: v for k, v in GOOD.items() if k != "ECERT_REDIS_URL"}
     assert load_settings(environ={**env, **changes}).redis_url == ""
@@ -121,14 +111,8 @@ def test_production_names_every_problem_at_once():
         ECERT_PUBLIC_BASE_URL="http://lltp.gov.vn",
         ECERT_SECRET_KEY="short",
     )
-    for name in (
-        "ECERT_DATABASE_URL",
-        "ECERT_IDP_JWKS",
-        "ECERT_REDIS_URL",
-        "ECERT_METRICS_TOKEN",
-        "ECERT_PUBLIC_BASE_URL",
-        "ECERT_SECRET_KEY",
-    ):
+    for name in ("ECERT_DATABASE_URL", "ECERT_IDP_JWKS", "ECERT_REDIS_URL", "ECERT_METRICS_TOKEN",
+                 "ECERT_PUBLIC_BASE_URL", "ECERT_SECRET_KEY"):
         assert name in message, (name, message)
 
 
@@ -147,12 +131,8 @@ def test_development_keeps_its_local_defaults(tmp_path):
 
 def test_development_accepts_what_production_refuses(tmp_path):
     env = {k: v for k, v in GOOD.items() if k not in ("ECERT_ENV", "ECERT_REDIS_URL", "ECERT_METRICS_TOKEN")}
-    env.update(
-        ECERT_INSTANCE_DIR=str(tmp_path),
-        ECERT_DATABASE_URL="sqlite:///x.db",
-        ECERT_IDP_JWKS="http://127.0.0.1:9000/jwks",
-        ECERT_PUBLIC_BASE_URL="http://127.0.0.1:8000",
-    )
+    env.update(ECERT_INSTANCE_DIR=str(tmp_path), ECERT_DATABASE_URL="sqlite:///x.db",
+               ECERT_IDP_JWKS="http://127.0.0.1:9000/jwks", ECERT_PUBLIC_BASE_URL="http://127.0.0.1:8000")
     assert not load_settings(environ=env).is_production
 
 

@@ -67,8 +67,6 @@ def test_download_link_minutes_are_minutes(tmp_path):
     assert settings.download_link_minutes == 10 and settings.verification_retention_days == 365
     keys = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path), "ECERT_DOWNLOAD_LINK_KEYS": "a" * 40 + ",b" * 1})
     assert keys.download_link_keys == "a" * 40 + ",b"
-
-
 # --- the notification gateway (issue 11 part 5): ECERT_NOTIFY_WEBHOOK_URL / _SECRET ---------------
 
 _PRODUCTION = {
@@ -87,13 +85,8 @@ _GATEWAY = "https://notify.vneid.gov.vn/hooks/ecert"
 
 
 def test_the_webhook_settings_are_read_as_given(tmp_path):
-    settings = load_settings(
-        {
-            "ECERT_INSTANCE_DIR": str(tmp_path),
-            "ECERT_NOTIFY_WEBHOOK_URL": f" {_GATEWAY} ",
-            "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 40,
-        }
-    )
+    settings = load_settings({"ECERT_INSTANCE_DIR": str(tmp_path), "ECERT_NOTIFY_WEBHOOK_URL": f" {_GATEWAY} ",
+                              "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 40})
     assert (settings.notify_webhook_url, settings.notify_webhook_secret) == (_GATEWAY, "w" * 40)
 
 
@@ -106,9 +99,8 @@ def test_development_points_notifications_at_the_development_receiver(tmp_path):
 
 
 def test_production_with_a_safe_gateway_starts():
-    settings = load_settings(
-        {**_PRODUCTION, "ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY, "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 32}
-    )
+    settings = load_settings({**_PRODUCTION, "ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY,
+                              "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 32})
     assert settings.notify_webhook_url == _GATEWAY
 
 
@@ -117,20 +109,13 @@ def test_production_without_a_gateway_starts_and_relays_nothing():
     assert settings.notify_webhook_url == "" and settings.notify_webhook_secret == ""
 
 
-@pytest.mark.parametrize(
-    ("changes", "named"),
-    [
-        (
-            {"ECERT_NOTIFY_WEBHOOK_URL": "http://notify.vneid.gov.vn/hooks", "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 32},
-            "ECERT_NOTIFY_WEBHOOK_URL must be an https:// URL",
-        ),
-        (
-            {"ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY, "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 31},
-            "ECERT_NOTIFY_WEBHOOK_SECRET must be set",
-        ),
-        ({"ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY}, "ECERT_NOTIFY_WEBHOOK_SECRET must be set"),
-    ],
-)
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"ECERT_NOTIFY_WEBHOOK_URL": "http://notify.vneid.gov.vn/hooks", "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 32},
+     "ECERT_NOTIFY_WEBHOOK_URL must be an https:// URL"),
+    ({"ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY, "ECERT_NOTIFY_WEBHOOK_SECRET": "w" * 31},
+     "ECERT_NOTIFY_WEBHOOK_SECRET must be set"),
+    ({"ECERT_NOTIFY_WEBHOOK_URL": _GATEWAY}, "ECERT_NOTIFY_WEBHOOK_SECRET must be set"),
+])
 def test_production_refuses_an_unsafe_gateway(changes, named):
     with pytest.raises(ConfigurationError, match=named):
         load_settings({**_PRODUCTION, **changes})

@@ -115,11 +115,8 @@ def test_a_kept_session_holds_no_lock_on_sqlite(tmp_path: Path):
     readers.get().execute(select(Organisation.id)).all()
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA busy_timeout=500")
-        conn.execute(
-            Table("reading_sessions_org", MetaData(), Column("id", Integer), Column("state", String))
-            .insert()
-            .values(id=9, state="x")
-        )
+        conn.execute(Table("reading_sessions_org", MetaData(), Column("id", Integer), Column("state", String))
+                     .insert().values(id=9, state="x"))
         conn.commit()
     readers.release(failed=True)
     engine.dispose()

@@ -1,5 +1,4 @@
 """ecert.security: scrypt password hashes, session-token digests and TOTP matching."""
-
 from __future__ import annotations
 
 import hashlib
@@ -57,9 +56,7 @@ def test_dummy_verify_never_matches_and_does_the_same_work(monkeypatch):
     monkeypatch.setattr(security, "SCRYPT_P", 1)
     calls = []
     real = security._derive
-    monkeypatch.setattr(
-        security, "_derive", lambda pw, salt, params, length=32: calls.append(params) or real(pw, salt, params, length)
-    )
+    monkeypatch.setattr(security, "_derive", lambda pw, salt, params, length=32: calls.append(params) or real(pw, salt, params, length))
     assert security.dummy_verify("anything at all") is False
     assert calls == [security.current_params()]
 

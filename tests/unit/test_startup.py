@@ -1,5 +1,4 @@
 """Start-up refuses, with a clear message, what would otherwise fail at the first request."""
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,14 +28,10 @@ def test_production_refuses_to_start_without_secrets():
 
 def test_production_refuses_a_short_secret():
     env = {
-        "ECERT_ENV": "production",
-        "ECERT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x",
-        "ECERT_SECRET_KEY": "short",
-        "ECERT_PUBLIC_BASE_URL": "https://ecert.gov.vn",
-        "ECERT_IDP_JWKS": "https://idp.example/jwks",
-        "ECERT_IDP_ISSUER": "https://idp.example",
-        "ECERT_IDP_AUDIENCE": "ecert",
-        "ECERT_AUDIT_KEY": "a" * 32,
+        "ECERT_ENV": "production", "ECERT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x",
+        "ECERT_SECRET_KEY": "short", "ECERT_PUBLIC_BASE_URL": "https://ecert.gov.vn",
+        "ECERT_IDP_JWKS": "https://idp.example/jwks", "ECERT_IDP_ISSUER": "https://idp.example",
+        "ECERT_IDP_AUDIENCE": "ecert", "ECERT_AUDIT_KEY": "a" * 32,
     }
     with pytest.raises(ConfigurationError, match="ECERT_SECRET_KEY"):
         load_settings(env)
@@ -44,19 +39,11 @@ def test_production_refuses_a_short_secret():
 
 def test_production_refuses_to_start_without_signing_keys(tmp_path: Path, database_url: str):
     with pytest.raises(ConfigurationError, match="root-ca.pem"):
-        create_app(
-            {
-                "env": "production",
-                "database_url": database_url,
-                "instance_dir": tmp_path,
-                "pki_dir": tmp_path / "pki",
-                "secret_key": "x" * 40,
-                "public_base_url": "https://ecert.gov.vn",
-                "idp_jwks": str(tmp_path / "jwks.json"),
-                "idp_issuer": "https://idp",
-                "idp_audience": "ecert",
-            }
-        )
+        create_app({
+            "env": "production", "database_url": database_url, "instance_dir": tmp_path,
+            "pki_dir": tmp_path / "pki", "secret_key": "x" * 40, "public_base_url": "https://ecert.gov.vn",
+            "idp_jwks": str(tmp_path / "jwks.json"), "idp_issuer": "https://idp", "idp_audience": "ecert",
+        })
 
 
 def test_a_missing_active_key_file_names_the_file(tmp_path: Path, provisioned, make_app):

@@ -1,5 +1,4 @@
 """The TOTP rule, written once (security.accept_totp) and spent alike by sign-in and step-up."""
-
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -57,49 +56,28 @@ def test_a_spent_step_and_every_older_one_are_reused():
 
 @pytest.fixture
 def user(db):
-    row = StaffUser(
-        username="totp.tester",
-        role="supervisor",
-        totp_secret=SECRET,
-        totp_last_step=0,
-        password_hash=security.hash_password(PASSWORD, security.ScryptParams(2**10, 8, 1)),
-    )
+    row = StaffUser(username="totp.tester", role="supervisor", totp_secret=SECRET, totp_last_step=0,
+                    password_hash=security.hash_password(PASSWORD, security.ScryptParams(2**10, 8, 1)))
     db.add(row)
     db.flush()
     return row
 
 
 def _login(app, db, totp, now=NOW):
-    return staff_service.login(
-        db,
-        "totp.tester",
-        PASSWORD,
-        totp,
-        settings=resources_of(app).settings,
-        actor=Actor("staff"),
-        now=now,
-        client_address="192.0.2.1",
-    )
+    return staff_service.login(db, "totp.tester", PASSWORD, totp, settings=resources_of(app).settings,
+                               actor=Actor("staff"), now=now, client_address="192.0.2.1")
 
 
 def _step_up(app, db, staff_session, totp):
-    return staff_service.step_up(
-        db,
-        staff_session,
-        totp,
-        settings=resources_of(app).settings,
-        actor=Actor("staff"),
-        now=NOW,
-        action="certificate.revoke",
-    )
+    return staff_service.step_up(db, staff_session, totp, settings=resources_of(app).settings,
+                                 actor=Actor("staff"), now=NOW, action="certificate.revoke")
 
 
 def _last_reason(db, action):
     """The reason of the newest ``action`` event (a failure's events are kept: the view commits them)."""
     db.commit()
-    newest = db.execute(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq.desc()).limit(1)
-    ).scalar_one()
+    newest = db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq.desc())
+                        .limit(1)).scalar_one()
     return newest.details["reason"]
 
 

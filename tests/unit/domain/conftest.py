@@ -1,5 +1,4 @@
 """Shared fixtures of the pure domain-rule tests (no app, no database)."""
-
 from __future__ import annotations
 
 import copy

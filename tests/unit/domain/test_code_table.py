@@ -6,7 +6,6 @@ A code is a string literal where the code emits one: the argument of a domain er
 answer (``return ["required"]``, ``errors["note"] = ["too_long"]``, ``codes.append(...)``), a
 domain error's ``code = ...``, and the tables of api/errors.py and api/schemas.py.
 """
-
 from __future__ import annotations
 
 import ast
@@ -125,24 +124,10 @@ EMITTED = sorted(emitted_codes())
 
 
 def test_the_scan_finds_the_codes_of_every_layer():
-    assert {
-        "phone_format",
-        "month_format",
-        "out_of_range",
-        "required",
-        "unknown_field",
-        "invalid_type",
-        "null_not_allowed",
-        "totp_format",
-        "invalid_code",
-        "step_up_failed",
-        "account_locked",
-        "token_malformed",
-        "open_request_exists",
-        "verification_busy",
-        "invalid_json",
-        "rate_limited",
-    } <= set(EMITTED)
+    assert {"phone_format", "month_format", "out_of_range", "required", "unknown_field", "invalid_type",
+            "null_not_allowed", "totp_format", "invalid_code", "step_up_failed", "account_locked",
+            "token_malformed", "open_request_exists", "verification_busy", "invalid_json",
+            "rate_limited"} <= set(EMITTED)
 
 
 @pytest.mark.parametrize("code", EMITTED)
@@ -152,15 +137,8 @@ def test_every_emitted_code_has_vietnamese_and_english(code):
 
 
 def test_no_synonyms_are_left():
-    for gone in (
-        "invalid_phone",
-        "invalid_month",
-        "too_small",
-        "too_large",
-        "not_a_number",
-        "idempotency_conflict",
-        "loa_too_low",
-    ):
+    for gone in ("invalid_phone", "invalid_month", "too_small", "too_large", "not_a_number",
+                 "idempotency_conflict", "loa_too_low"):
         assert gone not in MESSAGES and gone not in EMITTED
 
 

@@ -1,5 +1,4 @@
 """ecert.domain.content: the certificate content of docs/contracts.md and the automatic-path rules."""
-
 from __future__ import annotations
 
 import json
@@ -63,12 +62,8 @@ def ban(start, end):
 
 def person(convictions=(), bans=()):
     return {
-        "personal_id": "001090012345",
-        "full_name": "Nguyễn Văn An",
-        "birth_date": "1990-05-17",
-        "gender": "male",
-        "convictions": list(convictions),
-        "bans": list(bans),
+        "personal_id": "001090012345", "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17",
+        "gender": "male", "convictions": list(convictions), "bans": list(bans),
     }
 
 
@@ -135,16 +130,8 @@ def test_content_is_plain_json():
 def test_conviction_entry_shape():
     entry = make(2, record=person([EXPUNGED]))["record"]["convictions"][0]
     assert set(entry) == {
-        "court",
-        "judgment_number",
-        "judgment_date",
-        "offences",
-        "principal_penalty",
-        "additional_penalties",
-        "serving_status",
-        "expunged",
-        "expunged_at",
-        "basis",
+        "court", "judgment_number", "judgment_date", "offences", "principal_penalty",
+        "additional_penalties", "serving_status", "expunged", "expunged_at", "basis",
     }
     assert entry["offences"] == [{"article": "173", "name": "Trộm cắp tài sản"}]
     assert entry["expunged"] is True and entry["expunged_at"] == "2019-01-01"
@@ -153,9 +140,7 @@ def test_conviction_entry_shape():
 def test_form_2_holder_has_family_names():
     holder = make(2)["holder"]
     assert (holder["father_name"], holder["mother_name"], holder["spouse_name"]) == (
-        "Nguyễn Văn Bình",
-        "Trần Thị Cúc",
-        "Lê Thị Dung",
+        "Nguyễn Văn Bình", "Trần Thị Cúc", "Lê Thị Dung",
     )
 
 
@@ -358,10 +343,7 @@ ABROAD = [
         (1, False, None, TWO_PROVINCES, ["multi_province_history"]),
         (1, False, None, ABROAD, ["abroad_history"]),
         (
-            2,
-            True,
-            person([ACTIVE], [BAN_OPEN_ENDED]),
-            TWO_PROVINCES + ABROAD,
+            2, True, person([ACTIVE], [BAN_OPEN_ENDED]), TWO_PROVINCES + ABROAD,
             ["form_2", "has_unexpunged_conviction", "ban_found", "multi_province_history", "abroad_history"],
         ),
     ],

@@ -1,5 +1,4 @@
 """ecert.domain.i18n: messages for every code, and language negotiation."""
-
 from __future__ import annotations
 
 import pytest
@@ -18,35 +17,12 @@ from ecert.domain.i18n import (
 )
 
 VALIDATION_CODES = {
-    "required",
-    "unknown_field",
-    "invalid_type",
-    "invalid_choice",
-    "out_of_range",
-    "too_long",
-    "invalid_json",
-    "invalid_characters",
-    "invalid_format",
-    "date_format",
-    "future_date",
-    "pid_format",
-    "pid_place_code",
-    "pid_century_mismatch",
-    "pid_gender_mismatch",
-    "pid_birth_year_mismatch",
-    "phone_format",
-    "email_format",
-    "month_format",
-    "future_month",
-    "from_after_to",
-    "before_birth",
-    "unknown_province",
-    "too_many_periods",
-    "overlap",
-    "gap_between_periods",
-    "gap_before_age_14",
-    "open_period_not_last",
-    "multiple_open_periods",
+    "required", "unknown_field", "invalid_type", "invalid_choice", "out_of_range", "too_long",
+    "invalid_json", "invalid_characters", "invalid_format", "date_format",
+    "future_date", "pid_format", "pid_place_code", "pid_century_mismatch", "pid_gender_mismatch",
+    "pid_birth_year_mismatch", "phone_format", "email_format", "month_format", "future_month",
+    "from_after_to", "before_birth", "unknown_province", "too_many_periods", "overlap",
+    "gap_between_periods", "gap_before_age_14", "open_period_not_last", "multiple_open_periods",
     "last_period_not_current",
 }
 
@@ -84,8 +60,7 @@ def test_unknown_code_and_language():
 
 def test_localize_errors():
     assert localize_errors({"phone": ["required"], "x": ["nope"]}, "en") == {
-        "phone": ["This field is required."],
-        "x": ["Invalid value."],
+        "phone": ["This field is required."], "x": ["Invalid value."],
     }
 
 

@@ -1,5 +1,4 @@
 """Property tests: the validators never raise, and the text normalisers behave."""
-
 from __future__ import annotations
 
 import os
@@ -22,11 +21,7 @@ from ecert.domain.validation import (
 )
 
 # Short runs by default (the suite shares its machine); ECERT_RULES_EXAMPLES=5000 for a long soak.
-FAST = settings(
-    max_examples=int(os.environ.get("ECERT_RULES_EXAMPLES", "150")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+FAST = settings(max_examples=int(os.environ.get("ECERT_RULES_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 IDENTITY = {"sub": "001090012345", "name": "Nguyễn Văn An", "birthdate": "1990-05-17", "gender": "male"}
 TODAY = date(2026, 11, 23)
@@ -65,17 +60,14 @@ payloads = st.dictionaries(field_names, json_values, max_size=12) | st.fixed_dic
         "spouse_name": st.sampled_from(["không", "none"]) | st.text(max_size=20),
     }
 )
-identities = (
-    st.fixed_dictionaries(
-        {
-            "sub": st.text(alphabet="0123456789", min_size=11, max_size=13) | json_values,
-            "name": st.text(max_size=30) | json_values,
-            "birthdate": st.dates(date(1890, 1, 1), date(2030, 1, 1)).map(str) | json_values,
-            "gender": st.sampled_from(["male", "female"]) | json_values,
-        }
-    )
-    | json_values
-)
+identities = st.fixed_dictionaries(
+    {
+        "sub": st.text(alphabet="0123456789", min_size=11, max_size=13) | json_values,
+        "name": st.text(max_size=30) | json_values,
+        "birthdate": st.dates(date(1890, 1, 1), date(2030, 1, 1)).map(str) | json_values,
+        "gender": st.sampled_from(["male", "female"]) | json_values,
+    }
+) | json_values
 
 
 def _check_errors(errors):
@@ -172,7 +164,9 @@ def test_due_at_is_after_submission_on_a_working_day(submitted, extended, extra)
     # Exactly N working days strictly after the submission day and up to the due day.
     start = submitted.astimezone(rules.VIETNAM_TZ).date()
     days = (local_due.date() - start).days
-    counted = sum(1 for i in range(1, days + 1) if rules.is_working_day(start + timedelta(days=i), holidays))
+    counted = sum(
+        1 for i in range(1, days + 1) if rules.is_working_day(start + timedelta(days=i), holidays)
+    )
     assert counted == rules.deadline_working_days(extended)
 
 
@@ -181,9 +175,7 @@ conviction_records = st.fixed_dictionaries(
         "court": st.text(max_size=10),
         "judgment_number": st.text(max_size=10),
         "judgment_date": st.dates(date(1990, 1, 1), date(2026, 1, 1)).map(str),
-        "offences": st.lists(
-            st.fixed_dictionaries({"article": st.text(max_size=4), "name": st.text(max_size=10)}), max_size=2
-        ),
+        "offences": st.lists(st.fixed_dictionaries({"article": st.text(max_size=4), "name": st.text(max_size=10)}), max_size=2),
         "principal_penalty": st.text(max_size=10),
         "additional_penalties": st.lists(st.text(max_size=10), max_size=2),
         "serving_status": st.sampled_from(["completed", "serving"]),
@@ -211,21 +203,10 @@ person_records = st.none() | st.fixed_dictionaries(
 def test_content_invariants(form_type, include_ban_section, record):
     issued_at = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     content = build_content(
-        number="N",
-        form_type=form_type,
-        issued_at=issued_at,
-        issuer_id="VN-NJRC",
-        authority="A",
-        holder={
-            "full_name": "Nguyễn Văn An",
-            "birth_date": "1990-05-17",
-            "gender": "male",
-            "personal_id": "001090012345",
-        },
-        purpose="p",
-        request_id="r",
-        include_ban_section=include_ban_section,
-        person_record=record,
+        number="N", form_type=form_type, issued_at=issued_at, issuer_id="VN-NJRC", authority="A",
+        holder={"full_name": "Nguyễn Văn An", "birth_date": "1990-05-17", "gender": "male",
+                "personal_id": "001090012345"},
+        purpose="p", request_id="r", include_ban_section=include_ban_section, person_record=record,
     )
     convictions = (record or {}).get("convictions", [])
     listed = content["record"]["convictions"]

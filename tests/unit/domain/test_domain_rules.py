@@ -1,5 +1,4 @@
 """ecert.domain.rules: legal parameters, fee, working days, deadline, provinces, workflow."""
-
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -33,12 +32,7 @@ def test_statutory_parameters():
 def test_refusal_and_revocation_codes_have_both_labels():
     assert set(rules.REFUSAL_REASONS) == {"outside_competence", "not_entitled", "documents_invalid"}
     assert set(rules.REVOCATION_REASONS) == {
-        "issued_in_error",
-        "wrong_subject",
-        "fraudulent_request",
-        "superseded",
-        "court_decision",
-        "other",
+        "issued_in_error", "wrong_subject", "fraudulent_request", "superseded", "court_decision", "other",
     }
     for table in (rules.REFUSAL_REASONS, rules.REVOCATION_REASONS, rules.STATUS_LABELS, rules.FEE_REDUCTIONS):
         for labels in table.values():
@@ -157,16 +151,8 @@ def test_pid_place_codes_rejected(code):
 
 @pytest.mark.parametrize(
     "year,gender,digit",
-    [
-        (1990, "male", 0),
-        (1990, "female", 1),
-        (2001, "male", 2),
-        (2001, "female", 3),
-        (2100, "male", 4),
-        (2150, "female", 5),
-        (2200, "male", 6),
-        (2399, "female", 9),
-    ],
+    [(1990, "male", 0), (1990, "female", 1), (2001, "male", 2), (2001, "female", 3),
+     (2100, "male", 4), (2150, "female", 5), (2200, "male", 6), (2399, "female", 9)],
 )
 def test_pid_century_digit(year, gender, digit):
     assert rules.pid_century_digit(year, gender) == digit

@@ -1,5 +1,4 @@
 """The role -> permission table, written out as DESIGN §8 and the staff matrix test have it."""
-
 from __future__ import annotations
 
 from itertools import product
@@ -12,12 +11,14 @@ from ecert.domain.states import StaffRole
 P = Permission
 EXPECTED = {
     "officer": {P.OWN_SESSION, P.REVIEW, P.APPROVE, P.REFUSE},
-    "supervisor": {P.OWN_SESSION, P.REVIEW, P.APPROVE, P.REFUSE, P.REVOKE, P.READ_AUDIT, P.MANAGE_STAFF, P.READ_KEYS},
+    "supervisor": {P.OWN_SESSION, P.REVIEW, P.APPROVE, P.REFUSE, P.REVOKE, P.READ_AUDIT, P.MANAGE_STAFF,
+                   P.READ_KEYS},
     "auditor": {P.OWN_SESSION, P.READ_AUDIT},
 }
 
 
-@pytest.mark.parametrize("role, permission", list(product(StaffRole, Permission)), ids=lambda value: str(value))
+@pytest.mark.parametrize("role, permission", list(product(StaffRole, Permission)),
+                         ids=lambda value: str(value))
 def test_every_role_and_permission(role, permission):
     assert role_allows(role, permission) is (permission in EXPECTED[role.value])
     assert role_allows(role.value, permission) is (permission in EXPECTED[role.value])

@@ -1,5 +1,4 @@
 """The state machine: every (from, to) pair of every status kind, legal or not, and move()."""
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,20 +20,14 @@ from ecert.domain.states import (
 
 # Written out by hand from DESIGN §4 (not derived from the code's table), as "from -> to".
 LEGAL = {
-    "submitted -> processing",
-    "submitted -> cancelled",
-    "processing -> issued",
-    "processing -> refused",
-    "processing -> needs_review",
-    "needs_review -> issued",
-    "needs_review -> refused",
+    "submitted -> processing", "submitted -> cancelled",
+    "processing -> issued", "processing -> refused", "processing -> needs_review",
+    "needs_review -> issued", "needs_review -> refused",
     # Not in DESIGN's sketch but kept since before this table: the citizen may withdraw a
     # request still waiting for staff (docs/domain-rules.md).
     "needs_review -> cancelled",
     "valid -> revoked",
-    "active -> retired",
-    "active -> revoked",
-    "retired -> revoked",
+    "active -> retired", "active -> revoked", "retired -> revoked",
 }
 
 KINDS: list[type[StrEnum]] = [RequestStatus, CertificateStatus, KeyStatus]
@@ -52,13 +45,7 @@ class Thing:
 
 def test_the_stored_strings_are_unchanged():
     assert [s.value for s in RequestStatus] == [
-        "submitted",
-        "processing",
-        "needs_review",
-        "issued",
-        "refused",
-        "cancelled",
-    ]
+        "submitted", "processing", "needs_review", "issued", "refused", "cancelled"]
     assert [s.value for s in CertificateStatus] == ["valid", "revoked"]
     assert [s.value for s in KeyStatus] == ["active", "retired", "revoked"]
     assert [r.value for r in StaffRole] == ["officer", "supervisor", "auditor"]

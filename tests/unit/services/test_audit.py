@@ -1,5 +1,4 @@
 """The audit log: keyed hash chain, checkpoints, verification, append-only storage, and the staff search."""
-
 from __future__ import annotations
 
 import hashlib
@@ -41,17 +40,8 @@ def _append(db, count=3):
     made = []
     for i in range(count):
         actor = ALICE if i % 2 == 0 else BOB
-        made.append(
-            record(
-                db,
-                actor,
-                f"test.action{i % 2}",
-                target_type="thing",
-                target_id=f"t{i}",
-                details={"i": i, "text": "Nguyễn"},
-                now=T0 + timedelta(minutes=i),
-            )
-        )
+        made.append(record(db, actor, f"test.action{i % 2}", target_type="thing", target_id=f"t{i}",
+                           details={"i": i, "text": "Nguyễn"}, now=T0 + timedelta(minutes=i)))
     db.commit()
     return made
 
@@ -95,12 +85,8 @@ def test_verify_walks_the_whole_chain(db):
 def test_a_changed_detail_breaks_the_chain_at_that_event(owner_db):
     events = _append(owner_db, 4)
     target = events[1]
-    _tamper(
-        owner_db,
-        "UPDATE audit_events SET details = :details WHERE id = :id",
-        details=json.dumps({"i": 99, "text": "Nguyễn"}),
-        id=target.id,
-    )
+    _tamper(owner_db, "UPDATE audit_events SET details = :details WHERE id = :id",
+            details=json.dumps({"i": 99, "text": "Nguyễn"}), id=target.id)
     report = verify_chain(owner_db)
     assert not report.ok
     assert (report.broken_seq, report.broken_id) == (target.seq, target.id)
@@ -110,12 +96,8 @@ def test_a_changed_detail_breaks_the_chain_at_that_event(owner_db):
 
 def test_a_rewritten_hash_breaks_the_next_link(owner_db):
     events = _append(owner_db, 3)
-    _tamper(
-        owner_db,
-        "UPDATE audit_events SET action = 'test.innocent', hash = :hash WHERE id = :id",
-        hash="f" * 64,
-        id=events[0].id,
-    )
+    _tamper(owner_db, "UPDATE audit_events SET action = 'test.innocent', hash = :hash WHERE id = :id",
+            hash="f" * 64, id=events[0].id)
     report = verify_chain(owner_db)
     assert report.broken_seq == events[0].seq  # its own hash no longer matches its content
 
@@ -147,9 +129,8 @@ def test_search_filters_and_pages(db):
     assert [e.target_id for e in search_events(db, action="test.action1").items] == ["t5", "t3", "t1"]
     assert len(search_events(db, action="test.").items) == 6
     assert [e.target_id for e in search_events(db, target_type="thing", target_id="t3").items] == ["t3"]
-    window = search_events(
-        db, since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=4), action="test.", order="asc"
-    ).items
+    window = search_events(db, since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=4),
+                                 action="test.", order="asc").items
     assert [e.target_id for e in window] == ["t2", "t3"]
     naive = search_events(db, since=(T0 + timedelta(minutes=5)).replace(tzinfo=None), action="test.").items
     assert [e.target_id for e in naive] == ["t5"]
@@ -202,19 +183,12 @@ def test_a_failed_issuance_leaves_no_certificate_and_no_issued_event(make_app, a
     first_seq = session.get(AuditChainHead, 1).last_seq + 1
     certificates_before = session.query(Certificate).count()
     session.close()
-    body = (
-        app.test_client()
-        .post("/api/v1/requests", json=form1_payload(residence_history=history_since_14("1990-05-17")), headers=auth())
-        .get_json()
-    )
+    body = app.test_client().post("/api/v1/requests", json=form1_payload(residence_history=history_since_14("1990-05-17")),
+                                  headers=auth()).get_json()
     assert body["status"] == "needs_review"
     session = resources_of(app).sessionmaker()
-    actions = [
-        e.action
-        for e in session.execute(
-            select(AuditEvent).where(AuditEvent.seq >= first_seq).order_by(AuditEvent.seq)
-        ).scalars()
-    ]
+    actions = [e.action for e in session.execute(
+        select(AuditEvent).where(AuditEvent.seq >= first_seq).order_by(AuditEvent.seq)).scalars()]
     assert actions == ["request.submitted", "request.needs_review"]
     assert session.query(Certificate).count() == certificates_before
     assert verify_chain(session).ok
@@ -236,15 +210,11 @@ def _recompute_without_the_key(db, from_seq: int) -> None:
     for row in rows:
         fields = dict(audit.event_fields(row), prev_hash=previous)
         digest = hashlib.sha256(audit._canonical(fields, keyed=True)).hexdigest()
-        db.execute(
-            text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE id = :id"),
-            {"p": previous, "h": digest, "id": row.id},
-        )
+        db.execute(text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE id = :id"),
+                   {"p": previous, "h": digest, "id": row.id})
         previous = digest
-    db.execute(
-        text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1"),
-        {"s": rows[-1].seq, "h": previous},
-    )
+    db.execute(text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1"),
+               {"s": rows[-1].seq, "h": previous})
     db.commit()
     db.expunge_all()
 
@@ -254,9 +224,8 @@ def _delete_newest(db, events) -> None:
     for event_row in events:
         db.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": event_row.id})
     last = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
-    db.execute(
-        text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1"), {"s": last.seq, "h": last.hash}
-    )
+    db.execute(text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1"),
+               {"s": last.seq, "h": last.hash})
     db.commit()
     db.expunge_all()
 
@@ -269,12 +238,8 @@ def test_the_hash_is_an_hmac_under_the_audit_key_named_in_the_event(db):
     [made] = _append(db, 1)
     key = AuditKey.from_text(TEST_AUDIT_KEY)
     assert made.key_id == key.key_id and len(key.key_id) == 16
-    assert (
-        made.hash
-        == hmac.new(
-            TEST_AUDIT_KEY.encode(), audit._canonical(audit.event_fields(made), keyed=True), hashlib.sha256
-        ).hexdigest()
-    )
+    assert made.hash == hmac.new(TEST_AUDIT_KEY.encode(), audit._canonical(audit.event_fields(made), keyed=True),
+                                 hashlib.sha256).hexdigest()
     assert made.hash != audit.legacy_hash(audit.event_fields(made))
     assert TEST_AUDIT_KEY not in repr(key)
 
@@ -282,12 +247,8 @@ def test_the_hash_is_an_hmac_under_the_audit_key_named_in_the_event(db):
 def test_an_edit_hidden_by_recomputing_the_chain_without_the_key_is_found(owner_db):
     events = _append(owner_db, 4)
     target = events[1]
-    _tamper(
-        owner_db,
-        "UPDATE audit_events SET details = :details WHERE id = :id",
-        details=json.dumps({"i": 1, "text": "nothing happened"}),
-        id=target.id,
-    )
+    _tamper(owner_db, "UPDATE audit_events SET details = :details WHERE id = :id",
+            details=json.dumps({"i": 1, "text": "nothing happened"}), id=target.id)
     _recompute_without_the_key(owner_db, target.seq)
     report = verify_chain(owner_db)
     assert not report.ok
@@ -299,13 +260,8 @@ def test_an_event_made_under_another_key_is_named(owner_db):
     events = _append(owner_db, 2)
     other = AuditKey.from_text("another-key-the-attacker-made-up-0123456789")
     fields = dict(audit.event_fields(events[1]), key_id=other.key_id)
-    _tamper(
-        owner_db,
-        "UPDATE audit_events SET key_id = :k, hash = :h WHERE id = :id",
-        k=other.key_id,
-        h=audit.keyed_hash(fields, other),
-        id=events[1].id,
-    )
+    _tamper(owner_db, "UPDATE audit_events SET key_id = :k, hash = :h WHERE id = :id",
+            k=other.key_id, h=audit.keyed_hash(fields, other), id=events[1].id)
     report = verify_chain(owner_db)
     assert report.broken_seq == events[1].seq and other.key_id in report.reason
 
@@ -341,12 +297,8 @@ def test_a_checkpoint_is_signed(db):
     key = key_for(db)
     document = audit.make_checkpoint(db).as_dict(key)
     assert audit.parse_checkpoint(document, key).seq == document["seq"]
-    for forged in (
-        {**document, "seq": document["seq"] - 1},
-        {**document, "hash": "0" * 64},
-        {**document, "mac": "0" * 64},
-        {k: v for k, v in document.items() if k != "mac"},
-    ):
+    for forged in ({**document, "seq": document["seq"] - 1}, {**document, "hash": "0" * 64},
+                   {**document, "mac": "0" * 64}, {k: v for k, v in document.items() if k != "mac"}):
         with pytest.raises(audit.CheckpointInvalid, match="signature"):
             audit.parse_checkpoint(forged, key)
     with pytest.raises(audit.CheckpointInvalid, match="audit key"):
@@ -376,15 +328,10 @@ def test_without_a_key_nothing_audited_commits(db, monkeypatch):
 
 def test_production_requires_an_audit_key():
     env = {
-        "ECERT_ENV": "production",
-        "ECERT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x",
-        "ECERT_SECRET_KEY": "s" * 40,
-        "ECERT_PUBLIC_BASE_URL": "https://ecert.gov.vn",
-        "ECERT_IDP_JWKS": "https://idp.example/jwks",
-        "ECERT_IDP_ISSUER": "https://idp.example",
-        "ECERT_IDP_AUDIENCE": "ecert",
-        "ECERT_REDIS_URL": "redis://cache:6379/0",
-        "ECERT_METRICS_TOKEN": "m" * 32,
+        "ECERT_ENV": "production", "ECERT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x",
+        "ECERT_SECRET_KEY": "s" * 40, "ECERT_PUBLIC_BASE_URL": "https://ecert.gov.vn",
+        "ECERT_IDP_JWKS": "https://idp.example/jwks", "ECERT_IDP_ISSUER": "https://idp.example",
+        "ECERT_IDP_AUDIENCE": "ecert", "ECERT_REDIS_URL": "redis://cache:6379/0", "ECERT_METRICS_TOKEN": "m" * 32,
     }
     with pytest.raises(ConfigurationError, match="ECERT_AUDIT_KEY"):
         load_settings(env)
@@ -480,32 +427,15 @@ def _legacy_database(tmp_path, count: int = 3):
     previous = GENESIS_HASH
     with engine.begin() as conn:
         for seq in range(1, count + 1):
-            fields = {
-                "seq": seq,
-                "occurred_at": T0 + timedelta(minutes=seq),
-                "actor_type": "staff",
-                "actor_id": "alice-id",
-                "action": "test.legacy",
-                "target_type": None,
-                "target_id": None,
-                "http_request_id": None,
-                "details": {"n": seq},
-                "prev_hash": previous,
-            }
+            fields = {"seq": seq, "occurred_at": T0 + timedelta(minutes=seq), "actor_type": "staff",
+                      "actor_id": "alice-id", "action": "test.legacy", "target_type": None, "target_id": None,
+                      "http_request_id": None, "details": {"n": seq}, "prev_hash": previous}
             digest = audit.legacy_hash(fields)
-            conn.execute(
-                text(
-                    "INSERT INTO audit_events (seq, occurred_at, actor_type, actor_id, action, details, prev_hash, hash) "
-                    "VALUES (:seq, :at, 'staff', 'alice-id', 'test.legacy', :details, :prev, :hash)"
-                ),
-                {
-                    "seq": seq,
-                    "at": fields["occurred_at"].replace(tzinfo=None),
-                    "details": json.dumps(fields["details"]),
-                    "prev": previous,
-                    "hash": digest,
-                },
-            )
+            conn.execute(text(
+                "INSERT INTO audit_events (seq, occurred_at, actor_type, actor_id, action, details, prev_hash, hash) "
+                "VALUES (:seq, :at, 'staff', 'alice-id', 'test.legacy', :details, :prev, :hash)"),
+                {"seq": seq, "at": fields["occurred_at"].replace(tzinfo=None), "details": json.dumps(fields["details"]),
+                 "prev": previous, "hash": digest})
             previous = digest
         conn.execute(text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h"), {"s": count, "h": previous})
     return url, engine, previous
@@ -549,15 +479,12 @@ def test_the_app_role_is_the_app_urls_user_when_migrations_run_as_another():
     from ecert.migrate import app_role_for, grant_statements
 
     pg = "postgresql+psycopg://{}:pw@db/ecert"
-    assert (
-        app_role_for(Settings(database_url=pg.format("ecert_app"), database_owner_url=pg.format("ecert_owner")))
-        == "ecert_app"
-    )
+    assert app_role_for(Settings(database_url=pg.format("ecert_app"),
+                                 database_owner_url=pg.format("ecert_owner"))) == "ecert_app"
     assert app_role_for(Settings(database_url=pg.format("ecert"), database_owner_url=pg.format("ecert"))) is None
     assert app_role_for(Settings(database_url=pg.format("ecert_app"))) is None
     statements = grant_statements("ecert_app", lambda name: f'"{name}"')
     revoke = 'REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON "audit_events" FROM "ecert_app"'
     # The revocation comes after the blanket grant, or the grant would give the rights back.
     assert statements.index(revoke) > statements.index(
-        'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "ecert_app"'
-    )
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "ecert_app"')

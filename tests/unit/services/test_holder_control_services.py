@@ -1,6 +1,5 @@
 """The services behind issue 11 without HTTP: a share link's state and terms, finding a share by
 its secret, verifier API keys, and the signed links' keys and purposes."""
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -41,17 +40,10 @@ def test_share_state_revoked_before_expired_before_used_up():
     assert shares.state_of(_share(max_uses=2, uses=2, expires_at=now, revoked_at=now), now) == "revoked"
 
 
-@pytest.mark.parametrize(
-    ("hours", "max_uses", "field"),
-    [
-        (0, None, "expires_in_hours"),
-        (721, None, "expires_in_hours"),
-        (True, None, "expires_in_hours"),
-        (1, 0, "max_uses"),
-        (1, 1001, "max_uses"),
-        (1, "3", "max_uses"),
-    ],
-)
+@pytest.mark.parametrize(("hours", "max_uses", "field"), [
+    (0, None, "expires_in_hours"), (721, None, "expires_in_hours"), (True, None, "expires_in_hours"),
+    (1, 0, "max_uses"), (1, 1001, "max_uses"), (1, "3", "max_uses"),
+])
 def test_share_terms_are_checked_by_the_service_too(db, certificate, hours, max_uses, field):
     with pytest.raises(InvalidInput) as error:
         shares.create_share(db, certificate, expires_in_hours=hours, max_uses=max_uses, actor=ACTOR)
@@ -63,13 +55,8 @@ def test_a_share_is_found_only_by_its_own_secret(db, certificate):
     assert len(made.secret) >= 43 and made.share.secret_sha256 != made.secret
     assert shares.find_share(db, made.share.id, made.secret) is made.share
     other = shares.create_share(db, certificate, expires_in_hours=1, actor=ACTOR)
-    for share_id, secret in (
-        (made.share.id, other.secret),
-        (made.share.id, ""),
-        ("' OR 1=1 --", made.secret),
-        (made.share.id.upper(), made.secret),
-        (made.share.id, made.secret + "\x00"),
-    ):
+    for share_id, secret in ((made.share.id, other.secret), (made.share.id, ""), ("' OR 1=1 --", made.secret),
+                             (made.share.id.upper(), made.secret), (made.share.id, made.secret + "\x00")):
         with pytest.raises(NotFound):
             shares.find_share(db, share_id, secret)
 
@@ -93,13 +80,8 @@ def test_api_keys(db):
     assert made.organisation.key_sha256 not in made.api_key
     assert verifiers.authenticate(db, made.api_key) is made.organisation
     prefix, _, secret = made.api_key.rpartition("_")
-    for wrong in (
-        f"{prefix}_{secret[:-1]}",
-        f"xx{made.api_key[2:]}",
-        made.api_key.replace("ev_", "ev__"),
-        made.api_key + "_",
-        made.api_key.upper(),
-    ):
+    for wrong in (f"{prefix}_{secret[:-1]}", f"xx{made.api_key[2:]}", made.api_key.replace("ev_", "ev__"),
+                  made.api_key + "_", made.api_key.upper()):
         with pytest.raises(Unauthorized) as error:
             verifiers.authenticate(db, wrong)
         assert error.value.code == "api_key_invalid"

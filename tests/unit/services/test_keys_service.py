@@ -1,5 +1,4 @@
 """Signing-key lifecycle through the state machine: active -> retired -> revoked, never back."""
-
 from __future__ import annotations
 
 from datetime import UTC, datetime

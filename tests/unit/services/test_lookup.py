@@ -1,5 +1,4 @@
 """services/lookup.py: one row by id, or NotFound; another citizen's row is "not found" too."""
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -16,17 +15,9 @@ OWNER, STRANGER = "001090000001", "001090000002"
 @pytest.fixture
 def request_row(db):
     row = CertificateRequest(
-        citizen_pid=OWNER,
-        status="cancelled",
-        form_type=1,
-        purpose="lookup test",
-        copies=1,
-        include_ban_section=False,
-        phone="0912345678",
-        holder={"sub": OWNER},
-        residence_history=[],
-        fee_vnd=200000,
-        due_at=datetime(2026, 3, 16, tzinfo=UTC),
+        citizen_pid=OWNER, status="cancelled", form_type=1, purpose="lookup test", copies=1,
+        include_ban_section=False, phone="0912345678", holder={"sub": OWNER}, residence_history=[],
+        fee_vnd=200000, due_at=datetime(2026, 3, 16, tzinfo=UTC),
     )
     db.add(row)
     db.flush()
@@ -71,11 +62,8 @@ def test_an_owner_for_a_model_without_one_is_a_programming_error(db):
 def test_the_lock_reloads_a_stale_copy(db, request_row):
     """populate_existing: what is read under the lock replaces the copy this session held."""
     # Another transaction's write, as this session's identity map does not see it.
-    db.execute(
-        CertificateRequest.__table__.update()
-        .where(CertificateRequest.id == request_row.id)
-        .values(purpose="committed by someone else")
-    )
+    db.execute(CertificateRequest.__table__.update().where(CertificateRequest.id == request_row.id)
+               .values(purpose="committed by someone else"))
     assert get_or_404(db, CertificateRequest, request_row.id).purpose == "lookup test"  # the held copy
     locked = lock_or_404(db, CertificateRequest, request_row.id, owner=OWNER)
     assert locked is request_row and locked.purpose == "committed by someone else"

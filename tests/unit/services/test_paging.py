@@ -1,5 +1,4 @@
 """services/paging.py: one page type, one cursor codec, one keyset helper for every list."""
-
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,8 @@ CHANNEL = "pagingtest"
 def events(db):
     """Seven events at four moments: several share a time, so only the id tells them apart."""
     minutes = [0, 1, 1, 1, 2, 3, 3]
-    made = [VerificationEvent(checked_at=T0 + timedelta(minutes=m), channel=CHANNEL, outcome="valid") for m in minutes]
+    made = [VerificationEvent(checked_at=T0 + timedelta(minutes=m), channel=CHANNEL, outcome="valid")
+            for m in minutes]
     db.add_all(made)
     db.flush()
     return made
@@ -88,20 +88,8 @@ def _garbage():
     version, payload, check = good.split(".")
     flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
     return [
-        "",
-        "!!",
-        "%%%",
-        "zzz",
-        "not-a-cursor",
-        "bm90LWpzb24",
-        "v1",
-        "v1..",
-        "v1.e30.x",
-        "Nguyễn",
-        good + ".",
-        good[:-1],
-        f"v2.{payload}.{check}",
-        f"{version}.{flipped}.{check}",
+        "", "!!", "%%%", "zzz", "not-a-cursor", "bm90LWpzb24", "v1", "v1..", "v1.e30.x", "Nguyễn",
+        good + ".", good[:-1], f"v2.{payload}.{check}", f"{version}.{flipped}.{check}",
         encode_cursor([T0], context="list"),  # the wrong number of values
         encode_cursor(["id-1", T0], context="list"),  # the wrong types
         encode_cursor([T0, "id-1"], context="another list"),  # a cursor of another list

@@ -3,7 +3,6 @@
 A new endpoint or a command that calls ``revocation.revoke`` with an officer is refused and
 audited exactly like a wrong role at the HTTP edge (``staff.forbidden``), and nothing changes.
 """
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -55,12 +54,8 @@ def test_an_officer_cannot_revoke_and_the_attempt_is_audited(db, issued_certific
     [event] = _forbidden_events(db)
     assert (event.action, event.actor_type, event.actor_id) == ("staff.forbidden", "staff", officer.id)
     assert (event.target_type, event.target_id) == ("staff", officer.id)
-    assert event.details == {
-        "username": "officer.svc",
-        "role": "officer",
-        "permission": "revoke",
-        "allowed_roles": ["supervisor"],
-    }
+    assert event.details == {"username": "officer.svc", "role": "officer", "permission": "revoke",
+                             "allowed_roles": ["supervisor"]}
     assert db.get(Certificate, certificate_id).status == CertificateStatus.VALID
 
 
@@ -77,9 +72,8 @@ def test_a_supervisor_revokes_and_the_stored_status_is_the_plain_string(db, issu
     assert _forbidden_events(db) == []
 
 
-@pytest.mark.parametrize(
-    "actor", [Actor("cli", "cli"), Actor("citizen", "001090012345"), Actor("system")], ids=["cli", "citizen", "system"]
-)
+@pytest.mark.parametrize("actor", [Actor("cli", "cli"), Actor("citizen", "001090012345"), Actor("system")],
+                         ids=["cli", "citizen", "system"])
 def test_no_actor_outside_staff_revokes(db, issued_certificate, actor):
     with pytest.raises(PersistentFailure):
         _revoke(db, issued_certificate["certificate_id"], actor)
@@ -108,17 +102,15 @@ def test_an_auditor_cannot_refuse_and_an_officer_can(db, review_request):
     with pytest.raises(PersistentFailure):
         review.refuse(db, review_request["id"], reason="not_entitled", note="Không có quyền", actor=auditor, now=NOW)
     assert db.get(CertificateRequest, review_request["id"]).status == RequestStatus.NEEDS_REVIEW
-    refused = review.refuse(
-        db, review_request["id"], reason="not_entitled", note="Không có quyền", actor=officer, now=NOW
-    )
+    refused = review.refuse(db, review_request["id"], reason="not_entitled", note="Không có quyền",
+                            actor=officer, now=NOW)
     assert refused.status is RequestStatus.REFUSED
 
 
 def test_a_refused_request_can_never_be_issued(db, review_request):
     officer = _member(db, "officer")
-    request = review.refuse(
-        db, review_request["id"], reason="not_entitled", note="Không có quyền", actor=officer, now=NOW
-    )
+    request = review.refuse(db, review_request["id"], reason="not_entitled", note="Không có quyền",
+                            actor=officer, now=NOW)
     with pytest.raises(IllegalTransition):
         move(request, RequestStatus.ISSUED)
     assert request.status is RequestStatus.REFUSED

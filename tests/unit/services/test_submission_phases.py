@@ -1,6 +1,5 @@
 """requests.prepare_submission / submit: the read phase decides and signs without writing a request,
 a certificate or an event; the write phase stores it and re-checks what may have changed since."""
-
 from __future__ import annotations
 
 import secrets
@@ -26,9 +25,8 @@ BIRTHDATE = "1991-03-04"
 def _citizen() -> CitizenIdentity:
     # 001 Hà Nội, 0 = male born 19xx, 91 = 1991, then a serial: unique, since on PostgreSQL other
     # tests commit requests whose open slots would refuse ours.
-    return CitizenIdentity(
-        f"001091{secrets.randbelow(10**6):06d}", "Lý Văn Bảo", date.fromisoformat(BIRTHDATE), "male", loa=2
-    )
+    return CitizenIdentity(f"001091{secrets.randbelow(10**6):06d}", "Lý Văn Bảo", date.fromisoformat(BIRTHDATE),
+                           "male", loa=2)
 
 
 def _clean_payload() -> dict:
@@ -42,9 +40,7 @@ def issuer(app) -> AutomaticIssuer:
 
 
 def _counts(db, pid: str) -> tuple[int, int]:
-    requests = db.scalar(
-        select(func.count()).select_from(CertificateRequest).where(CertificateRequest.citizen_pid == pid)
-    )
+    requests = db.scalar(select(func.count()).select_from(CertificateRequest).where(CertificateRequest.citizen_pid == pid))
     certificates = db.scalar(select(func.count()).select_from(Certificate).where(Certificate.holder_pid == pid))
     return requests, certificates
 
@@ -66,11 +62,8 @@ def test_the_read_phase_signs_and_writes_nothing(app, db, issuer):
     assert _counts(db, citizen.personal_id) == (1, 1)
     assert request.certificate is prepared.certificate  # the very certificate signed in the read phase
     db.commit()  # the audit events are chained at commit
-    actions = db.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.target_id.in_([request.id, request.certificate.id]))
-        .order_by(AuditEvent.seq)
-    ).all()
+    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.target_id.in_(
+        [request.id, request.certificate.id])).order_by(AuditEvent.seq)).all()
     assert actions == ["request.submitted", "certificate.issued"]
 
 
@@ -92,13 +85,8 @@ def test_the_read_phase_refuses_what_the_rules_refuse(app, db, issuer):
     citizen = _citizen()
     with pytest.raises(InvalidInput):
         prepare_submission(db, citizen, {**_clean_payload(), "phone": "12"}, settings=issuer.settings, issuer=issuer)
-    first = prepare_submission(
-        db,
-        citizen,
-        form2_payload(residence_history=history_since_14(BIRTHDATE)),
-        settings=issuer.settings,
-        issuer=issuer,
-    )
+    first = prepare_submission(db, citizen, form2_payload(residence_history=history_since_14(BIRTHDATE)),
+                               settings=issuer.settings, issuer=issuer)
     submit(db, first, actor=Actor("citizen", citizen.personal_id), issuer=issuer)
     with pytest.raises(Conflict) as refused:
         prepare_submission(db, citizen, _clean_payload(), settings=issuer.settings, issuer=issuer)
@@ -132,12 +120,8 @@ def test_a_key_that_stops_being_active_between_the_phases_writes_no_certificate(
     assert request.review_reasons == ["signing_failed"]
     assert request.open_slot == citizen.personal_id  # still open: staff decide it
     assert _counts(db, citizen.personal_id) == (1, 0)
-    assert (
-        db.scalar(
-            select(func.count()).select_from(Certificate).where(Certificate.number == prepared.certificate.number)
-        )
-        == 0
-    )
+    assert db.scalar(select(func.count()).select_from(Certificate).where(
+        Certificate.number == prepared.certificate.number)) == 0
 
 
 def test_a_signing_failure_sends_the_request_to_review(app, db, issuer, monkeypatch):

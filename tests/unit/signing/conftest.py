@@ -39,7 +39,9 @@ WORDING = certificate_wording("Hà Nội")
 # Every precomposed Vietnamese letter: 12 vowels x 6 tones, plus đ, both cases.
 _VOWELS = "aăâeêioôơuưy"
 _TONES = ["", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323"]  # sắc huyền hỏi ngã nặng
-VIETNAMESE_LOWER = "".join(unicodedata.normalize("NFC", v + t) for v in _VOWELS for t in _TONES) + "đ"
+VIETNAMESE_LOWER = "".join(
+    unicodedata.normalize("NFC", v + t) for v in _VOWELS for t in _TONES
+) + "đ"
 VIETNAMESE_LETTERS = VIETNAMESE_LOWER + VIETNAMESE_LOWER.upper()
 
 # A plausible name carrying every tone mark and every modified letter

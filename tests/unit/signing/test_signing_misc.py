@@ -78,7 +78,8 @@ def test_content_digest():
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
 
@@ -180,13 +181,17 @@ def test_jwk_entry(signer):
     assert entry["kty"] == "EC" and entry["crv"] == "P-256"
     x, y = _b64url_decode(entry["x"]), _b64url_decode(entry["y"])
     assert len(x) == len(y) == 32
-    pub = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()).public_key()
+    pub = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
+    ).public_key()
     assert pub == signer.certificate.public_key()
     chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in entry["x5c"]]
     assert chain == signer.certificate_chain
     assert entry["status"] == "active" and entry["revoked_at"] is None
     assert entry["not_before"].endswith("Z") and entry["not_after"].endswith("Z")
-    assert datetime.fromisoformat(entry["not_after"]) == signer.certificate.not_valid_after_utc.replace(microsecond=0)
+    assert datetime.fromisoformat(entry["not_after"]) == signer.certificate.not_valid_after_utc.replace(
+        microsecond=0
+    )
     json.dumps(entry)  # serialisable as is
 
 

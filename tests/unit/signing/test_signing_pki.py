@@ -59,12 +59,14 @@ def test_root_and_dsc_profiles(signer):
     assert ku_ext.critical
     # Signing only: digitalSignature + nonRepudiation, nothing else.
     assert ku.digital_signature and ku.content_commitment
-    assert not (ku.key_encipherment or ku.data_encipherment or ku.key_agreement or ku.key_cert_sign or ku.crl_sign)
+    assert not (ku.key_encipherment or ku.data_encipherment or ku.key_agreement
+                or ku.key_cert_sign or ku.crl_sign)
     eku_ext = dsc.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     # DESIGN §6: document signing (RFC 9336), e-mail protection (what poppler/NSS checks for a
     # PDF signer) and Adobe's; no other purpose.
     assert not eku_ext.critical
-    assert list(eku_ext.value) == [DOCUMENT_SIGNING_EKU, EMAIL_PROTECTION_EKU, ADOBE_AUTHENTIC_DOCUMENTS_EKU]
+    assert list(eku_ext.value) == [DOCUMENT_SIGNING_EKU, EMAIL_PROTECTION_EKU,
+                                   ADOBE_AUTHENTIC_DOCUMENTS_EKU]
     assert EMAIL_PROTECTION_EKU == ExtendedKeyUsageOID.EMAIL_PROTECTION
     assert ExtendedKeyUsageOID.SERVER_AUTH not in eku_ext.value
     aki = dsc.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value

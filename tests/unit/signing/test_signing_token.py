@@ -102,7 +102,9 @@ def minimal_verify(token: str, keys: dict[bytes, x509.Certificate]) -> dict:
     if len(signature) != 64:
         raise Rejected("signature must be 64 bytes r||s")
     sig_structure = cbor2.dumps(["Signature1", protected, b"", payload])
-    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    der = encode_dss_signature(
+        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    )
     public_key = keys[kid].public_key()
     assert isinstance(public_key, ec.EllipticCurvePublicKey)
     try:
@@ -191,7 +193,9 @@ def test_claims_round_trip_and_nfc(claims_for, contents):
     decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ngọc Ánh")
     c2 = TokenClaims(**{**claims.__dict__, "holder_name": decomposed})
     assert c2.holder_name == unicodedata.normalize("NFC", decomposed)
-    assert encode_claims(c2) == encode_claims(TokenClaims(**{**claims.__dict__, "holder_name": "Nguyễn Thị Ngọc Ánh"}))
+    assert encode_claims(c2) == encode_claims(
+        TokenClaims(**{**claims.__dict__, "holder_name": "Nguyễn Thị Ngọc Ánh"})
+    )
 
 
 @pytest.mark.parametrize(
@@ -287,12 +291,8 @@ def test_rotation_keeps_old_tokens_verifiable(tmp_path: Path, claims_for, conten
 # ---------------------------------------------------------------- what a token carries, by form
 
 _PRIVATE = ("holder_birth_date", "masked_personal_id", "record_statement", "ban_statement")
-_PRIVATE_VALUES = {
-    "holder_birth_date": "1990-05-17",
-    "masked_personal_id": "001******345",
-    "record_statement": 0,
-    "ban_statement": 1,
-}
+_PRIVATE_VALUES = {"holder_birth_date": "1990-05-17", "masked_personal_id": "001******345",
+                   "record_statement": 0, "ban_statement": 1}
 
 
 def test_form1_token_carries_every_public_claim(issued, signer):

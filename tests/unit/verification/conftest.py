@@ -41,23 +41,22 @@ def kid_of(cert: x509.Certificate) -> bytes:
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ecert tests")]
-    )
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ecert tests")])
 
 
 def make_root(cn: str = "ecert test root") -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(_name(cn))
+        .subject_name(_name(cn)).issuer_name(_name(cn))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
         .not_valid_after(datetime(2040, 1, 1, tzinfo=UTC))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                       critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -75,16 +74,16 @@ def make_dsc(
     root_ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(root_cert.subject)
+        .subject_name(_name(cn)).issuer_name(root_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        .not_valid_before(not_before).not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+                       critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
+                       critical=False)
         .sign(root_key, hashes.SHA256())
     )
     return key, cert
@@ -94,16 +93,12 @@ def der_b64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
-def jwk_entry(
-    dsc: x509.Certificate, chain: list[x509.Certificate], status: str = "active", revoked_at: str | None = None
-) -> dict[str, Any]:
+def jwk_entry(dsc: x509.Certificate, chain: list[x509.Certificate], status: str = "active",
+              revoked_at: str | None = None) -> dict[str, Any]:
     numbers = dsc.public_key().public_numbers()
     return {
-        "kid": b64url(kid_of(dsc)),
-        "kty": "EC",
-        "crv": "P-256",
-        "x": b64url(numbers.x.to_bytes(32, "big")),
-        "y": b64url(numbers.y.to_bytes(32, "big")),
+        "kid": b64url(kid_of(dsc)), "kty": "EC", "crv": "P-256",
+        "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big")),
         "x5c": [der_b64(c) for c in [dsc, *chain]],
         "status": status,
         "not_before": dsc.not_valid_before_utc.isoformat().replace("+00:00", "Z"),
@@ -114,16 +109,8 @@ def jwk_entry(
 
 def default_claims(ours: dict[int, Any] | None = None) -> dict[Any, Any]:
     """Claims per DESIGN §6; ``ours`` overrides entries of the -70000 map."""
-    inner = {
-        1: "LLTP-2026-00000123",
-        2: 1,
-        3: "Nguyễn Văn An",
-        4: "1990-05-17",
-        5: "001******345",
-        6: 0,
-        7: 0,
-        8: DIGEST,
-    }
+    inner = {1: "LLTP-2026-00000123", 2: 1, 3: "Nguyễn Văn An", 4: "1990-05-17",
+             5: "001******345", 6: 0, 7: 0, 8: DIGEST}
     inner.update(ours or {})
     return {1: ISSUER, 6: int(ISSUED.timestamp()), 7: CTI, -70000: inner}
 
@@ -139,7 +126,7 @@ GROUP_WIDTHS = {1: 3, 2: 5, 3: 8, 4: 10, 5: 13, 6: 15, 7: 17}
 
 def encode_token(cose: bytes) -> str:
     """COSE bytes in the token's decimal spelling: 7-byte groups, fixed digits per group size."""
-    groups = [cose[i : i + 7] for i in range(0, len(cose), 7)]
+    groups = [cose[i:i + 7] for i in range(0, len(cose), 7)]
     return "".join(f"{int.from_bytes(g, 'big'):0{GROUP_WIDTHS[len(g)]}d}" for g in groups)
 
 
@@ -163,7 +150,8 @@ def cose_sign1(
     protected: dict[Any, Any] | None = None,
     der: bool = False,
 ) -> bytes:
-    protected_bytes = cbor2.dumps(protected if protected is not None else {1: -7, 4: kid}, canonical=True)
+    protected_bytes = cbor2.dumps(protected if protected is not None else {1: -7, 4: kid},
+                                  canonical=True)
     if payload is None:
         payload = cbor2.dumps(claims if claims is not None else default_claims(), canonical=True)
     to_sign = cbor2.dumps(["Signature1", protected_bytes, b"", payload])
@@ -186,18 +174,18 @@ class Factory:
     def kid(self) -> bytes:
         return kid_of(self.dsc)
 
-    def trust_dict(
-        self, status: str = "active", revoked_at: str | None = None, extra: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
-        return {"issuer": ISSUER, "keys": [jwk_entry(self.dsc, [self.root], status, revoked_at), *(extra or [])]}
+    def trust_dict(self, status: str = "active", revoked_at: str | None = None,
+                   extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        return {"issuer": ISSUER,
+                "keys": [jwk_entry(self.dsc, [self.root], status, revoked_at), *(extra or [])]}
 
     def trust_list(self, status: str = "active", root: Any = None, **kw: Any) -> TrustList:
         return TrustList.from_json(self.trust_dict(status, **kw), root=root)
 
-    def token(
-        self, claims: dict[Any, Any] | None = None, *, key: Any = None, kid: bytes | None = None, **kw: Any
-    ) -> str:
-        return encode_token(cose_sign1(key or self.dsc_key, self.kid if kid is None else kid, claims, **kw))
+    def token(self, claims: dict[Any, Any] | None = None, *, key: Any = None,
+              kid: bytes | None = None, **kw: Any) -> str:
+        return encode_token(cose_sign1(key or self.dsc_key, self.kid if kid is None else kid,
+                                       claims, **kw))
 
     def url(self, token: str) -> str:
         return f"https://ecert.example.vn/v/{token}"
@@ -209,7 +197,8 @@ def factory() -> Factory:
     dsc_key, dsc = make_dsc(root_key, root)
     other_root_key, other_root = make_root("someone else's root")
     other_dsc_key, other_dsc = make_dsc(other_root_key, other_root, "someone else's DSC")
-    return Factory(root_key, root, dsc_key, dsc, other_root_key, other_root, other_dsc_key, other_dsc)
+    return Factory(root_key, root, dsc_key, dsc, other_root_key, other_root, other_dsc_key,
+                   other_dsc)
 
 
 def status_of(state: str = "valid", **kw: Any):
@@ -231,7 +220,6 @@ def valid_status():
 
 # -- PDFs --------------------------------------------------------------------------------------
 
-
 def make_pdf(text: str = "PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1") -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
@@ -245,13 +233,8 @@ def make_pdf(text: str = "PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1") -> bytes:
     return buf.getvalue()
 
 
-def sign_pdf(
-    pdf: bytes,
-    key: ec.EllipticCurvePrivateKey,
-    cert: x509.Certificate,
-    chain: list[x509.Certificate],
-    token: str | None,
-) -> bytes:
+def sign_pdf(pdf: bytes, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate,
+             chain: list[x509.Certificate], token: str | None) -> bytes:
     """Put ``token`` in /Info /EcertToken and PAdES-sign in the same revision (as signing/ does)."""
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
@@ -272,14 +255,11 @@ def sign_pdf(
         writer.set_info(info)
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        signing_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        ),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())),
         cert_registry=SimpleCertificateStore.from_certs(
-            [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain]
-        ),
+            [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain]),
     )
     out = io.BytesIO()
     signers.sign_pdf(
@@ -336,7 +316,6 @@ def b64url_decode(text: str) -> bytes:
 
 # -- a fake issuing server (trust list + POST /api/v1/verifications) ---------------------------
 
-
 @dataclass
 class FakeServer:
     url: str
@@ -351,12 +330,9 @@ def fake_server(factory):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    state = FakeServer(
-        url="",
-        trust=factory.trust_dict(),
-        verdict={"outcome": "valid", "checks": {}, "certificate": None, "checked_at": "2026-11-23T09:00:00Z"},
-        posted=[],
-    )
+    state = FakeServer(url="", trust=factory.trust_dict(),
+                       verdict={"outcome": "valid", "checks": {}, "certificate": None,
+                                "checked_at": "2026-11-23T09:00:00Z"}, posted=[])
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # keep test output clean

@@ -26,7 +26,8 @@ def test_png_round_trip_verifies(factory, kit, tmp_path):
     path.write_bytes(_png(url, format="PNG"))
     for source in (path, str(path), path.read_bytes()):
         assert read_qr_from_image(source) == url
-    result = verify_token(read_qr_from_image(path), factory.trust_list(), kit.status_of(), now=kit.NOW)
+    result = verify_token(read_qr_from_image(path), factory.trust_list(), kit.status_of(),
+                          now=kit.NOW)
     assert result.outcome == "valid"
 
 

@@ -22,20 +22,8 @@ from verification.messages import (
 from verification.result import PublicFields
 
 PACKAGE = Path(__file__).resolve().parents[3] / "verification"
-FORBIDDEN = {
-    "flask",
-    "sqlalchemy",
-    "ecert",
-    "api",
-    "signing",
-    "marshmallow",
-    "werkzeug",
-    "flask_smorest",
-    "alembic",
-    "psycopg",
-    "redis",
-    "requests",
-}
+FORBIDDEN = {"flask", "sqlalchemy", "ecert", "api", "signing", "marshmallow", "werkzeug",
+             "flask_smorest", "alembic", "psycopg", "redis", "requests"}
 
 
 def test_no_application_imports():
@@ -61,7 +49,8 @@ def test_token_path_does_not_load_pdf_or_image_libraries():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/", timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd="/", timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 

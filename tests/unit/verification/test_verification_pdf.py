@@ -36,7 +36,7 @@ def test_signed_pdf_offline_and_revoked(factory, kit, signed_pdf):
 def test_flipped_byte_in_content_is_tampered(factory, kit, signed_pdf):
     at = signed_pdf.find(b"LLTP-2026")
     assert at > 0
-    flipped = signed_pdf[:at] + b"X" + signed_pdf[at + 1 :]
+    flipped = signed_pdf[:at] + b"X" + signed_pdf[at + 1:]
     result = _verify(factory, kit, flipped)
     assert result.outcome == "tampered"
     assert result.checks["signature"].reason == "modified_after_signing"
@@ -47,15 +47,14 @@ def test_flipped_bytes_anywhere_never_valid(factory, kit, signed_pdf):
     # whose unsigned parts, such as the certificate bag, may change harmlessly).
     import re
 
-    start, gap_start, gap_end, _ = map(
-        int, re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", signed_pdf).groups()
-    )
+    start, gap_start, gap_end, _ = map(int, re.search(
+        rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", signed_pdf).groups())
     assert start == 0
     step = max(1, len(signed_pdf) // 60)
     for at in range(0, len(signed_pdf), step):
         if gap_start <= at < gap_end:
             continue
-        flipped = signed_pdf[:at] + bytes([signed_pdf[at] ^ 0x01]) + signed_pdf[at + 1 :]
+        flipped = signed_pdf[:at] + bytes([signed_pdf[at] ^ 0x01]) + signed_pdf[at + 1:]
         result = _verify(factory, kit, flipped)
         assert result.outcome in ("tampered", "malformed"), (at, result)
 
@@ -81,7 +80,6 @@ def _append(signed: bytes, change) -> bytes:
 def _info_in_place(**entries: str):
     """Rewrite the signed revision's own /Info object (same object number): the update that used
     to pass as "valid" with the new token's fields."""
-
     def change(writer) -> None:
         from pyhanko.pdf_utils import generic
 
@@ -95,7 +93,6 @@ def _info_in_place(**entries: str):
 
 def _info_new_object(**entries: str):
     """A new /Info dictionary (a new object) in the appended revision."""
-
     def change(writer) -> None:
         from pyhanko.pdf_utils import generic
 
@@ -108,22 +105,19 @@ def _info_new_object(**entries: str):
     return change
 
 
-def _annotation(
-    text: str = "Đã xóa án tích", subtype: str = "/FreeText", rect: tuple[float, ...] = (72.0, 600.0, 300.0, 640.0)
-):
+def _annotation(text: str = "Đã xóa án tích", subtype: str = "/FreeText",
+                rect: tuple[float, ...] = (72.0, 600.0, 300.0, 640.0)):
     def change(writer) -> None:
         from pyhanko.pdf_utils import generic
 
         page = writer.root["/Pages"]["/Kids"][0].get_object()
-        annot = generic.DictionaryObject(
-            {
-                generic.NameObject("/Type"): generic.NameObject("/Annot"),
-                generic.NameObject("/Subtype"): generic.NameObject(subtype),
-                generic.NameObject("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in rect]),
-                generic.NameObject("/Contents"): generic.TextStringObject(text),
-                generic.NameObject("/DA"): generic.pdf_string("/Helv 12 Tf 0 g"),
-            }
-        )
+        annot = generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject(subtype),
+            generic.NameObject("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in rect]),
+            generic.NameObject("/Contents"): generic.TextStringObject(text),
+            generic.NameObject("/DA"): generic.pdf_string("/Helv 12 Tf 0 g"),
+        })
         existing = page.get("/Annots")
         refs = [existing.raw_get(i) for i in range(len(existing))] if existing else []
         page[generic.NameObject("/Annots")] = generic.ArrayObject([*refs, writer.add_object(annot)])
@@ -158,18 +152,15 @@ def _assert_modified(result) -> None:
     assert result.certificate is None  # nothing from an unsigned revision is shown as ours
 
 
-@pytest.mark.parametrize(
-    "make_change",
-    [
-        pytest.param(lambda _f, _k: _info_in_place(Title="Phiếu đã sửa"), id="info-only-in-place"),
-        pytest.param(lambda _f, _k: _info_new_object(Producer="someone"), id="info-only-new-object"),
-        pytest.param(lambda f, k: _info_in_place(EcertToken=_other_token(f, k)), id="token-swap-in-place"),
-        pytest.param(lambda f, k: _info_new_object(EcertToken=_other_token(f, k)), id="token-swap-new-object"),
-        pytest.param(lambda _f, _k: _annotation(), id="annotation"),
-        pytest.param(lambda _f, _k: _page_content, id="page-content"),
-        pytest.param(lambda _f, _k: _untouched, id="catalog-rewritten-unchanged"),
-    ],
-)
+@pytest.mark.parametrize("make_change", [
+    pytest.param(lambda _f, _k: _info_in_place(Title="Phiếu đã sửa"), id="info-only-in-place"),
+    pytest.param(lambda _f, _k: _info_new_object(Producer="someone"), id="info-only-new-object"),
+    pytest.param(lambda f, k: _info_in_place(EcertToken=_other_token(f, k)), id="token-swap-in-place"),
+    pytest.param(lambda f, k: _info_new_object(EcertToken=_other_token(f, k)), id="token-swap-new-object"),
+    pytest.param(lambda _f, _k: _annotation(), id="annotation"),
+    pytest.param(lambda _f, _k: _page_content, id="page-content"),
+    pytest.param(lambda _f, _k: _untouched, id="catalog-rewritten-unchanged"),
+])
 def test_any_revision_appended_after_the_signature_is_tampered(factory, kit, signed_pdf, make_change):
     assert _verify(factory, kit, signed_pdf).outcome == "valid"  # the file before the update
     _assert_modified(_verify(factory, kit, _append(signed_pdf, make_change(factory, kit))))
@@ -181,7 +172,8 @@ def test_revoked_pdf_given_the_holders_newer_valid_token(factory, kit):
     old_cti, new_cti = b"\x01" * 16, b"\x02" * 16
     claims = kit.default_claims()
     claims[7] = old_cti
-    pdf = kit.sign_pdf(kit.make_pdf(), factory.dsc_key, factory.dsc, [factory.root], factory.token(claims))
+    pdf = kit.sign_pdf(kit.make_pdf(), factory.dsc_key, factory.dsc, [factory.root],
+                       factory.token(claims))
     newer = _other_token(factory, kit, new_cti, {1: "LLTP-2026-00000123", 3: "Nguyễn Văn An"})
 
     def lookup(cti: bytes) -> CertificateStatus:
@@ -200,7 +192,8 @@ def test_token_is_read_from_the_signed_bytes(factory, kit, signed_pdf, our_token
     assert read_pdf_token(swapped) == our_token
 
 
-def test_cli_says_tampered_for_an_appended_revision(factory, kit, signed_pdf, tmp_path, fake_server, our_token):
+def test_cli_says_tampered_for_an_appended_revision(factory, kit, signed_pdf, tmp_path,
+                                                   fake_server, our_token):
     import json
 
     from verification.cli import main
@@ -220,7 +213,6 @@ def test_cli_says_tampered_for_an_appended_revision(factory, kit, signed_pdf, tm
 
 
 # Hypothesis: whatever revision is appended after the signature, the verdict is never "valid".
-
 
 def _raw_update(signed: bytes, junk: bytes, objects: dict[int, bytes]) -> bytes:
     """``signed`` + ``junk`` + a hand-written classic xref section adding ``objects``: the update
@@ -245,15 +237,8 @@ def _raw_update(signed: bytes, junk: bytes, objects: dict[int, bytes]) -> bytes:
     for number in sorted(offsets):
         out += b"%d 1\n%010d 00000 n \n" % (number, offsets[number])
     new_size = max([size, *(n + 1 for n in offsets)])
-    out += b"trailer\n<< /Size %d /Root %d %d R /Info %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
-        new_size,
-        root.idnum,
-        root.generation,
-        info.idnum,
-        info.generation,
-        prev,
-        xref_at,
-    )
+    out += (b"trailer\n<< /Size %d /Root %d %d R /Info %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+            % (new_size, root.idnum, root.generation, info.idnum, info.generation, prev, xref_at))
     return bytes(out)
 
 
@@ -284,61 +269,46 @@ def test_property_nothing_appended_after_the_signature_is_ever_valid(factory, ki
             from pyhanko.pdf_utils import generic
 
             for entries in values:
-                writer.add_object(
-                    generic.DictionaryObject(
-                        {generic.NameObject("/" + k): generic.TextStringObject(v) for k, v in entries.items()}
-                    )
-                )
+                writer.add_object(generic.DictionaryObject({
+                    generic.NameObject("/" + k): generic.TextStringObject(v)
+                    for k, v in entries.items()}))
             writer.update_root()
 
         return change
 
     object_changes = st.builds(
-        add_objects, st.lists(st.dictionaries(names, st.text(max_size=30), max_size=3), min_size=1, max_size=3)
-    )
+        add_objects, st.lists(st.dictionaries(names, st.text(max_size=30), max_size=3),
+                              min_size=1, max_size=3))
     coords = st.floats(min_value=-1000, max_value=2000, allow_nan=False, allow_infinity=False)
     annotation_changes = st.builds(
-        _annotation,
-        st.text(max_size=80),
+        _annotation, st.text(max_size=80),
         st.sampled_from(["/Text", "/FreeText", "/Square", "/Link", "/Stamp"]),
-        st.tuples(coords, coords, coords, coords),
-    )
+        st.tuples(coords, coords, coords, coords))
     raw_updates = st.builds(
         lambda junk, bodies, override_info, token: _raw_update(
-            signed_pdf,
-            junk,
-            {
-                **{info_ref.idnum + 1000 + i: b for i, b in enumerate(bodies)},
-                **({info_ref.idnum: b"<< /EcertToken %s >>" % _pdf_hex(token.encode())} if override_info else {}),
-            },
-        ),
+            signed_pdf, junk,
+            {**{info_ref.idnum + 1000 + i: b for i, b in enumerate(bodies)},
+             **({info_ref.idnum: b"<< /EcertToken %s >>" % _pdf_hex(token.encode())}
+                if override_info else {})}),
         st.binary(max_size=300),
-        st.lists(
-            st.one_of(
-                st.integers().map(lambda n: str(n).encode()),
-                st.binary(max_size=40).map(_pdf_hex),
-                st.dictionaries(names, st.binary(max_size=20), max_size=3).map(
-                    lambda d: b"<< " + b" ".join(b"/" + k.encode() + b" " + _pdf_hex(v) for k, v in d.items()) + b" >>"
-                ),
-            ),
-            max_size=3,
-        ),
+        st.lists(st.one_of(
+            st.integers().map(lambda n: str(n).encode()),
+            st.binary(max_size=40).map(_pdf_hex),
+            st.dictionaries(names, st.binary(max_size=20), max_size=3).map(
+                lambda d: b"<< " + b" ".join(b"/" + k.encode() + b" " + _pdf_hex(v)
+                                             for k, v in d.items()) + b" >>"),
+        ), max_size=3),
         st.booleans(),
         st.sampled_from([other, "junk"]),
     )
     updates = st.one_of(
-        st.builds(
-            lambda change: _append(signed_pdf, change), st.one_of(info_changes, object_changes, annotation_changes)
-        ),
+        st.builds(lambda change: _append(signed_pdf, change),
+                  st.one_of(info_changes, object_changes, annotation_changes)),
         raw_updates,
     )
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(updates)
     def check(data: bytes) -> None:
         result = verify_pdf(data, trust, lookup, now=kit.NOW)
@@ -349,7 +319,8 @@ def test_property_nothing_appended_after_the_signature_is_ever_valid(factory, ki
 
 
 def test_signed_by_another_root_is_unknown_issuer(factory, kit):
-    pdf = kit.sign_pdf(kit.make_pdf(), factory.other_dsc_key, factory.other_dsc, [factory.other_root], factory.token())
+    pdf = kit.sign_pdf(kit.make_pdf(), factory.other_dsc_key, factory.other_dsc,
+                       [factory.other_root], factory.token())
     result = _verify(factory, kit, pdf)
     assert result.outcome == "unknown_issuer"
     assert result.checks["issuer"].reason == "chain_not_to_root"
@@ -400,16 +371,13 @@ def test_signed_pdf_with_junk_token_is_malformed(factory, kit):
     assert _verify(factory, kit, pdf).outcome == "malformed"
 
 
-@pytest.mark.parametrize(
-    "data,reason",
-    [
-        (b"", "empty"),
-        (b"hello, not a pdf", "not_pdf"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "not_pdf"),
-        (b"%PDF-1.7\n garbage garbage\n%%EOF", "pdf_unreadable"),
-        (b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 3, "pdf_unreadable"),
-    ],
-)
+@pytest.mark.parametrize("data,reason", [
+    (b"", "empty"),
+    (b"hello, not a pdf", "not_pdf"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "not_pdf"),
+    (b"%PDF-1.7\n garbage garbage\n%%EOF", "pdf_unreadable"),
+    (b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 3, "pdf_unreadable"),
+])
 def test_not_a_pdf(factory, kit, data, reason):
     started = time.perf_counter()
     result = _verify(factory, kit, data)

@@ -40,23 +40,16 @@ def _wrap(kit, cose_obj: Any) -> str:
     return kit.encode_token(cbor2.dumps(cose_obj))
 
 
-def _sign1(
-    kit, factory, protected: Any = None, unprotected: Any = None, payload: Any = None, signature: Any = None
-) -> str:
+def _sign1(kit, factory, protected: Any = None, unprotected: Any = None, payload: Any = None,
+           signature: Any = None) -> str:
     good = cbor2.loads(kit.token_bytes(factory.token()))
     p, u, pl, sig = good.value
-    return _wrap(
-        kit,
-        cbor2.CBORTag(
-            18,
-            [
-                p if protected is None else protected,
-                dict(u) if unprotected is None else unprotected,
-                pl if payload is None else payload,
-                sig if signature is None else signature,
-            ],
-        ),
-    )
+    return _wrap(kit, cbor2.CBORTag(18, [
+        p if protected is None else protected,
+        dict(u) if unprotected is None else unprotected,
+        pl if payload is None else payload,
+        sig if signature is None else signature,
+    ]))
 
 
 def test_decode_token_parts(factory, kit):
@@ -86,23 +79,8 @@ def test_huge_input_is_refused_before_any_work(factory, kit):
     _malformed(factory, kit, "https://x/v/" + "A" * MAX_INPUT_CHARS, "too_long")
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "abc$def",
-        "ab cd",
-        "1234 5678",
-        "12345abc",
-        "äöü",
-        "%41%42%43",
-        "１２３",
-        "٣٣٣",
-        "+123",
-        "-123",
-        "1_000",
-        "ftp://host/v/123",
-    ],
-)
+@pytest.mark.parametrize("text", ["abc$def", "ab cd", "1234 5678", "12345abc", "äöü", "%41%42%43",
+                                  "１２３", "٣٣٣", "+123", "-123", "1_000", "ftp://host/v/123"])
 def test_not_digits(factory, kit, text):
     _malformed(factory, kit, text, "not_digits")
 
@@ -121,21 +99,9 @@ def test_a_length_that_no_group_sizes_give_is_refused(factory, kit, length):
     _malformed(factory, kit, "1" * length, "bad_digit_groups")
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "256",
-        "99999",
-        "65536",
-        "16777216",
-        "4294967296",
-        "1099511627776",
-        "281474976710656",
-        "72057594037927936",
-        "99999999999999999",
-        "00000000000000000" + "256",
-    ],
-)
+@pytest.mark.parametrize("text", ["256", "99999", "65536", "16777216", "4294967296", "1099511627776",
+                                  "281474976710656", "72057594037927936", "99999999999999999",
+                                  "00000000000000000" + "256"])
 def test_a_group_larger_than_its_bytes_is_refused(factory, kit, text):
     # 3 digits hold up to 999 but one byte only 255: "256" is not a spelling of any byte.
     _malformed(factory, kit, text, "bad_digit_groups")
@@ -155,7 +121,7 @@ def test_every_single_digit_change_is_refused(factory, kit, our_token):
     trust = factory.trust_list()
     original = kit.token_bytes(our_token)
     for at, char in enumerate(our_token):
-        changed = our_token[:at] + str((int(char) + 1) % 10) + our_token[at + 1 :]
+        changed = our_token[:at] + str((int(char) + 1) % 10) + our_token[at + 1:]
         try:
             assert digits_decode(changed) != original
         except ValueError:
@@ -170,7 +136,8 @@ def test_a_digit_more_or_less_is_refused(factory, kit, our_token):
         assert result.outcome == "malformed", result
 
 
-@pytest.mark.parametrize("raw", [b"\x1c", b"\xff", b"\x9f\x01\xff", b"\x5f\x41a\xff", b"\x83\x01\x02", b"\x01\x02"])
+@pytest.mark.parametrize("raw", [b"\x1c", b"\xff", b"\x9f\x01\xff", b"\x5f\x41a\xff",
+                                 b"\x83\x01\x02", b"\x01\x02"])
 def test_not_cbor(factory, kit, raw):
     # reserved, stray break, indefinite lengths (refused), truncated array, trailing item
     _malformed(factory, kit, kit.encode_token(raw), "not_cbor")
@@ -182,46 +149,36 @@ def test_deeply_nested_cbor(factory, kit):
     _malformed(factory, kit, kit.encode_token(b"\xd2\x84" + b"\x81" * 780 + b"\x00"), "not_cbor")
 
 
-@pytest.mark.parametrize(
-    "item",
-    [
-        cbor2.CBORTag(4, [2**62, 1]),  # decimal fraction with an absurd exponent
-        cbor2.CBORTag(35, "(a+)+$"),  # regex
-        cbor2.CBORTag(258, [1, 2]),  # set
-        cbor2.CBORTag(28, [1]),  # shared reference
-        cbor2.CBORTag(0, "2026-01-01T00:00:00Z"),
-        cbor2.CBORTag(1, 1e300),
-        cbor2.CBORTag(2, b"\x01" * 100),
-        cbor2.CBORTag(18, [cbor2.CBORTag(36, "Content-Type: text/plain\n\nhi"), {}, b"", b""]),
-    ],
-)
+@pytest.mark.parametrize("item", [
+    cbor2.CBORTag(4, [2**62, 1]),  # decimal fraction with an absurd exponent
+    cbor2.CBORTag(35, "(a+)+$"),  # regex
+    cbor2.CBORTag(258, [1, 2]),  # set
+    cbor2.CBORTag(28, [1]),  # shared reference
+    cbor2.CBORTag(0, "2026-01-01T00:00:00Z"),
+    cbor2.CBORTag(1, 1e300),
+    cbor2.CBORTag(2, b"\x01" * 100),
+    cbor2.CBORTag(18, [cbor2.CBORTag(36, "Content-Type: text/plain\n\nhi"), {}, b"", b""]),
+])
 def test_semantic_tags_are_refused(factory, kit, item):
     _malformed(factory, kit, _wrap(kit, item), "not_cbor")
 
 
-@pytest.mark.parametrize(
-    "item",
-    [
-        1,
-        "text",
-        b"bytes",
-        [],
-        {},
-        None,
-        cbor2.CBORTag(17, [b"", {}, b"", b""]),  # COSE_Mac0
-        cbor2.CBORTag(98, [b"", {}, b"", []]),  # COSE_Sign (multi-signer)
-        cbor2.CBORTag(18, [b"", {}, b""]),
-        cbor2.CBORTag(18, [b"", {}, b"", b"", b""]),
-        cbor2.CBORTag(18, {}),
-        [b"", {}, b"", b""],  # untagged
-    ],
-)
+@pytest.mark.parametrize("item", [
+    1, "text", b"bytes", [], {}, None,
+    cbor2.CBORTag(17, [b"", {}, b"", b""]),  # COSE_Mac0
+    cbor2.CBORTag(98, [b"", {}, b"", []]),  # COSE_Sign (multi-signer)
+    cbor2.CBORTag(18, [b"", {}, b""]),
+    cbor2.CBORTag(18, [b"", {}, b"", b"", b""]),
+    cbor2.CBORTag(18, {}),
+    [b"", {}, b"", b""],  # untagged
+])
 def test_not_cose_sign1(factory, kit, item):
     _malformed(factory, kit, _wrap(kit, item), "not_cose_sign1")
 
 
 def test_wrong_algorithm(factory, kit):
-    es384 = kit.encode_token(kit.cose_sign1(factory.dsc_key, factory.kid, protected={1: -35, 4: factory.kid}))
+    es384 = kit.encode_token(kit.cose_sign1(factory.dsc_key, factory.kid,
+                                            protected={1: -35, 4: factory.kid}))
     _malformed(factory, kit, es384, "wrong_algorithm")
     hs256 = _sign1(kit, factory, protected=cbor2.dumps({1: 5, 4: factory.kid}))
     _malformed(factory, kit, hs256, "wrong_algorithm")
@@ -236,19 +193,17 @@ def test_der_signature_is_bad_signature_length(factory, kit):
     _malformed(factory, kit, _sign1(kit, factory, signature="x" * 64), "bad_signature_length")
 
 
-@pytest.mark.parametrize(
-    "protected",
-    [
-        {1: -7},
-        {4: b"\x00" * 8},
-        {1: -7, 4: b"\x00" * 7},
-        {1: -7, 4: "kid-text"},
-        {1: -7, 4: b"\x00" * 8, 2: [1]},  # "crit" or anything else: refused
-        [1, -7],
-    ],
-)
+@pytest.mark.parametrize("protected", [
+    {1: -7},
+    {4: b"\x00" * 8},
+    {1: -7, 4: b"\x00" * 7},
+    {1: -7, 4: "kid-text"},
+    {1: -7, 4: b"\x00" * 8, 2: [1]},  # "crit" or anything else: refused
+    [1, -7],
+])
 def test_bad_protected_header(factory, kit, protected):
-    _malformed(factory, kit, _sign1(kit, factory, protected=cbor2.dumps(protected)), "bad_protected_header")
+    _malformed(factory, kit, _sign1(kit, factory, protected=cbor2.dumps(protected)),
+               "bad_protected_header")
 
 
 def test_protected_header_must_be_bytes_and_without_duplicates(factory, kit):
@@ -278,42 +233,20 @@ def _claims_with(kit, path: tuple, value: Any) -> dict:
     return claims
 
 
-@pytest.mark.parametrize(
-    "path,value",
-    [
-        ((1,), KeyError),
-        ((1,), 7),
-        ((1,), ""),
-        ((6,), KeyError),
-        ((6,), True),
-        ((6,), -1),
-        ((6,), "2026"),
-        ((6,), 2**63),
-        ((7,), KeyError),
-        ((7,), b"\x00" * 15),
-        ((7,), "0" * 16),
-        ((-70000,), KeyError),
-        ((-70000,), [1]),
-        ((-70000, 1), KeyError),
-        ((-70000, 1), 123),
-        ((-70000, 2), 3),
-        ((-70000, 2), True),
-        ((-70000, 2), "1"),
-        ((-70000, 3), ""),
-        ((-70000, 3), b"name"),
-        ((-70000, 4), "17/05/1990"),
-        ((-70000, 4), "1990-02-30"),
-        ((-70000, 4), "19900517"),
-        ((-70000, 5), KeyError),
-        ((-70000, 5), 1),
-        ((-70000, 6), 2),
-        ((-70000, 6), False),
-        ((-70000, 7), 3),
-        ((-70000, 7), None),
-        ((-70000, 8), b"\x00" * 32),
-        ((-70000, 8), KeyError),
-    ],
-)
+@pytest.mark.parametrize("path,value", [
+    ((1,), KeyError), ((1,), 7), ((1,), ""),
+    ((6,), KeyError), ((6,), True), ((6,), -1), ((6,), "2026"), ((6,), 2**63),
+    ((7,), KeyError), ((7,), b"\x00" * 15), ((7,), "0" * 16),
+    ((-70000,), KeyError), ((-70000,), [1]),
+    ((-70000, 1), KeyError), ((-70000, 1), 123),
+    ((-70000, 2), 3), ((-70000, 2), True), ((-70000, 2), "1"),
+    ((-70000, 3), ""), ((-70000, 3), b"name"),
+    ((-70000, 4), "17/05/1990"), ((-70000, 4), "1990-02-30"), ((-70000, 4), "19900517"),
+    ((-70000, 5), KeyError), ((-70000, 5), 1),
+    ((-70000, 6), 2), ((-70000, 6), False),
+    ((-70000, 7), 3), ((-70000, 7), None),
+    ((-70000, 8), b"\x00" * 32), ((-70000, 8), KeyError),
+])
 def test_bad_claims(factory, kit, path, value):
     token = factory.token(_claims_with(kit, path, value))
     _malformed(factory, kit, token, "bad_claims")
@@ -332,15 +265,12 @@ def test_form2_token_without_private_claims_decodes(factory, kit):
     claims = decoded.claims
     assert (claims.number, claims.form_type, claims.holder_name) == ("LLTP-2026-00000123", 2, "Nguyễn Văn An")
     assert claims.digest == kit.DIGEST
-    assert (claims.holder_birth_date, claims.masked_personal_id, claims.record_statement, claims.ban_statement) == (
-        None,
-        None,
-        None,
-        None,
-    )
+    assert (claims.holder_birth_date, claims.masked_personal_id, claims.record_statement,
+            claims.ban_statement) == (None, None, None, None)
 
 
-@pytest.mark.parametrize("key,value", [(4, "1990-05-17"), (5, "001******345"), (6, 0), (7, 1), (4, None), (6, None)])
+@pytest.mark.parametrize("key,value", [(4, "1990-05-17"), (5, "001******345"), (6, 0), (7, 1),
+                                       (4, None), (6, None)])
 def test_form2_token_carrying_a_private_claim_is_malformed(factory, kit, key, value):
     # The QR is public: an issuer (or a forger with our key) must not put the record in it,
     # and a verifier must not show it. A null counts as carrying the key.
@@ -381,23 +311,19 @@ def test_extract_token_variants():
 
 # -- fuzzing: whatever comes in, a verdict comes out ------------------------------------------
 
-_FUZZ = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-)
+_FUZZ = settings(max_examples=300, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 _cbor_leaf = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**64) + 1, max_value=2**64 - 1),
-    st.binary(max_size=80),
-    st.text(max_size=40),
-    st.floats(allow_nan=False),
+    st.none(), st.booleans(), st.integers(min_value=-(2**64) + 1, max_value=2**64 - 1),
+    st.binary(max_size=80), st.text(max_size=40), st.floats(allow_nan=False),
 )
 _cbor_values = st.recursive(
     _cbor_leaf,
     lambda children: st.one_of(
         st.lists(children, max_size=5),
-        st.dictionaries(st.one_of(st.integers(-70001, 10), st.text(max_size=5)), children, max_size=5),
+        st.dictionaries(st.one_of(st.integers(-70001, 10), st.text(max_size=5)), children,
+                        max_size=5),
         st.builds(cbor2.CBORTag, st.sampled_from([18, 17, 61, 98, 1000]), children),
     ),
     max_leaves=30,
@@ -433,30 +359,24 @@ def test_fuzz_arbitrary_cbor(factory, kit, value):
 
 
 @_FUZZ
-@given(
-    protected=_cbor_values,
-    unprotected=_cbor_values,
-    payload=_cbor_values,
-    signature=st.binary(min_size=60, max_size=70),
-    wrap_protected=st.booleans(),
-    wrap_payload=st.booleans(),
-)
-def test_fuzz_cose_shaped(factory, kit, protected, unprotected, payload, signature, wrap_protected, wrap_payload):
-    item = cbor2.CBORTag(
-        18,
-        [
-            cbor2.dumps(protected) if wrap_protected else protected,
-            unprotected,
-            cbor2.dumps(payload) if wrap_payload else payload,
-            signature,
-        ],
-    )
+@given(protected=_cbor_values, unprotected=_cbor_values, payload=_cbor_values,
+       signature=st.binary(min_size=60, max_size=70), wrap_protected=st.booleans(),
+       wrap_payload=st.booleans())
+def test_fuzz_cose_shaped(factory, kit, protected, unprotected, payload, signature,
+                          wrap_protected, wrap_payload):
+    item = cbor2.CBORTag(18, [
+        cbor2.dumps(protected) if wrap_protected else protected,
+        unprotected,
+        cbor2.dumps(payload) if wrap_payload else payload,
+        signature,
+    ])
     result = _verify(factory, kit, _wrap(kit, item))
     assert result.outcome in ("malformed", "unknown_issuer")
 
 
 @_FUZZ
-@given(ours=st.dictionaries(st.integers(1, 9), _cbor_leaf, max_size=9), iat=st.one_of(st.integers(), _cbor_leaf))
+@given(ours=st.dictionaries(st.integers(1, 9), _cbor_leaf, max_size=9),
+       iat=st.one_of(st.integers(), _cbor_leaf))
 def test_fuzz_claims_signed_with_our_key(factory, kit, ours, iat):
     # Correctly signed by our DSC but with arbitrary claim values: never a crash, and never
     # valid unless the claims are exactly well-typed.

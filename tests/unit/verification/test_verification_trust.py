@@ -89,10 +89,9 @@ def test_kid_not_derived_from_dsc(factory, kit):
     assert result.outcome == "unknown_issuer"
 
 
-@pytest.mark.parametrize(
-    "field,value",
-    [("status", "suspended"), ("crv", "P-384"), ("x", "!!"), ("x5c", ["not base64!"]), ("not_before", "yesterday")],
-)
+@pytest.mark.parametrize("field,value", [("status", "suspended"), ("crv", "P-384"),
+                                         ("x", "!!"), ("x5c", ["not base64!"]),
+                                         ("not_before", "yesterday")])
 def test_bad_entries_are_kept_but_unusable(factory, kit, field, value):
     data = factory.trust_dict()
     data["keys"][0][field] = value
