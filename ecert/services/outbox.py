@@ -115,11 +115,11 @@ _OUTBOX_COLUMNS: Final = [
 ]  # fmt: skip
 
 
-def _insert_for_certificate(transaction_id: ColumnElement[Any]) -> Any:
-    """``INSERT INTO outbox_events SELECT … FROM certificates WHERE id = :certificate_id``."""
-    when = bindparam("now", type_=UTCDateTime())
-    source = select(
-        bindparam("event_id", type_=String()),
+def _outbox_values(event_id: Any, transaction_id: Any, when: Any) -> tuple[Any, ...]:
+    """A pending event's values (in ``_OUTBOX_COLUMNS`` order) about the certificate in the
+    statement's FROM: its holder and request are read by the INSERT itself."""
+    return (
+        event_id,
         transaction_id,
         bindparam("type", type_=String()),
         when,
@@ -130,6 +130,13 @@ def _insert_for_certificate(transaction_id: ColumnElement[Any]) -> Any:
         literal(0),
         when,
         when,
+    )
+
+
+def _insert_for_certificate(transaction_id: ColumnElement[Any]) -> Any:
+    """``INSERT INTO outbox_events SELECT … FROM certificates WHERE id = :certificate_id``."""
+    source = select(
+        *_outbox_values(bindparam("event_id", type_=String()), transaction_id, bindparam("now", type_=UTCDateTime()))
     ).where(Certificate.id == bindparam("certificate_id"))
     return insert(Base.metadata.tables[OutboxEvent.__tablename__]).from_select(_OUTBOX_COLUMNS, source)
 
@@ -159,21 +166,8 @@ def _insert_for_certificates_from_arrays() -> Any:
         .table_valued("event_id", "certificate_id", "at", with_ordinality="position")
         .render_derived()
     )
-    when = occurrences.c.at
     source = (
-        select(
-            occurrences.c.event_id,
-            _PG_TXID,
-            bindparam("type", type_=String()),
-            when,
-            Certificate.holder_pid,
-            Certificate.request_id,
-            Certificate.id,
-            literal(str(DeliveryState.PENDING)),
-            literal(0),
-            when,
-            when,
-        )
+        select(*_outbox_values(occurrences.c.event_id, _PG_TXID, occurrences.c.at))
         .join_from(occurrences, Certificate, Certificate.id == occurrences.c.certificate_id)
         .order_by(occurrences.c.position)
     )
