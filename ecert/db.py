@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -299,23 +299,38 @@ class CursorStatement:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, session: Session) -> tuple[Any, _Compiled]:
+    @contextmanager
+    def _cursor(self, session: Session) -> Iterator[tuple[Any, _Compiled]]:
+        """A cursor of the session's connection and the statement compiled for its database. A
+        driver error comes out as SQLAlchemy's (``DBAPIError`` and its subclasses), as from any
+        other statement, and a lost connection is invalidated, as SQLAlchemy would: callers
+        (the batch writer keeps a refused batch on ``SQLAlchemyError``; the request edge answers
+        503) must not tell the two paths apart."""
         connection = session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled.setdefault(dialect.name, _Compiled(self.statement, dialect))
-        return connection.connection, compiled
+        driver_error = dialect.loaded_dbapi.Error
+        cursor = connection.connection.cursor()
+        try:
+            yield cursor, compiled
+        except driver_error as error:
+            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                compiled.sql, None, error, driver_error, connection_invalidated=lost, dialect=dialect
+            ) from error
+        finally:
+            with suppress(Exception):  # a cursor of a lost connection may fail to close
+                cursor.close()
 
     def first(self, session: Session, **params: Any) -> tuple[Any, ...] | None:
         """The first row of a SELECT (each value converted by its column's type), or None."""
-        dbapi_connection, compiled = self._for(session)
-        cursor = dbapi_connection.cursor()
-        try:
+        with self._cursor(session) as (cursor, compiled):
             cursor.execute(compiled.sql, compiled.parameters(params))
             row = cursor.fetchone()
-        finally:
-            cursor.close()
         if row is None:
             return None
         return tuple(
@@ -324,23 +339,15 @@ class CursorStatement:
 
     def execute(self, session: Session, **params: Any) -> None:
         """Run a statement that returns no rows (an INSERT … SELECT of a whole batch)."""
-        dbapi_connection, compiled = self._for(session)
-        cursor = dbapi_connection.cursor()
-        try:
+        with self._cursor(session) as (cursor, compiled):
             cursor.execute(compiled.sql, compiled.parameters(params))
-        finally:
-            cursor.close()
 
     def execute_many(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         """Run the statement once per parameter set (an INSERT of a batch), in one call."""
         if not rows:
             return
-        dbapi_connection, compiled = self._for(session)
-        cursor = dbapi_connection.cursor()
-        try:
+        with self._cursor(session) as (cursor, compiled):
             cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
-        finally:
-            cursor.close()
 
 
 class _Compiled:

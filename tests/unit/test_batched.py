@@ -124,3 +124,40 @@ def test_batches_are_bounded(sessions):
     assert sizes == [4, 4, 2]
     with sessions() as session:
         assert session.execute(select(func.count()).select_from(rows)).scalar_one() == 10
+
+
+def test_a_verification_batch_the_database_refuses_stays_queued(tmp_path):
+    """The real writer (record_checks on the session's cursor): an INSERT the database refuses
+    keeps the batch for the next round, and it is written once the database accepts it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from ecert.db import Base, make_engine, make_sessionmaker
+    from ecert.models import VerificationEvent
+    from ecert.services.verification import CheckRecord, record_checks
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON verification_events BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    sessions = make_sessionmaker(engine)
+    writer = BatchedWriter(sessions, record_checks, interval=60, name="test-log")
+    moment = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    for outcome in ("malformed", "not_found"):
+        writer.submit(CheckRecord(None, moment, "qr", outcome))
+
+    assert writer.flush() == 0
+    assert writer.pending() == 2
+    with engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER refuse"))
+    assert writer.flush() == 2
+    with sessions() as session:
+        assert list(session.scalars(select(VerificationEvent.outcome).order_by(VerificationEvent.id))) == [
+            "malformed",
+            "not_found",
+        ]
+    writer.close()
+    engine.dispose()

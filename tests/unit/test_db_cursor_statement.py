@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, literal, select
 
 from ecert.db import CursorStatement
 from ecert.models import KeyStatus, SigningKey
+from tests.support import ON_POSTGRES
 
 _KEY = select(
     SigningKey.kid, SigningKey.status, SigningKey.not_before, SigningKey.revoked_at, SigningKey.certificate_pem
@@ -82,3 +83,40 @@ def test_execute_many_writes_each_row_with_its_types_and_the_statements_own_valu
         .order_by(VerificationEvent.checked_at)
     ).all()
     assert [tuple(row) for row in rows] == [(first, "code", "not_found"), (second, "code", "malformed")]
+
+
+def test_a_database_error_is_sqlalchemys_as_on_any_other_statement(db):
+    """Callers (the batch writer keeps a refused batch on SQLAlchemyError, the request edge maps
+    database errors to 503) must see the error they see from every other statement."""
+    from sqlalchemy import column, table
+    from sqlalchemy.exc import DBAPIError
+
+    missing = select(column("kid")).select_from(table("no_such_table")).where(column("kid") == bindparam("kid"))
+    with pytest.raises(DBAPIError):
+        CursorStatement(missing).first(db, kid="x")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (ECERT_TEST_DATABASE_URL)")
+def test_a_lost_connection_is_invalidated_and_the_next_unit_of_work_reconnects(database_url):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from ecert.db import make_engine, make_sessionmaker, reads_only
+
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    alive = CursorStatement(select(literal(1, Integer()).label("one")))
+    reader = sessions()
+    reads_only(reader)
+    backend = reader.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with engine.connect() as killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    with pytest.raises(DBAPIError) as lost:
+        alive.first(reader)
+    assert lost.value.connection_invalidated
+    reader.close()
+    with sessions() as again:
+        reads_only(again)
+        assert alive.first(again) == (1,)
+    engine.dispose()
