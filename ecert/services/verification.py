@@ -488,17 +488,7 @@ def record_checks(session: Session, records: Sequence[CheckRecord]) -> None:
     # On the session's cursor: the ORM's unit of work cost ~70 µs a row (objects, identity
     # map, events) and Core's ~20 µs (defaults, parameter processing) for rows nothing reads
     # back, and the batch thread shares the worker's GIL.
-    rows = [
-        {
-            "certificate_id": record.certificate_id,
-            "checked_at": record.checked_at,
-            "channel": record.channel,
-            "outcome": record.outcome,
-            "verifier_id": record.verifier_id,
-            "share_id": record.share_id,
-        }
-        for record in records
-    ]
+    rows = [{name: getattr(record, name) for name in _EVENT_COLUMNS} for record in records]
     if session.get_bind().dialect.name == "postgresql":
         _INSERT_EVENTS_FROM_ARRAYS.execute(
             session, **{f"{name}s": [row[name] for row in rows] for name in _EVENT_COLUMNS}
