@@ -1,6 +1,7 @@
-"""ecert.db.CursorStatement: the verification's status query on the session's DBAPI cursor must read
-exactly what the same statement reads through SQLAlchemy (types converted, in the session's
-own transaction), on SQLite and on PostgreSQL."""
+"""ecert.db.CursorStatement: a statement on the session's DBAPI cursor (the verification's status
+query, the log's batch INSERTs) must read and write exactly what it would through SQLAlchemy
+(types converted, in the session's own transaction) and fail the way SQLAlchemy fails, on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ _KEY = select(
 
 
 def _a_key(db) -> SigningKey:
-    key = db.scalars(select(SigningKey).limit(1)).one()
-    return key
+    return db.scalars(select(SigningKey).limit(1)).one()
 
 
 def test_it_reads_what_sqlalchemy_reads_with_each_columns_type(db):
