@@ -126,6 +126,30 @@ def test_batches_are_bounded(sessions):
         assert session.execute(select(func.count()).select_from(rows)).scalar_one() == 10
 
 
+def test_a_round_writes_what_was_queued_when_it_began_not_what_arrives_meanwhile(sessions):
+    """Under load checks keep arriving while a batch is written. A round that went on until the
+    queue was empty would write a batch (a transaction, a commit) every few checks, never
+    sleeping: one batch an interval is the point of batching."""
+    batches: list[list[int]] = []
+
+    def write_while_more_arrive(session: Session, items: Sequence[int]) -> None:
+        batches.append(list(items))
+        write_rows(session, items)
+        if len(batches) < 20:
+            writer.submit(100 + len(batches))  # a check answered while this batch is written
+
+    writer = BatchedWriter(sessions, write_while_more_arrive, interval=1.0, name="test")
+    writer.submit(0)
+    wait_for(lambda: len(batches) >= 1)
+    time.sleep(0.3)  # well inside the next interval
+    assert batches == [[0]]
+    assert writer.pending() == 1  # the check that arrived meanwhile waits for the next round
+    wait_for(lambda: len(batches) >= 2)
+    assert batches[1] == [101]
+    writer.close()  # a graceful stop still writes everything, what arrives during it included
+    assert stored(sessions) == [0, *range(101, 120)]
+
+
 def test_a_verification_batch_the_database_refuses_stays_queued(tmp_path):
     """The real writer (record_checks on the session's cursor): an INSERT the database refuses
     keeps the batch for the next round, and it is written once the database accepts it."""
