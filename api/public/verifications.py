@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Response, after_this_request, g, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import ValidationError, fields, validates_schema
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -30,7 +30,7 @@ from api.deps import db_session, resources, settings
 from api.errors import _lang, documented_problems, problem
 from api.limits import rate_limit
 from api.metrics import observe_verification
-from api.schemas import InputSchema, enum_of, max_length, not_empty
+from api.schemas import InputSchema, PlainDumpSchema, enum_of, max_length, not_empty
 from ecert.db import commit_is_best_effort, discard
 from ecert.domain.rules import FORM_TYPES
 from ecert.domain.validation import CERTIFICATE_NUMBER_MAX
@@ -133,21 +133,21 @@ class PdfUploadSchema(InputSchema):
     )
 
 
-class CheckSchema(Schema):
+class CheckSchema(PlainDumpSchema):
     ok = fields.Boolean(required=True)
     reason = fields.String(
         required=True, metadata={"description": "A reason code (docs/verification.md)", **enum_of(REASON_CODES)}
     )
 
 
-class ChecksSchema(Schema):
+class ChecksSchema(PlainDumpSchema):
     format = fields.Nested(CheckSchema, required=True)
     signature = fields.Nested(CheckSchema, required=True)
     issuer = fields.Nested(CheckSchema, required=True)
     status = fields.Nested(CheckSchema, required=True)
 
 
-class PublicCertificateSchema(Schema):
+class PublicCertificateSchema(PlainDumpSchema):
     """Only what the document itself shows (DESIGN §7). Form 2: number, form, date, name."""
 
     number = fields.String(required=True)
@@ -164,13 +164,13 @@ class PublicCertificateSchema(Schema):
     ban_statement = fields.Integer(allow_none=True, metadata={"description": "0 not requested, 1 none, 2 banned"})
 
 
-class VerdictTextSchema(Schema):
+class VerdictTextSchema(PlainDumpSchema):
     verdict = fields.String(required=True)
     meaning = fields.String(required=True)
     next = fields.String(required=True)
 
 
-class VerificationResultSchema(Schema):
+class VerificationResultSchema(PlainDumpSchema):
     outcome = fields.String(
         required=True,
         metadata={
