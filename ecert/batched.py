@@ -11,7 +11,8 @@ What is promised (docs/operations.md):
   milliseconds), in one transaction per batch: each round writes what was queued when it began;
 * a graceful stop (SIGTERM to gunicorn, a worker recycled) writes everything queued first
   (``close_all`` from gunicorn's ``worker_exit`` hook, and at interpreter exit);
-* ``kill -9`` loses at most what was queued since the last batch: the last ``interval`` seconds;
+* ``kill -9`` loses at most what was queued since the last batch: the last ``interval`` seconds
+  (and the batch being written);
 * a database that fails keeps the batch queued and retries next round; past ``max_pending`` the
   oldest items are dropped and counted (a log that cannot be written must never stop the checks
   it describes).
