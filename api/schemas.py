@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
@@ -183,12 +184,9 @@ class PlainDumpSchema(Schema):
     dump was a measurable share of a hot answer (a verification, issue 13);
     tests/api/test_plain_dump.py holds the two to the same output."""
 
-    @property
+    @cached_property
     def plain_plan(self) -> tuple[_PlainStep, ...] | None:
-        plan: tuple[_PlainStep, ...] | None | bool = self.__dict__.get("_plain_plan", False)
-        if plan is False:
-            plan = self.__dict__["_plain_plan"] = _plain_plan(self)
-        return plan  # type: ignore[return-value]
+        return _plain_plan(self)
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         if not (self.many if many is None else many) and type(obj) is dict:

@@ -95,31 +95,23 @@ class BatchedWriter(Generic[T]):
 
     def flush(self) -> int:
         """Write everything queued now, from the calling thread; returns how many were written."""
-        total = 0
-        while self._pending:
-            written = self._write_batch(self.max_batch)
-            if written == 0:
-                break
-            total += written
-        return total
+        return self._write_batches(None)
 
-    def _write_round(self) -> int:
-        """Write what was queued when the round began (in batches of ``max_batch``); returns how
-        many were written.
+    def _write_batches(self, due: int | None) -> int:
+        """Write batches of at most ``max_batch`` until ``due`` items are written (None: until the
+        queue is empty, what arrives meanwhile included); returns how many were written.
 
-        What arrives meanwhile waits for the next round: under load checks keep arriving while a
-        batch is written, and a round that went on until the queue was empty wrote a batch (a
-        transaction, a commit) every few checks and never slept, which cost a check several
-        times what its row did (issue 13).
+        The thread's round passes what was queued when it began, so what arrives meanwhile waits
+        for the next round: under load checks keep arriving while a batch is written, and a round
+        that went on until the queue was empty wrote a batch (a transaction, a commit) every few
+        checks and never slept, which cost a check several times what its row did (issue 13).
         """
-        due = len(self._pending)
         total = 0
-        while due > 0:
-            written = self._write_batch(min(due, self.max_batch))
+        while self._pending and (due is None or total < due):
+            written = self._write_batch(self.max_batch if due is None else min(self.max_batch, due - total))
             if written == 0:
                 break
             total += written
-            due -= written
         return total
 
     def close(self) -> None:
@@ -149,7 +141,7 @@ class BatchedWriter(Generic[T]):
             self._wake.wait(self.interval)
             self._wake.clear()
             try:
-                self._write_round()
+                self._write_batches(len(self._pending))
             except Exception:  # noqa: BLE001 - the thread must outlive any one bad batch
                 log.exception("%s: batch write failed", self.name)
 
