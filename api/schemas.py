@@ -142,14 +142,17 @@ _PLAIN_SCALARS: dict[type[fields.Field], type] = {fields.String: str, fields.Int
 
 def _plain_plan(schema: Schema) -> tuple[_PlainStep, ...] | None:
     """How to copy a document by ``schema``'s fields, or None when its dump could be more than a
-    copy (a hook, a default, a renamed attribute, a field of another kind)."""
+    copy (a hook, a default, a dotted attribute read from inside another key, a field of another
+    kind)."""
     if schema.many or schema._hooks["pre_dump"] or schema._hooks["post_dump"]:  # noqa: SLF001 - marshmallow's own registry
         return None
     steps: list[_PlainStep] = []
     for name, field in schema.dump_fields.items():
         attribute = field.attribute or name
-        if field.dump_default is not missing or hasattr(dict, attribute):
-            return None  # a default to fill in, or a key marshmallow would read as dict's own attribute
+        if field.dump_default is not missing or hasattr(dict, attribute) or "." in attribute:
+            # A default to fill in, a key marshmallow would read as dict's own attribute, or a
+            # path ("a.b") it reads from inside another key.
+            return None
         kind: type | tuple[_PlainStep, ...] | None = _PLAIN_SCALARS.get(type(field))
         if type(field) is fields.Nested and not field.many and isinstance(field.schema, PlainDumpSchema):
             kind = field.schema.plain_plan

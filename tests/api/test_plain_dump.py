@@ -49,11 +49,10 @@ def marshmallow_dump(schema: Schema, document: Any) -> Any:
 _values = st.one_of(
     st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.floats(allow_nan=False), st.just([1])
 )
-_inner = st.one_of(
-    _values, st.dictionaries(st.sampled_from(["flag", "count", "other"]), _values, max_size=3)
+_inner = st.one_of(_values, st.dictionaries(st.sampled_from(["flag", "count", "other"]), _values, max_size=3))
+_documents = st.dictionaries(
+    st.sampled_from(["name", "renamed", "shown_as", "inner", "junk"]), st.one_of(_values, _inner), max_size=5
 )
-_documents = st.dictionaries(st.sampled_from(["name", "renamed", "shown_as", "inner", "junk"]),
-                             st.one_of(_values, _inner), max_size=5)
 
 
 @settings(max_examples=400, deadline=None)
@@ -77,7 +76,8 @@ def test_a_plain_document_is_copied_by_the_declared_fields_without_marshmallow(m
 
 def test_a_value_of_another_type_goes_through_marshmallow():
     assert _Outer().dump({"name": 5, "inner": {"count": 2.7, "flag": 1}}) == {
-        "name": "5", "inner": {"count": 2, "flag": True},
+        "name": "5",
+        "inner": {"count": 2, "flag": True},
     }
 
 
@@ -136,6 +136,14 @@ def test_every_verdict_dumps_as_marshmallow_dumps_it(seeded, client, auth, an_ce
         for language in ("vi", "en"):
             answer = client.post("/api/v1/verifications", json=body, headers={"Accept-Language": language})
             assert answer.status_code == 200, answer.get_data(as_text=True)
-    assert sorted(set(compared)) == sorted(
-        {"valid", "revoked", "tampered", "unknown_issuer", "malformed", "not_found"}
-    )
+    assert sorted(set(compared)) == sorted({"valid", "revoked", "tampered", "unknown_issuer", "malformed", "not_found"})
+
+
+def test_a_dotted_attribute_is_read_as_marshmallow_reads_it():
+    """marshmallow reads ``attribute="a.b"`` from inside ``a``; a copy by key would leave it out."""
+
+    class Dotted(PlainDumpSchema):
+        flag = fields.Boolean(attribute="inner.flag")
+
+    document = {"inner": {"flag": True}}
+    assert Dotted().dump(document) == marshmallow_dump(Dotted(), document) == {"flag": True}
